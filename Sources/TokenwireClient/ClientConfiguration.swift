@@ -1,0 +1,23 @@
+public import TokenwireHTTP2
+
+/// How a `TokenwireClient` connects and calls.
+public struct ClientConfiguration: Sendable {
+    /// HTTP/2 settings. The client credits received data back to the server only as the
+    /// caller consumes frames, so a slow consumer slows the server instead of growing a
+    /// buffer here.
+    public var http2: HTTP2Configuration = {
+        var http2 = HTTP2Configuration()
+        http2.manualWindowUpdates = true
+        return http2
+    }()
+    /// How long to wait for the TCP connection.
+    public var connectTimeout: Duration = .seconds(10)
+    /// Deadline for calls that give none; nil waits as long as the server streams.
+    public var defaultDeadline: Duration?
+    /// Largest response message accepted.
+    public var maxReceiveMessageSize = 4 * 1024 * 1024
+    /// Frames buffered ahead of the consumer before the client stops granting window.
+    public var bufferedFrames = 1024
+
+    public init() {}
+}

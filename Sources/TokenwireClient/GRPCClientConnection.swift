@@ -1,0 +1,80 @@
+import NIOCore
+import TokenwireCore
+import TokenwireHTTP2
+import TokenwireWire
+
+/// The gRPC layer of one client connection: routes HTTP/2 stream events to calls.
+///
+/// - Important: Event-loop only.
+final class GRPCClientConnection: HTTP2ConnectionDelegate {
+    private var streams: [HTTP2StreamID: GRPCClientStream] = [:]
+    private var closedReason: String?
+    private let target: String
+
+    init(target: String) {
+        self.target = target
+    }
+
+    /// Opens a call: sends the request; response messages go to `source`.
+    func startCall(
+        on connection: HTTP2ConnectionHandler, path: String, request: ByteBuffer, timeout: Duration?,
+        configuration: ClientConfiguration, source: GRPCClientStream.Source
+    ) -> GRPCClientStream {
+        let stream = GRPCClientStream(
+            path: path, connection: connection, maxMessageSize: configuration.maxReceiveMessageSize,
+            onEnd: { [weak self] stream in self?.streams.removeValue(forKey: stream.streamID) })
+        stream.source = source
+        if let closedReason {
+            stream.connectionLost(closedReason)
+            return stream
+        }
+        var headers = [
+            HTTP2Header(":method", "POST"), HTTP2Header(":scheme", "http"), HTTP2Header(":path", path),
+            HTTP2Header(":authority", target), HTTP2Header("content-type", "application/grpc"),
+            HTTP2Header("te", "trailers"), HTTP2Header("user-agent", "tokenwire-swift/0.1"),
+        ]
+        if let timeout { headers.insert(HTTP2Header("grpc-timeout", GRPCTimeout.encode(timeout)), at: 4) }
+        let outbound = connection.makeOutboundStream(headers: headers)
+        outbound.writeAndFinish({ $0.writeImmutableBuffer(request) }, trailers: nil)
+        do {
+            stream.streamID = try connection.startRequest(outbound: outbound)
+        } catch {
+            stream.connectionLost("cannot start a call on the connection to \(target): \(error)")
+            return stream
+        }
+        streams[stream.streamID] = stream
+        if let timeout { stream.startDeadline(timeout) }
+        return stream
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedHeaders headers: [HTTP2Header], streamID: HTTP2StreamID, endStream: Bool) {
+        streams[streamID]?.receivedHeaders(headers, endStream: endStream)
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedData data: ByteBuffer, streamID: HTTP2StreamID) {
+        streams[streamID]?.receivedData(data)
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedEndStream streamID: HTTP2StreamID) {
+        // A response ends with trailers (a HEADERS frame); DATA with END_STREAM means none came.
+        streams[streamID]?.receivedHeaders([], endStream: true)
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, closedStream streamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
+        streams[streamID]?.closed(errorCode: errorCode)
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedGoAway lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
+        closedReason = "the server at \(target) is shutting down (GOAWAY \(errorCode)): reconnect and retry"
+        for (id, stream) in streams where id > lastStreamID {
+            stream.connectionLost("the server at \(target) did not process this call (GOAWAY): retry it")
+        }
+    }
+
+    func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?) {
+        let reason = "the connection to \(target) was lost" + (error.map { ": \($0)" } ?? "")
+        closedReason = closedReason ?? reason
+        for stream in Array(streams.values) { stream.connectionLost(reason) }
+        streams.removeAll()
+    }
+}

@@ -1,0 +1,166 @@
+import NIOCore
+import TokenwireCore
+import TokenwireHTTP2
+import TokenwireWire
+
+/// The client side of one call: request out, response messages into a `GRPCMessageStream`,
+/// status from the trailers.
+///
+/// - Important: Event-loop only, except `Delegate`, which hops onto the loop.
+final class GRPCClientStream {
+    /// Called by the sequence when the consumer wants more, or went away.
+    struct Delegate: NIOAsyncSequenceProducerDelegate {
+        /// Filled on the loop when the call starts; events hop there first, so it is set.
+        let stream: NIOLoopBoundBox<GRPCClientStream?>
+
+        func produceMore() {
+            stream.eventLoop.execute { stream.value?.resumeReading() }
+        }
+
+        func didTerminate() {
+            stream.eventLoop.execute { stream.value?.consumerWentAway() }
+        }
+    }
+
+    typealias Source = GRPCMessageStream.Producer.Source
+
+    let path: String
+    unowned let connection: HTTP2ConnectionHandler
+    private let onEnd: (GRPCClientStream) -> Void
+    var streamID: HTTP2StreamID = 0
+    var source: Source?
+    private var deframer: GRPCMessageDeframer
+    private var isReading = true
+    private var unconsumedBytes = 0
+    private var sawResponseHeaders = false
+    private var status: GRPCStatus?
+    private var deadlineTimer: Scheduled<Void>?
+    private var ended = false
+
+    init(path: String, connection: HTTP2ConnectionHandler, maxMessageSize: Int, onEnd: @escaping (GRPCClientStream) -> Void) {
+        self.path = path
+        self.connection = connection
+        self.deframer = GRPCMessageDeframer(maxMessageSize: maxMessageSize)
+        self.onEnd = onEnd
+    }
+
+    func startDeadline(_ timeout: Duration) {
+        let loopBound = NIOLoopBound(self, eventLoop: connection.eventLoop)
+        deadlineTimer = connection.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            loopBound.value.end(with: GRPCStatus(code: .deadlineExceeded, message: "the call's deadline of \(timeout) expired"), reset: true)
+        }
+    }
+
+    // MARK: From the connection
+
+    func receivedHeaders(_ headers: [HTTP2Header], endStream: Bool) {
+        if !sawResponseHeaders {
+            sawResponseHeaders = true
+            if let problem = Self.checkResponseHeaders(headers) {
+                end(with: problem, reset: !endStream)
+                return
+            }
+        }
+        if let code = headers.first(named: "grpc-status") {
+            let message = headers.first(named: "grpc-message").map(GRPCStatusMessage.percentDecode) ?? ""
+            status = GRPCStatus(code: GRPCStatus.Code(rawValue: Int(code) ?? 2), message: message)
+        }
+        if endStream {
+            end(with: status ?? GRPCStatus(code: .internal, message: "the server ended the call without a grpc-status"), reset: false)
+        }
+    }
+
+    func receivedData(_ data: ByteBuffer) {
+        guard !ended else { return }
+        if isReading { connection.consume(streamID: streamID, bytes: data.readableBytes) } else { unconsumedBytes += data.readableBytes }
+        deframer.append(data)
+        var messages: [ByteBuffer] = []
+        do {
+            while let message = try deframer.next() { messages.append(message) }
+        } catch {
+            deliver(messages)
+            end(with: GRPCStatus(code: .internal, message: "the server sent a bad message: \(error.message)"), reset: true)
+            return
+        }
+        deliver(messages)
+    }
+
+    /// The stream closed at the HTTP/2 level.
+    func closed(errorCode: HTTP2ErrorCode) {
+        if let status {
+            end(with: status, reset: false)
+        } else if errorCode == .refusedStream {
+            end(with: GRPCStatus(code: .unavailable, message: "the server refused the stream (REFUSED_STREAM): retry"), reset: false)
+        } else if errorCode == .cancel {
+            end(with: GRPCStatus(code: .cancelled, message: "the server cancelled the stream"), reset: false)
+        } else {
+            end(with: GRPCStatus(code: .internal, message: "the stream closed without a status (\(errorCode))"), reset: false)
+        }
+    }
+
+    func connectionLost(_ message: String) {
+        end(with: GRPCStatus(code: .unavailable, message: message), reset: false)
+    }
+
+    // MARK: From the consumer
+
+    private func resumeReading() {
+        isReading = true
+        if unconsumedBytes > 0, !ended {
+            connection.consume(streamID: streamID, bytes: unconsumedBytes)
+        }
+        unconsumedBytes = 0
+    }
+
+    private func consumerWentAway() {
+        end(with: GRPCStatus(code: .cancelled, message: "the caller stopped reading"), reset: true)
+    }
+
+    // MARK: Ending
+
+    private func deliver(_ messages: [ByteBuffer]) {
+        guard !messages.isEmpty, let source else { return }
+        switch source.yield(contentsOf: messages) {
+        case .produceMore: break
+        case .stopProducing: isReading = false
+        case .dropped: break
+        }
+    }
+
+    /// Ends the call once: the sequence finishes (OK) or throws the status.
+    func end(with status: GRPCStatus, reset: Bool) {
+        guard !ended else { return }
+        ended = true
+        deadlineTimer?.cancel()
+        if reset, streamID != 0 { connection.resetStream(streamID, errorCode: .cancel) }
+        if status.code == .ok {
+            source?.finish()
+        } else {
+            source?.finish(TokenwireError(code: status.code, message: status.message))
+        }
+        source = nil
+        onEnd(self)
+    }
+
+    /// gRPC over HTTP/2: a non-200 `:status` or a foreign content-type means we did not
+    /// reach a gRPC server (`doc/http-grpc-status-mapping.md`).
+    static func checkResponseHeaders(_ headers: [HTTP2Header]) -> GRPCStatus? {
+        let httpStatus = headers.first(named: ":status") ?? ""
+        if httpStatus != "200", headers.first(named: "grpc-status") == nil {
+            let code: GRPCStatus.Code = switch httpStatus {
+            case "400": .internal
+            case "401": .unauthenticated
+            case "403": .permissionDenied
+            case "404": .unimplemented
+            case "429", "502", "503", "504": .unavailable
+            default: .unknown
+            }
+            return GRPCStatus(code: code, message: "the server answered HTTP \(httpStatus) instead of gRPC")
+        }
+        let contentType = headers.first(named: "content-type") ?? ""
+        if httpStatus == "200", !contentType.hasPrefix("application/grpc") {
+            return GRPCStatus(code: .unknown, message: "the server answered with content-type '\(contentType)', not application/grpc")
+        }
+        return nil
+    }
+}

@@ -1,0 +1,31 @@
+public import NIOCore
+public import TokenwireCore
+import TokenwireWire
+
+/// The frames of one `Generate` call, in order, as they arrive.
+///
+/// Iterate it once. It ends after the last frame when the call ends with OK, and throws
+/// `TokenwireError` carrying the gRPC status otherwise. Cancelling the iterating task
+/// resets the HTTP/2 stream, which stops the server's producer.
+public struct TokenFrameStream: AsyncSequence, Sendable {
+    public typealias Element = TokenFrame
+
+    let messages: GRPCMessageStream
+
+    public func makeAsyncIterator() -> AsyncIterator {
+        AsyncIterator(messages: messages.makeAsyncIterator())
+    }
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        var messages: GRPCMessageStream.AsyncIterator
+
+        public mutating func next() async throws -> TokenFrame? {
+            guard let message = try await messages.next() else { return nil }
+            do {
+                return try TokenFrame(decoding: message)
+            } catch {
+                throw TokenwireError.internal("the server sent a message that is not a tokenwire.v1.TokenFrame: \(error.message)")
+            }
+        }
+    }
+}

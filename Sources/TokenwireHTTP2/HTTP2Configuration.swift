@@ -1,0 +1,21 @@
+/// Settings of one HTTP/2 connection, for either role.
+public struct HTTP2Configuration: Sendable {
+    /// SETTINGS_MAX_CONCURRENT_STREAMS we advertise (nghttp2's own default is unlimited).
+    public var maxConcurrentStreams: UInt32 = 1024
+    /// SETTINGS_INITIAL_WINDOW_SIZE we advertise: how much a peer may send on one stream
+    /// before we grant more.
+    public var initialWindowSize: UInt32 = 1 << 20
+    /// Our receive window for the whole connection.
+    public var connectionWindowSize: Int32 = 1 << 24
+    /// SETTINGS_MAX_HEADER_LIST_SIZE we advertise (gRPC suggests 8 KiB; we allow 16).
+    public var maxHeaderListSize: UInt32 = 16 * 1024
+    /// When true, received DATA is credited back to the peer only when the layer above
+    /// calls `consume`, so a slow reader closes the window (client-side backpressure).
+    public var manualWindowUpdates: Bool = false
+    /// Bytes queued per stream above which a writer suspends.
+    public var outboundHighWatermark: Int = 64 * 1024
+    /// Bytes queued per stream at or below which a suspended writer resumes.
+    public var outboundLowWatermark: Int = 16 * 1024
+
+    public init() {}
+}

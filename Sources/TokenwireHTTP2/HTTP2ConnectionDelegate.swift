@@ -1,0 +1,20 @@
+public import NIOCore
+
+/// The layer above an `HTTP2ConnectionHandler` (the gRPC server or client). Every method
+/// is called on the connection's event loop, possibly from inside nghttp2's input
+/// processing: implementations may call the handler's `submit`-style methods, which only
+/// queue frames, and the handler flushes them afterwards.
+public protocol HTTP2ConnectionDelegate: AnyObject {
+    /// A HEADERS block arrived: request headers (server), response headers or trailers (client).
+    func connection(_ connection: HTTP2ConnectionHandler, receivedHeaders headers: [HTTP2Header], streamID: HTTP2StreamID, endStream: Bool)
+    /// A piece of a stream's DATA arrived.
+    func connection(_ connection: HTTP2ConnectionHandler, receivedData data: ByteBuffer, streamID: HTTP2StreamID)
+    /// The peer ended its side of the stream with a DATA frame.
+    func connection(_ connection: HTTP2ConnectionHandler, receivedEndStream streamID: HTTP2StreamID)
+    /// The stream closed: both sides done (`.noError`) or reset with `errorCode`.
+    func connection(_ connection: HTTP2ConnectionHandler, closedStream streamID: HTTP2StreamID, errorCode: HTTP2ErrorCode)
+    /// The peer sent GOAWAY: streams above `lastStreamID` were not processed.
+    func connection(_ connection: HTTP2ConnectionHandler, receivedGoAway lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode)
+    /// The connection is gone; every stream on it has been closed.
+    func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?)
+}

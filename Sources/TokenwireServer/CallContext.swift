@@ -1,0 +1,15 @@
+/// What a service handler knows about the call it serves.
+public struct CallContext: Sendable {
+    /// `/package.Service/Method`.
+    public var path: String
+    /// When the caller stops waiting (from `grpc-timeout`), if it said.
+    public var deadline: ContinuousClock.Instant?
+    /// The request's custom metadata (non-reserved headers), in order.
+    public var metadata: [(name: String, value: String)]
+
+    public init(path: String, deadline: ContinuousClock.Instant? = nil, metadata: [(name: String, value: String)] = []) {
+        self.path = path
+        self.deadline = deadline
+        self.metadata = metadata
+    }
+}

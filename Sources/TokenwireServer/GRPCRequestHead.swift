@@ -1,0 +1,71 @@
+import TokenwireCore
+import TokenwireHTTP2
+import TokenwireWire
+
+/// The checked request headers of a gRPC call.
+struct GRPCRequestHead {
+    var method: GRPCMethod
+    var context: CallContext
+    var timeout: Duration?
+
+    /// Why a request was refused before it started, as the HEADERS that answer it.
+    struct Rejection: Error {
+        var headers: [HTTP2Header]
+
+        static func status(_ code: GRPCStatus.Code, _ message: String) -> Rejection {
+            Rejection(headers: GRPCStatusTrailers.trailersOnly(GRPCStatus(code: code, message: message)))
+        }
+    }
+
+    /// Checks method, content-type, path, encoding and timeout (gRPC PROTOCOL-HTTP2).
+    static func parse(_ headers: [HTTP2Header], router: GRPCMethodRouter) -> Result<GRPCRequestHead, Rejection> {
+        let method = headers.first(named: ":method") ?? ""
+        let path = headers.first(named: ":path") ?? ""
+        let contentType = headers.first(named: "content-type") ?? ""
+        guard method == "POST" else {
+            return .failure(Rejection(headers: [
+                HTTP2Header(":status", "405"), HTTP2Header("allow", "POST"),
+                HTTP2Header("grpc-status", String(GRPCStatus.Code.unimplemented.rawValue)),
+                HTTP2Header("grpc-message", GRPCStatusMessage.percentEncode("gRPC calls use POST, not \(method)")),
+            ]))
+        }
+        guard contentType.hasPrefix("application/grpc"), !contentType.hasPrefix("application/grpc-web") else {
+            let shown = contentType.isEmpty ? "no content-type" : "content-type '\(contentType)'"
+            return .failure(Rejection(headers: [
+                HTTP2Header(":status", "415"), HTTP2Header("content-type", "application/grpc"),
+                HTTP2Header("grpc-status", String(GRPCStatus.Code.internal.rawValue)),
+                HTTP2Header("grpc-message", GRPCStatusMessage.percentEncode(
+                    "\(shown) is not gRPC: send content-type application/grpc (or application/grpc+proto)")),
+            ]))
+        }
+        if contentType.hasPrefix("application/grpc+"), contentType != "application/grpc+proto" {
+            return .failure(.status(.unimplemented, "only protobuf messages are served; \(contentType) is not supported"))
+        }
+        guard let found = router.method(for: path) else {
+            return .failure(.status(.unimplemented,
+                "unknown method \(path): this server serves \(router.paths.joined(separator: ", "))"))
+        }
+        if let encoding = headers.first(named: "grpc-encoding"), encoding != "identity" {
+            // Only a compressed message would need it; reject those when they arrive.
+            _ = encoding
+        }
+        var timeout: Duration?
+        if let value = headers.first(named: "grpc-timeout") {
+            guard let parsed = GRPCTimeout.parse(value) else {
+                return .failure(.status(.internal,
+                    "malformed grpc-timeout '\(value)': expected 1 to 8 digits and a unit (H, M, S, m, u, n)"))
+            }
+            timeout = parsed
+        }
+        let metadata = headers
+            .filter { !$0.name.hasPrefix(":") && !reserved.contains($0.name) }
+            .map { (name: $0.name, value: $0.value) }
+        let deadline = timeout.map { ContinuousClock.now + $0 }
+        return .success(GRPCRequestHead(
+            method: found, context: CallContext(path: path, deadline: deadline, metadata: metadata), timeout: timeout))
+    }
+
+    private static let reserved: Set<String> = [
+        "content-type", "te", "grpc-timeout", "grpc-encoding", "grpc-accept-encoding", "user-agent",
+    ]
+}

@@ -1,0 +1,50 @@
+public import NIOCore
+public import TokenwireCore
+public import TokenwireHTTP2
+public import TokenwireWire
+
+/// Writes one call's response messages. Any task may use it; a write suspends while the
+/// client's flow-control window is closed and the queue is full.
+public struct GRPCResponseWriter: Sendable {
+    let outbound: HTTP2OutboundStream
+
+    init(outbound: HTTP2OutboundStream) {
+        self.outbound = outbound
+    }
+
+    /// Sends one message.
+    /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
+    public func write(_ message: some WireMessage) async throws {
+        do {
+            try await outbound.write { buffer in GRPCMessageFramer.appendMessage(message, to: &buffer) }
+        } catch let error as HTTP2StreamClosedError {
+            throw TokenwireError.cancelled("the client closed the call (\(error.reason))")
+        } catch is CancellationError {
+            throw TokenwireError.cancelled("the call was cancelled")
+        }
+    }
+
+    /// Ends the response with `status` in the trailers.
+    func finish(_ status: GRPCStatus) {
+        outbound.finish(trailers: GRPCStatusTrailers.make(status))
+    }
+}
+
+/// Renders a status as gRPC trailers.
+enum GRPCStatusTrailers {
+    static func make(_ status: GRPCStatus) -> [HTTP2Header] {
+        var trailers = [HTTP2Header("grpc-status", String(status.code.rawValue))]
+        if !status.message.isEmpty {
+            trailers.append(HTTP2Header("grpc-message", GRPCStatusMessage.percentEncode(status.message)))
+        }
+        return trailers
+    }
+
+    /// Headers of a response that starts normally.
+    static let responseHeaders = [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")]
+
+    /// A trailers-only response: the response headers and the status in one HEADERS frame.
+    static func trailersOnly(_ status: GRPCStatus) -> [HTTP2Header] {
+        responseHeaders + make(status)
+    }
+}

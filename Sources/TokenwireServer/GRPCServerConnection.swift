@@ -1,0 +1,61 @@
+import Logging
+import NIOCore
+import TokenwireCore
+import TokenwireHTTP2
+import TokenwireWire
+
+/// The gRPC layer of one server connection: turns HTTP/2 streams into calls.
+///
+/// - Important: Event-loop only.
+final class GRPCServerConnection: HTTP2ConnectionDelegate {
+    private let router: GRPCMethodRouter
+    private let configuration: ServerConfiguration
+    private let ledger: CallLedger
+    private let logger: Logger
+    private let onClose: () -> Void
+    private var calls: [HTTP2StreamID: GRPCServerCall] = [:]
+
+    init(router: GRPCMethodRouter, configuration: ServerConfiguration, ledger: CallLedger, logger: Logger, onClose: @escaping () -> Void) {
+        self.router = router
+        self.configuration = configuration
+        self.ledger = ledger
+        self.logger = logger
+        self.onClose = onClose
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedHeaders headers: [HTTP2Header], streamID: HTTP2StreamID, endStream: Bool) {
+        guard calls[streamID] == nil else { return }  // request trailers: nothing to do
+        switch GRPCRequestHead.parse(headers, router: router) {
+        case .failure(let rejection):
+            connection.respondHeadersOnly(streamID: streamID, headers: rejection.headers)
+        case .success(let head):
+            let call = GRPCServerCall(
+                streamID: streamID, method: head.method, context: head.context,
+                maxMessageSize: configuration.maxReceiveMessageSize,
+                connection: connection, ledger: ledger, logger: logger)
+            calls[streamID] = call
+            if let timeout = head.timeout { call.startDeadline(after: timeout) }
+            if endStream { call.receivedEnd() }
+        }
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedData data: ByteBuffer, streamID: HTTP2StreamID) {
+        calls[streamID]?.received(data)
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedEndStream streamID: HTTP2StreamID) {
+        calls[streamID]?.receivedEnd()
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, closedStream streamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
+        calls.removeValue(forKey: streamID)?.closed()
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedGoAway lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {}
+
+    func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?) {
+        for call in calls.values { call.closed() }
+        calls.removeAll()
+        onClose()
+    }
+}

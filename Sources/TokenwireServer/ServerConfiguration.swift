@@ -1,0 +1,26 @@
+public import Logging
+public import TokenwireHTTP2
+
+/// Everything a `TokenwireServer` can be told, with defaults that suit a local service.
+public struct ServerConfiguration: Sendable {
+    /// Address to listen on.
+    public var host = "127.0.0.1"
+    /// Port to listen on; 0 picks a free one (see `TokenwireServer.port`).
+    public var port = 50051
+    /// HTTP/2 settings: max concurrent streams per connection, windows, watermarks.
+    public var http2 = HTTP2Configuration()
+    /// PING policy: permitted client keepalives, optional server keepalive.
+    public var keepalive = HTTP2KeepalivePolicy()
+    /// Largest request message accepted; bigger ones get RESOURCE_EXHAUSTED.
+    public var maxReceiveMessageSize = 4 * 1024 * 1024
+    /// How long open calls may run after a shutdown begins before they are cut off.
+    public var drainTimeout: Duration = .seconds(30)
+    /// Token rate of `synthetic/paced`.
+    public var pacedTokensPerSecond: Double = 50
+    /// Log level of the server's logger.
+    public var logLevel: Logger.Level = .info
+    /// Event-loop threads; 0 uses one per core.
+    public var eventLoopThreads = 0
+
+    public init() {}
+}

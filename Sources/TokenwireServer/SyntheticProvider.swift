@@ -1,0 +1,43 @@
+public import TokenwireCore
+
+/// The built-in provider, needing no network or key.
+///
+/// - `synthetic/flood`: for `max_tokens` = N (16 when 0), N text frames as fast as flow
+///   control allows, then Finish("length", output_tokens N). Word k is word k of
+///   `the quick brown fox jumps over lazy dog`, cycled, each followed by a space. This
+///   shape is fixed: benchmarks compare it with other gRPC servers.
+/// - `synthetic/paced`: the same text at `tokensPerSecond` (64 tokens when 0), like a model.
+public struct SyntheticProvider: TokenProvider {
+    public static let vocabulary = ["the ", "quick ", "brown ", "fox ", "jumps ", "over ", "lazy ", "dog "]
+
+    public let name = "synthetic"
+    public let models = ["synthetic/flood", "synthetic/paced"]
+    /// Rate of `synthetic/paced`.
+    public var tokensPerSecond: Double
+
+    public init(tokensPerSecond: Double = 50) {
+        self.tokensPerSecond = tokensPerSecond
+    }
+
+    public func generate(_ request: GenerateRequest, into sink: some TokenSink) async throws {
+        let vocabulary = Self.vocabulary
+        if request.model == "synthetic/paced" {
+            let count = request.maxTokens == 0 ? 64 : request.maxTokens
+            let interval = Duration.seconds(1 / max(tokensPerSecond, 0.001))
+            let clock = ContinuousClock()
+            var next = clock.now
+            for k in 0..<Int(count) {
+                try await sink.send(.text(vocabulary[k & 7]))
+                next += interval
+                try await clock.sleep(until: next)
+            }
+            try await sink.send(.finish(Finish(reason: "length", usage: Usage(outputTokens: count))))
+        } else {
+            let count = request.maxTokens == 0 ? 16 : request.maxTokens
+            for k in 0..<Int(count) {
+                try await sink.send(.text(vocabulary[k & 7]))
+            }
+            try await sink.send(.finish(Finish(reason: "length", usage: Usage(outputTokens: count))))
+        }
+    }
+}

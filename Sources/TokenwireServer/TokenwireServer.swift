@@ -1,0 +1,181 @@
+public import Logging
+public import NIOCore
+import NIOPosix
+import Synchronization
+public import TokenwireCore
+import TokenwireHTTP2
+
+/// The Tokenwire gRPC server: `tokenwire.v1.TokenStream` and `grpc.health.v1.Health` over
+/// cleartext HTTP/2 (prior knowledge), one nghttp2 session per connection.
+///
+/// ```swift
+/// let server = TokenwireServer(configuration: .init())
+/// try await server.start()
+/// try await server.run()  // returns after shutdown() or a signal
+/// ```
+public final class TokenwireServer: Sendable {
+    public let configuration: ServerConfiguration
+    /// Started, active and ended calls.
+    public let ledger = CallLedger()
+    /// Health statuses served by `grpc.health.v1.Health`.
+    public let health: HealthStatusStore
+    let router: GRPCMethodRouter
+    let logger: Logger
+    private let group: any EventLoopGroup
+    private let ownsGroup: Bool
+    private let state = Mutex(State())
+
+    private struct State {
+        var listener: (any Channel)?
+        var connections: [ObjectIdentifier: NIOLoopBound<HTTP2ConnectionHandler>] = [:]
+        var shuttingDown = false
+        var drained: [CheckedContinuation<Void, Never>] = []
+        var stopped: [CheckedContinuation<Void, Never>] = []
+        var isStopped = false
+    }
+
+    /// - Parameters:
+    ///   - configuration: address, limits and timeouts.
+    ///   - providers: token providers besides the built-in synthetic one.
+    ///   - group: event loops to use; by default the server makes its own.
+    public init(configuration: ServerConfiguration, providers: [any TokenProvider] = [], group: (any EventLoopGroup)? = nil) {
+        self.configuration = configuration
+        var logger = Logger(label: "tokenwire.server")
+        logger.logLevel = configuration.logLevel
+        self.logger = logger
+        let registry = ProviderRegistry([SyntheticProvider(tokensPerSecond: configuration.pacedTokensPerSecond)] + providers)
+        let health = HealthStatusStore(services: [TokenStreamService.serviceName])
+        self.health = health
+        self.router = GRPCMethodRouter(
+            TokenStreamService(providers: registry).methods + HealthService(store: health).methods)
+        if let group {
+            self.group = group
+            self.ownsGroup = false
+        } else {
+            let threads = configuration.eventLoopThreads > 0 ? configuration.eventLoopThreads : System.coreCount
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+            self.ownsGroup = true
+        }
+    }
+
+    /// The port the server listens on (useful with port 0).
+    public var port: Int? { state.withLock { $0.listener?.localAddress?.port } }
+
+    /// Binds the listening socket.
+    /// - Throws: when the address cannot be bound (in use, not local, no permission).
+    public func start() async throws {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture { try self.setUpConnection(channel) }
+            }
+        let listener: any Channel
+        do {
+            listener = try await bootstrap.bind(host: configuration.host, port: configuration.port).get()
+        } catch {
+            throw TokenwireError.unavailable(
+                "cannot listen on \(configuration.host):\(configuration.port): \(error) (is another server using the port? try --port 0)")
+        }
+        state.withLock { $0.listener = listener }
+        logger.info("listening", metadata: ["address": "\(configuration.host):\(listener.localAddress?.port ?? 0)"])
+    }
+
+    private func setUpConnection(_ channel: any Channel) throws {
+        let handler = HTTP2ConnectionHandler(
+            role: .server, eventLoop: channel.eventLoop, configuration: configuration.http2,
+            keepalive: configuration.keepalive, logger: logger)
+        let id = ObjectIdentifier(handler)
+        let connection = GRPCServerConnection(
+            router: router, configuration: configuration, ledger: ledger, logger: logger,
+            onClose: { [self] in connectionClosed(id) })
+        handler.delegate = connection
+        let shuttingDown = state.withLock { state -> Bool in
+            state.connections[id] = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+            return state.shuttingDown
+        }
+        try channel.pipeline.syncOperations.addHandler(handler)
+        if shuttingDown { handler.beginGracefulShutdown() }
+    }
+
+    private func connectionClosed(_ id: ObjectIdentifier) {
+        let drained = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.connections.removeValue(forKey: id)
+            guard state.connections.isEmpty else { return [] }
+            defer { state.drained.removeAll() }
+            return state.drained
+        }
+        for continuation in drained { continuation.resume() }
+    }
+
+    /// Waits until the server has shut down.
+    public func run() async {
+        await withCheckedContinuation { continuation in
+            let stopped = state.withLock { state -> Bool in
+                if state.isStopped { return true }
+                state.stopped.append(continuation)
+                return false
+            }
+            if stopped { continuation.resume() }
+        }
+    }
+
+    /// Shuts down gracefully: health turns NOT_SERVING, the listener closes, every
+    /// connection gets the two-phase GOAWAY, open calls may finish within the drain
+    /// timeout, then whatever is left is closed.
+    public func shutdown() async {
+        let (listener, connections) = state.withLock { state -> ((any Channel)?, [NIOLoopBound<HTTP2ConnectionHandler>]) in
+            if state.shuttingDown { return (nil, []) }
+            state.shuttingDown = true
+            return (state.listener, Array(state.connections.values))
+        }
+        guard let listener else { return await run() }
+        logger.info("shutting down: draining open calls", metadata: ["connections": "\(connections.count)"])
+        health.setAll(.notServing)
+        health.finishWatchers()
+        try? await listener.close()
+        for connection in connections {
+            connection.eventLoop.execute { connection.value.beginGracefulShutdown() }
+        }
+        await waitForDrain()
+        let stragglers = state.withLock { Array($0.connections.values) }
+        for connection in stragglers {
+            connection.eventLoop.execute { connection.value.close(reason: "drain timeout") }
+        }
+        if ownsGroup { try? await group.shutdownGracefully() }
+        let stopped = state.withLock { state in
+            state.isStopped = true
+            defer { state.stopped.removeAll() }
+            return state.stopped
+        }
+        logger.info("stopped")
+        for continuation in stopped { continuation.resume() }
+    }
+
+    private func waitForDrain() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let empty = self.state.withLock { state -> Bool in
+                        if state.connections.isEmpty { return true }
+                        state.drained.append(continuation)
+                        return false
+                    }
+                    if empty { continuation.resume() }
+                }
+            }
+            group.addTask { [configuration] in
+                try? await Task.sleep(for: configuration.drainTimeout)
+            }
+            await group.next()
+            group.cancelAll()
+            // The drain waiter cannot be cancelled; release it if it is still parked.
+            let parked = self.state.withLock { state in
+                defer { state.drained.removeAll() }
+                return state.drained
+            }
+            for continuation in parked { continuation.resume() }
+        }
+    }
+}

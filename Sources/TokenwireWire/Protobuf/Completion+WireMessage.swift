@@ -1,0 +1,75 @@
+internal import CTokenwireProto
+public import NIOCore
+public import TokenwireCore
+
+extension Completion: WireMessage {
+    /// Appends the `tokenwire.v1.Completion` encoding of the completion to `buffer`;
+    /// `finish == nil` leaves the sub-message absent.
+    /// - Parameter buffer: The buffer to write into.
+    public func encode(into buffer: inout ByteBuffer) {
+        ProtobufCArena.with { arena in
+            let message = arena.message(Tokenwire__V1__Completion.self) { tokenwire__v1__completion__init($0) }
+            message.pointee.model = arena.cString(model)
+            message.pointee.text = arena.cString(text)
+            message.pointee.n_tool_calls = toolCalls.count
+            message.pointee.tool_calls = arena.pointerArray(of: Tokenwire__V1__ToolCall.self, count: toolCalls.count)
+            for (position, toolCall) in toolCalls.enumerated() {
+                let element = arena.message(Tokenwire__V1__ToolCall.self) { tokenwire__v1__tool_call__init($0) }
+                element.pointee.id = arena.cString(toolCall.id)
+                element.pointee.name = arena.cString(toolCall.name)
+                element.pointee.arguments = arena.cString(toolCall.arguments)
+                message.pointee.tool_calls[position] = element
+            }
+            guard let finish else {
+                Self.pack(message, into: &buffer)
+                return
+            }
+            finish.withCMessage { finish in
+                message.pointee.finish = finish
+                Self.pack(message, into: &buffer)
+            }
+        }
+    }
+
+    /// Decodes a `tokenwire.v1.Completion`.
+    /// - Parameter bytes: One whole message body.
+    /// - Throws: `.invalidArgument` when the bytes are not a valid `Completion`.
+    public init(decoding bytes: ByteBuffer) throws(TokenwireError) {
+        self = try ProtobufCCodec.read(
+            bytes,
+            messageName: "tokenwire.v1.Completion",
+            direction: .response,
+            unpack: { tokenwire__v1__completion__unpack(nil, $0, $1) },
+            free: { tokenwire__v1__completion__free_unpacked($0, nil) },
+            read: { Completion(cMessage: $0.pointee) }
+        )
+    }
+
+    private static func pack(_ message: UnsafeMutablePointer<Tokenwire__V1__Completion>, into buffer: inout ByteBuffer) {
+        ProtobufCCodec.write(
+            packedSize: tokenwire__v1__completion__get_packed_size(message),
+            into: &buffer
+        ) { tokenwire__v1__completion__pack(message, $0) }
+    }
+
+    private init(cMessage message: Tokenwire__V1__Completion) {
+        var toolCalls: [ToolCall] = []
+        toolCalls.reserveCapacity(message.n_tool_calls)
+        for position in 0..<message.n_tool_calls {
+            guard let toolCall = message.tool_calls[position]?.pointee else { continue }
+            toolCalls.append(
+                ToolCall(
+                    id: ProtobufCCodec.string(toolCall.id),
+                    name: ProtobufCCodec.string(toolCall.name),
+                    arguments: ProtobufCCodec.string(toolCall.arguments)
+                )
+            )
+        }
+        self.init(
+            model: ProtobufCCodec.string(message.model),
+            text: ProtobufCCodec.string(message.text),
+            toolCalls: toolCalls,
+            finish: message.finish.map { Finish(cMessage: $0.pointee) }
+        )
+    }
+}

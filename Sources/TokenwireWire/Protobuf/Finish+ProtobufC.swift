@@ -1,0 +1,33 @@
+internal import CTokenwireProto
+internal import TokenwireCore
+
+extension Finish {
+    /// Runs `body` with the finish as a stack protobuf-c struct, valid only inside `body`;
+    /// `usage == nil` leaves the sub-message absent (`NULL`).
+    @inline(__always)
+    func withCMessage<Result>(_ body: (UnsafeMutablePointer<Tokenwire__V1__Finish>) -> Result) -> Result {
+        var message = Tokenwire__V1__Finish()
+        tokenwire__v1__finish__init(&message)
+        var usageMessage = Tokenwire__V1__Usage()
+        tokenwire__v1__usage__init(&usageMessage)
+        if let usage {
+            usageMessage.input_tokens = usage.inputTokens
+            usageMessage.output_tokens = usage.outputTokens
+        }
+        return reason.withCString { reason in
+            message.reason = UnsafeMutablePointer(mutating: reason)
+            return withUnsafeMutablePointer(to: &usageMessage) { usagePointer in
+                message.usage = usage == nil ? nil : usagePointer
+                return withUnsafeMutablePointer(to: &message) { body($0) }
+            }
+        }
+    }
+
+    /// The finish an unpacked protobuf-c struct carries; an absent `usage` reads as `nil`.
+    init(cMessage message: Tokenwire__V1__Finish) {
+        let usage = message.usage.map {
+            Usage(inputTokens: $0.pointee.input_tokens, outputTokens: $0.pointee.output_tokens)
+        }
+        self.init(reason: ProtobufCCodec.string(message.reason), usage: usage)
+    }
+}

@@ -1,0 +1,98 @@
+internal import CTokenwireProto
+public import NIOCore
+public import TokenwireCore
+
+extension GenerateRequest: WireMessage {
+    /// Appends the `tokenwire.v1.GenerateRequest` encoding of the request to `buffer`.
+    ///
+    /// Metadata entries are written in key order, so equal requests encode to equal bytes.
+    /// - Parameter buffer: The buffer to write into.
+    public func encode(into buffer: inout ByteBuffer) {
+        ProtobufCArena.with { arena in
+            let message = cMessage(in: &arena)
+            ProtobufCCodec.write(
+                packedSize: tokenwire__v1__generate_request__get_packed_size(message),
+                into: &buffer
+            ) { tokenwire__v1__generate_request__pack(message, $0) }
+        }
+    }
+
+    /// Decodes a `tokenwire.v1.GenerateRequest`.
+    /// - Parameter bytes: One whole message body.
+    /// - Throws: `.invalidArgument` when the bytes are not a valid `GenerateRequest`.
+    public init(decoding bytes: ByteBuffer) throws(TokenwireError) {
+        self = try ProtobufCCodec.read(
+            bytes,
+            messageName: "tokenwire.v1.GenerateRequest",
+            direction: .request,
+            unpack: { tokenwire__v1__generate_request__unpack(nil, $0, $1) },
+            free: { tokenwire__v1__generate_request__free_unpacked($0, nil) },
+            read: { GenerateRequest(cMessage: $0.pointee) }
+        )
+    }
+}
+
+extension GenerateRequest {
+    /// The request as a protobuf-c struct whose memory `arena` owns.
+    func cMessage(in arena: inout ProtobufCArena) -> UnsafeMutablePointer<Tokenwire__V1__GenerateRequest> {
+        let message = arena.message(Tokenwire__V1__GenerateRequest.self) { tokenwire__v1__generate_request__init($0) }
+        message.pointee.model = arena.cString(model)
+        message.pointee.n_messages = messages.count
+        message.pointee.messages = arena.pointerArray(of: Tokenwire__V1__ChatMessage.self, count: messages.count)
+        for (position, chatMessage) in messages.enumerated() {
+            let element = arena.message(Tokenwire__V1__ChatMessage.self) { tokenwire__v1__chat_message__init($0) }
+            element.pointee.role = arena.cString(chatMessage.role)
+            element.pointee.content = arena.cString(chatMessage.content)
+            message.pointee.messages[position] = element
+        }
+        message.pointee.max_tokens = maxTokens
+        message.pointee.temperature = temperature
+        message.pointee.resume_token = arena.cString(resumeToken)
+        message.pointee.resume_after_seq = resumeAfterSeq
+        message.pointee.n_metadata = metadata.count
+        message.pointee.metadata = arena.pointerArray(
+            of: Tokenwire__V1__GenerateRequest__MetadataEntry.self,
+            count: metadata.count
+        )
+        for (position, entry) in metadata.sorted(by: { $0.key < $1.key }).enumerated() {
+            let element = arena.message(Tokenwire__V1__GenerateRequest__MetadataEntry.self) {
+                tokenwire__v1__generate_request__metadata_entry__init($0)
+            }
+            element.pointee.key = arena.cString(entry.key)
+            element.pointee.value = arena.cString(entry.value)
+            message.pointee.metadata[position] = element
+        }
+        return message
+    }
+
+    /// The request an unpacked protobuf-c struct carries.
+    init(cMessage message: Tokenwire__V1__GenerateRequest) {
+        var messages: [ChatMessage] = []
+        messages.reserveCapacity(message.n_messages)
+        for position in 0..<message.n_messages {
+            guard let element = message.messages[position] else { continue }
+            messages.append(
+                ChatMessage(
+                    role: ProtobufCCodec.string(element.pointee.role),
+                    content: ProtobufCCodec.string(element.pointee.content)
+                )
+            )
+        }
+        var metadata: [String: String] = [:]
+        metadata.reserveCapacity(message.n_metadata)
+        for position in 0..<message.n_metadata {
+            guard let entry = message.metadata[position] else { continue }
+            // A key sent twice keeps its last value, as protobuf map semantics require.
+            metadata[ProtobufCCodec.string(entry.pointee.key)] = ProtobufCCodec.string(entry.pointee.value)
+        }
+        self.init(
+            model: ProtobufCCodec.string(message.model),
+            messages: messages,
+            maxTokens: message.max_tokens,
+            temperature: message.temperature,
+            resumeToken: ProtobufCCodec.string(message.resume_token),
+            resumeAfterSeq: message.resume_after_seq,
+            metadata: metadata
+        )
+    }
+}

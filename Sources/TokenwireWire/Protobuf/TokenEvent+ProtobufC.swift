@@ -1,0 +1,155 @@
+internal import CTokenwireProto
+internal import TokenwireCore
+
+extension TokenEvent {
+    /// Sets the `event` oneof of `frame` to this event and runs `body` with it.
+    ///
+    /// Sub-messages are stack structs and strings are borrowed, valid only inside `body`.
+    @inline(__always)
+    func withCEvent(
+        in frame: inout Tokenwire__V1__TokenFrame,
+        _ body: (inout Tokenwire__V1__TokenFrame) -> Void
+    ) {
+        switch self {
+        case .text(let text):
+            text.withCString { text in
+                frame.event_case = TOKENWIRE__V1__TOKEN_FRAME__EVENT_TEXT
+                frame.text = UnsafeMutablePointer(mutating: text)
+                body(&frame)
+            }
+        case .reasoning(let reasoning):
+            reasoning.withCString { reasoning in
+                frame.event_case = TOKENWIRE__V1__TOKEN_FRAME__EVENT_REASONING
+                frame.reasoning = UnsafeMutablePointer(mutating: reasoning)
+                body(&frame)
+            }
+        case .start(let start):
+            Self.withCStreamStart(start) { start in
+                frame.event_case = TOKENWIRE__V1__TOKEN_FRAME__EVENT_START
+                frame.start = start
+                body(&frame)
+            }
+        case .toolCall(let delta):
+            Self.withCToolCallDelta(delta) { delta in
+                frame.event_case = TOKENWIRE__V1__TOKEN_FRAME__EVENT_TOOL_CALL
+                frame.tool_call = delta
+                body(&frame)
+            }
+        case .finish(let finish):
+            finish.withCMessage { finish in
+                frame.event_case = TOKENWIRE__V1__TOKEN_FRAME__EVENT_FINISH
+                frame.finish = finish
+                body(&frame)
+            }
+        case .heartbeat:
+            var heartbeat = Tokenwire__V1__Heartbeat()
+            tokenwire__v1__heartbeat__init(&heartbeat)
+            withUnsafeMutablePointer(to: &heartbeat) { heartbeat in
+                frame.event_case = TOKENWIRE__V1__TOKEN_FRAME__EVENT_HEARTBEAT
+                frame.heartbeat = heartbeat
+                body(&frame)
+            }
+        case .error(let error):
+            Self.withCItemError(error) { error in
+                frame.event_case = TOKENWIRE__V1__TOKEN_FRAME__EVENT_ERROR
+                frame.error = error
+                body(&frame)
+            }
+        }
+    }
+
+    /// The event an unpacked frame carries; `nil` when its `event` oneof is unset or is a
+    /// case this version does not know.
+    init?(cFrame frame: Tokenwire__V1__TokenFrame) {
+        // Only the member `event_case` names is valid in the union.
+        switch frame.event_case {
+        case TOKENWIRE__V1__TOKEN_FRAME__EVENT_TEXT:
+            self = .text(ProtobufCCodec.string(frame.text))
+        case TOKENWIRE__V1__TOKEN_FRAME__EVENT_REASONING:
+            self = .reasoning(ProtobufCCodec.string(frame.reasoning))
+        case TOKENWIRE__V1__TOKEN_FRAME__EVENT_START:
+            guard let start = frame.start?.pointee else { return nil }
+            self = .start(
+                StreamStart(
+                    streamID: ProtobufCCodec.string(start.stream_id),
+                    model: ProtobufCCodec.string(start.model),
+                    provider: ProtobufCCodec.string(start.provider),
+                    resumeToken: ProtobufCCodec.string(start.resume_token)
+                )
+            )
+        case TOKENWIRE__V1__TOKEN_FRAME__EVENT_TOOL_CALL:
+            guard let delta = frame.tool_call?.pointee else { return nil }
+            self = .toolCall(
+                ToolCallDelta(
+                    index: delta.index,
+                    id: ProtobufCCodec.string(delta.id),
+                    name: ProtobufCCodec.string(delta.name),
+                    arguments: ProtobufCCodec.string(delta.arguments)
+                )
+            )
+        case TOKENWIRE__V1__TOKEN_FRAME__EVENT_FINISH:
+            guard let finish = frame.finish?.pointee else { return nil }
+            self = .finish(Finish(cMessage: finish))
+        case TOKENWIRE__V1__TOKEN_FRAME__EVENT_HEARTBEAT:
+            self = .heartbeat
+        case TOKENWIRE__V1__TOKEN_FRAME__EVENT_ERROR:
+            guard let error = frame.error?.pointee else { return nil }
+            self = .error(ItemError(code: error.code, message: ProtobufCCodec.string(error.message)))
+        default:
+            return nil
+        }
+    }
+
+    private static func withCStreamStart(
+        _ start: StreamStart,
+        _ body: (UnsafeMutablePointer<Tokenwire__V1__StreamStart>) -> Void
+    ) {
+        var message = Tokenwire__V1__StreamStart()
+        tokenwire__v1__stream_start__init(&message)
+        start.streamID.withCString { streamID in
+            start.model.withCString { model in
+                start.provider.withCString { provider in
+                    start.resumeToken.withCString { resumeToken in
+                        message.stream_id = UnsafeMutablePointer(mutating: streamID)
+                        message.model = UnsafeMutablePointer(mutating: model)
+                        message.provider = UnsafeMutablePointer(mutating: provider)
+                        message.resume_token = UnsafeMutablePointer(mutating: resumeToken)
+                        withUnsafeMutablePointer(to: &message) { body($0) }
+                    }
+                }
+            }
+        }
+    }
+
+    private static func withCToolCallDelta(
+        _ delta: ToolCallDelta,
+        _ body: (UnsafeMutablePointer<Tokenwire__V1__ToolCallDelta>) -> Void
+    ) {
+        var message = Tokenwire__V1__ToolCallDelta()
+        tokenwire__v1__tool_call_delta__init(&message)
+        message.index = delta.index
+        delta.id.withCString { id in
+            delta.name.withCString { name in
+                delta.arguments.withCString { arguments in
+                    message.id = UnsafeMutablePointer(mutating: id)
+                    message.name = UnsafeMutablePointer(mutating: name)
+                    message.arguments = UnsafeMutablePointer(mutating: arguments)
+                    withUnsafeMutablePointer(to: &message) { body($0) }
+                }
+            }
+        }
+    }
+
+    private static func withCItemError(
+        _ error: ItemError,
+        _ body: (UnsafeMutablePointer<Tokenwire__V1__ItemError>) -> Void
+    ) {
+        var message = Tokenwire__V1__ItemError()
+        tokenwire__v1__item_error__init(&message)
+        message.code = error.code
+        error.message.withCString { text in
+            message.message = UnsafeMutablePointer(mutating: text)
+            withUnsafeMutablePointer(to: &message) { body($0) }
+        }
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+@preconcurrency import Dispatch
+import Logging
+import TokenwireServer
+
+#if canImport(Glibc)
+@preconcurrency import Glibc
+#elseif canImport(Darwin)
+@preconcurrency import Darwin
+#endif
+
+/// `tokenwire serve`: run the server until SIGINT or SIGTERM, then drain.
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve", abstract: "Serve tokenwire.v1.TokenStream and grpc.health.v1.Health over HTTP/2 (h2c).")
+
+    @OptionGroup var server: ServerOptions
+
+    func run() async throws {
+        let configuration = try server.configuration()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = configuration.logLevel
+            return handler
+        }
+        let tokenwire = TokenwireServer(configuration: configuration)
+        try await tokenwire.start()
+        let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
+            Task { await tokenwire.shutdown() }
+        }
+        await tokenwire.run()
+        signals.cancel()
+    }
+}
+
+/// The server's settings as command-line options.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Address to listen on.")
+    var host = "127.0.0.1"
+
+    @Option(help: "Port to listen on (0 picks a free one).")
+    var port = 50051
+
+    @Option(help: "Most concurrent streams per connection (HTTP/2 SETTINGS).")
+    var maxConcurrentStreams: UInt32 = 1024
+
+    @Option(help: "Per-stream receive window we advertise, in bytes.")
+    var initialWindowSize: UInt32 = 1 << 20
+
+    @Option(help: "Largest request message accepted, in bytes.")
+    var maxReceiveMessageSize = 4 * 1024 * 1024
+
+    @Option(help: "Seconds open calls may run after SIGINT/SIGTERM before they are cut off.")
+    var drainTimeout: Double = 30
+
+    @Option(help: "Seconds between server keepalive PINGs (0: off).")
+    var keepaliveInterval: Double = 0
+
+    @Option(help: "Tokens per second of synthetic/paced.")
+    var pacedRate: Double = 50
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
+    var logLevel = "info"
+
+    func configuration() throws -> ServerConfiguration {
+        guard let level = Logger.Level(rawValue: logLevel) else {
+            throw ValidationError("unknown log level '\(logLevel)': use trace, debug, info, notice, warning, error or critical")
+        }
+        guard pacedRate > 0 else { throw ValidationError("--paced-rate must be above 0") }
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.http2.maxConcurrentStreams = maxConcurrentStreams
+        configuration.http2.initialWindowSize = initialWindowSize
+        configuration.maxReceiveMessageSize = maxReceiveMessageSize
+        configuration.drainTimeout = .milliseconds(Int(drainTimeout * 1000))
+        if keepaliveInterval > 0 { configuration.keepalive.pingInterval = .milliseconds(Int(keepaliveInterval * 1000)) }
+        configuration.pacedTokensPerSecond = pacedRate
+        configuration.logLevel = level
+        return configuration
+    }
+}
+
+/// Runs `handler` when one of `signals` arrives (instead of the default: exit at once).
+final class SignalWatcher: @unchecked Sendable {  // sources are only resumed and cancelled
+    private let sources: [any DispatchSourceSignal]
+
+    init(signals: [Int32], handler: @escaping @Sendable () -> Void) {
+        sources = signals.map { number in
+            signal(number, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler(handler: handler)
+            source.resume()
+            return source
+        }
+    }
+
+    func cancel() {
+        for source in sources { source.cancel() }
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import TokenwireClient
+import TokenwireCore
+
+/// `tokenwire stream`: stream one completion to the terminal.
+struct StreamCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stream", abstract: "Stream a completion: text live on stdout, a summary on stderr.")
+
+    @OptionGroup var connection: ConnectionOptions
+
+    @Option(help: "Model to call, as provider/model.")
+    var model = "synthetic/paced"
+
+    @Option(help: "Most tokens to generate (0: the provider's default).")
+    var maxTokens: UInt32 = 0
+
+    @Option(help: "Sampling temperature.")
+    var temperature: Float = 0
+
+    @Option(help: "System prompt.")
+    var system: String?
+
+    @Option(help: "Seconds the whole call may take.")
+    var deadline: Double?
+
+    @Flag(help: "Print every frame as one JSON line instead of the text.")
+    var frames = false
+
+    @Argument(help: "The prompt.")
+    var prompt = "Tell me about token streaming."
+
+    func run() async throws {
+        var messages = [ChatMessage]()
+        if let system { messages.append(ChatMessage(role: "system", content: system)) }
+        messages.append(ChatMessage(role: "user", content: prompt))
+        let request = GenerateRequest(model: model, messages: messages, maxTokens: maxTokens, temperature: temperature)
+        let printer = StreamPrinter(mode: frames ? .frames : .text)
+        let status = try await TokenwireClient.withConnection(host: connection.host, port: connection.port) { client in
+            await printer.consume(client.generate(request, deadline: deadline.map { .milliseconds(Int($0 * 1000)) }))
+        }
+        printer.printSummary(status: status)
+        if status.code != .ok { throw ExitCode(1) }
+    }
+}
