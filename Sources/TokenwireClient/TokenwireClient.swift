@@ -39,9 +39,21 @@ public final class TokenwireClient: Sendable {
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> TokenwireClient {
         let target = "\(host):\(port)"
+        let http2 = configuration.http2
+        // The handler must be in place before the first byte arrives: the server's
+        // SETTINGS may come right after the TCP handshake.
         let bootstrap = ClientBootstrap(group: group)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = HTTP2ConnectionHandler(
+                        role: .client, eventLoop: channel.eventLoop, configuration: http2,
+                        logger: Logger(label: "tokenwire.client"))
+                    handler.delegate = GRPCClientConnection(target: target)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
         let channel: any Channel
         do {
             channel = try await bootstrap.connect(host: host, port: port).get()
@@ -49,12 +61,10 @@ public final class TokenwireClient: Sendable {
             throw TokenwireError.unavailable("cannot connect to \(target): \(error) (is `tokenwire serve` running there?)")
         }
         return try await channel.eventLoop.submit {
-            let handler = HTTP2ConnectionHandler(
-                role: .client, eventLoop: channel.eventLoop, configuration: configuration.http2,
-                logger: Logger(label: "tokenwire.client"))
-            let grpc = GRPCClientConnection(target: target)
-            handler.delegate = grpc
-            try channel.pipeline.syncOperations.addHandler(handler)
+            let handler = try channel.pipeline.syncOperations.handler(type: HTTP2ConnectionHandler.self)
+            guard let grpc = handler.delegate as? GRPCClientConnection else {
+                throw TokenwireError.unavailable("the connection to \(target) closed while it was being set up")
+            }
             return TokenwireClient(channel: channel, handler: handler, grpc: grpc, target: target, configuration: configuration)
         }.get()
     }

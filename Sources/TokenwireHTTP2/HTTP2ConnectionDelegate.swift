@@ -15,6 +15,7 @@ public protocol HTTP2ConnectionDelegate: AnyObject {
     func connection(_ connection: HTTP2ConnectionHandler, closedStream streamID: HTTP2StreamID, errorCode: HTTP2ErrorCode)
     /// The peer sent GOAWAY: streams above `lastStreamID` were not processed.
     func connection(_ connection: HTTP2ConnectionHandler, receivedGoAway lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode)
-    /// The connection is gone; every stream on it has been closed.
+    /// The connection is gone, and with it every stream still open on it (they get no
+    /// `closedStream` of their own).
     func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?)
 }

@@ -41,22 +41,24 @@ extension HTTP2ConnectionHandler {
     public func close(errorCode: HTTP2ErrorCode = .noError, reason: String) {
         guard !isClosed else { return }
         session.submitGoAway(lastStreamID: session.lastProcessedStreamID, errorCode: errorCode, debugData: reason)
+        closeAfterFlush = true
         flush()
-        context?.close(promise: nil)
     }
 
+    /// The last open stream closed. Often called from inside nghttp2's output pass, so
+    /// the close waits for that pass's bytes to be written.
     func streamsDidDrain() {
         if case .goAwaySent = shutdownState {
+            closeAfterFlush = true
             flush()
-            context?.close(promise: nil)
         }
     }
 
     private func sendFinalGoAway() {
         shutdownState = .goAwaySent
         session.submitGoAway(lastStreamID: session.lastProcessedStreamID, errorCode: .noError, debugData: "graceful shutdown")
+        if openStreams.isEmpty { closeAfterFlush = true }
         flush()
-        if openStreams.isEmpty { context?.close(promise: nil) }
     }
 
     // MARK: PINGs

@@ -29,6 +29,10 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     var outbounds: [HTTP2StreamID: HTTP2OutboundStream] = [:]
     var openStreams: Set<HTTP2StreamID> = []
     var flushNeeded = false
+    /// Close the channel once the pending output is written (GOAWAY sent, drain done).
+    var closeAfterFlush = false
+    /// Streams answered before their request ended, to reset once the answer is out.
+    var resetsAfterResponse: [HTTP2StreamID] = []
     var isClosed = false
     var pingState = PingState()
     var shutdownState: ShutdownState = .running
@@ -124,11 +128,9 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         let closed = HTTP2StreamClosedError(errorCode: .cancel, reason: "the connection closed")
         for outbound in outbounds.values { outbound.close(closed) }
         outbounds.removeAll()
-        let streams = openStreams
+        // The delegate hears of the lost connection once, not of each stream as a reset:
+        // a client must report UNAVAILABLE (connection lost), not CANCELLED.
         openStreams.removeAll()
-        for id in streams.sorted() {
-            delegate?.connection(self, closedStream: id, errorCode: .cancel)
-        }
         delegate?.connectionClosed(self, error: error)
         delegate = nil
     }
@@ -154,6 +156,13 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
                     context.write(wrapOutboundOut(buffer), promise: nil)
                     wroteAny = true
                 }
+                if !more, !resetsAfterResponse.isEmpty {
+                    for id in resetsAfterResponse where !session.isRemoteClosed(streamID: id) {
+                        session.submitReset(streamID: id, errorCode: .noError)
+                    }
+                    resetsAfterResponse.removeAll()
+                    more = true
+                }
                 if !context.channel.isWritable { break }
             }
         } catch {
@@ -165,7 +174,10 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             pingState.sentData()
             context.flush()
         }
-        if !session.isAlive {
+        // Closing only here, after the write, keeps the last frames (final DATA, trailers,
+        // GOAWAY) that nghttp2 produced from being dropped with the socket.
+        if closeAfterFlush || !session.isAlive {
+            logger.debug("closing HTTP/2 connection", metadata: ["reason": "\(closeAfterFlush ? "requested" : "GOAWAY done")"])
             context.close(promise: nil)
         }
     }
@@ -217,10 +229,9 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             return
         }
         // RFC 9113 / gRPC: a response that ends before the request did is followed by
-        // RST_STREAM(NO_ERROR) so the client stops sending.
-        if !session.isRemoteClosed(streamID: streamID) {
-            session.submitReset(streamID: streamID, errorCode: .noError)
-        }
+        // RST_STREAM(NO_ERROR) so the client stops sending. nghttp2 would let a reset
+        // submitted now overtake the HEADERS, so it is submitted once they are written.
+        resetsAfterResponse.append(streamID)
         flush()
     }
 

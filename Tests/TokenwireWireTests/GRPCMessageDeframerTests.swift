@@ -64,7 +64,8 @@ struct GRPCMessageDeframerTests {
         deframer.append(ByteBuffer(hex: "00 000000"))
         #expect(try deframer.next() == nil)
         deframer.append(ByteBuffer(hex: "65"))  // length 101
-        #expect(throws: TokenwireError.resourceExhausted("message of 101 bytes exceeds the receive limit of 100 bytes")) {
+        let expected = TokenwireError.resourceExhausted("message of 101 bytes exceeds the receive limit of 100 bytes")
+        #expect(throws: expected) {
             try deframer.next()
         }
         deframer.append(ByteBuffer(repeating: 0, count: 101))

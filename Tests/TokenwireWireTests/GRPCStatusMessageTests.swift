@@ -14,7 +14,10 @@ struct GRPCStatusMessageTests {
 
     @Test(
         "Messages round-trip",
-        arguments: [interopMessage, "", "plain ASCII stays", "100% sure", "%", "%%25", "~!@#$^&*()_+`-={}|[]\\:\";'<>?,./", "\u{7F}\u{0}"]
+        arguments: [
+            interopMessage, "", "plain ASCII stays", "100% sure", "%", "%%25",
+            "~!@#$^&*()_+`-={}|[]\\:\";'<>?,./", "\u{7F}\u{0}",
+        ]
     )
     func messageRoundTrips(message: String) {
         #expect(GRPCStatusMessage.percentDecode(GRPCStatusMessage.percentEncode(message)) == message)

@@ -21,8 +21,10 @@ struct WireMessageDecodingErrorTests {
         expectInvalid(BatchRequest.self, "the request is not a valid tokenwire.v1.BatchRequest", bytes, count)
         expectInvalid(TokenFrame.self, "the response is not a valid tokenwire.v1.TokenFrame", bytes, count)
         expectInvalid(Completion.self, "the response is not a valid tokenwire.v1.Completion", bytes, count)
-        expectInvalid(HealthCheckRequest.self, "the request is not a valid grpc.health.v1.HealthCheckRequest", bytes, count)
-        expectInvalid(HealthCheckResponse.self, "the response is not a valid grpc.health.v1.HealthCheckResponse", bytes, count)
+        expectInvalid(
+            HealthCheckRequest.self, "the request is not a valid grpc.health.v1.HealthCheckRequest", bytes, count)
+        expectInvalid(
+            HealthCheckResponse.self, "the response is not a valid grpc.health.v1.HealthCheckResponse", bytes, count)
     }
 
     @Test func errorMessageNamesTheTypeAndByteCount() {

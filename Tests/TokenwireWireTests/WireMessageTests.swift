@@ -8,11 +8,16 @@ struct WireMessageTests {
     static let frames: [TokenFrame] = [
         TokenFrame(
             seq: 1,
-            event: .start(StreamStart(streamID: "s-1", model: "openai/gpt-4o-mini", provider: "openai", resumeToken: "r"))
+            event: .start(
+                StreamStart(streamID: "s-1", model: "openai/gpt-4o-mini", provider: "openai", resumeToken: "r")
+            )
         ),
         TokenFrame(seq: 2, event: .text("Hello, wörld ☺ 😈")),
         TokenFrame(seq: 3, event: .text("")),
-        TokenFrame(seq: 4, index: 7, event: .toolCall(ToolCallDelta(index: 1, id: "call_1", name: "lookup", arguments: "{\"q\":"))),
+        TokenFrame(
+            seq: 4, index: 7,
+            event: .toolCall(ToolCallDelta(index: 1, id: "call_1", name: "lookup", arguments: "{\"q\":"))
+        ),
         TokenFrame(seq: 5, event: .reasoning("thinking…")),
         TokenFrame(seq: 6, event: .heartbeat),
         TokenFrame(seq: 7, index: 3, event: .error(ItemError(code: 14, message: "upstream unavailable"))),
@@ -59,7 +64,11 @@ struct WireMessageTests {
         let batch = BatchRequest(
             items: [
                 GenerateRequest(model: "synthetic/flood", maxTokens: 5),
-                GenerateRequest(model: "openai/gpt-4o-mini", messages: [ChatMessage(role: "user", content: "hi")], metadata: ["k": "v"]),
+                GenerateRequest(
+                    model: "openai/gpt-4o-mini",
+                    messages: [ChatMessage(role: "user", content: "hi")],
+                    metadata: ["k": "v"]
+                ),
                 GenerateRequest(model: ""),
             ],
             maxConcurrency: 8

@@ -45,7 +45,10 @@ extension Completion: WireMessage {
         )
     }
 
-    private static func pack(_ message: UnsafeMutablePointer<Tokenwire__V1__Completion>, into buffer: inout ByteBuffer) {
+    private static func pack(
+        _ message: UnsafeMutablePointer<Tokenwire__V1__Completion>,
+        into buffer: inout ByteBuffer
+    ) {
         ProtobufCCodec.write(
             packedSize: tokenwire__v1__completion__get_packed_size(message),
             into: &buffer

@@ -42,7 +42,10 @@ struct ProtobufCArena {
         _ type: CMessage.Type,
         initializedBy initialize: (UnsafeMutablePointer<CMessage>) -> Void
     ) -> UnsafeMutablePointer<CMessage> {
-        let raw = allocate(byteCount: MemoryLayout<CMessage>.size, alignment: MemoryLayout<CMessage>.alignment)
+        let raw = allocate(
+            byteCount: MemoryLayout<CMessage>.size,
+            alignment: MemoryLayout<CMessage>.alignment
+        )
         let message = raw.bindMemory(to: CMessage.self, capacity: 1)
         initialize(message)
         return message
@@ -55,9 +58,9 @@ struct ProtobufCArena {
         count: Int
     ) -> UnsafeMutablePointer<UnsafeMutablePointer<CMessage>?>? {
         guard count > 0 else { return nil }
-        let stride = MemoryLayout<UnsafeMutablePointer<CMessage>?>.stride
-        let raw = allocate(byteCount: stride * count, alignment: MemoryLayout<UnsafeMutablePointer<CMessage>?>.alignment)
-        let array = raw.bindMemory(to: UnsafeMutablePointer<CMessage>?.self, capacity: count)
+        typealias Element = UnsafeMutablePointer<CMessage>?
+        let raw = allocate(byteCount: MemoryLayout<Element>.stride * count, alignment: MemoryLayout<Element>.alignment)
+        let array = raw.bindMemory(to: Element.self, capacity: count)
         array.initialize(repeating: nil, count: count)
         return array
     }

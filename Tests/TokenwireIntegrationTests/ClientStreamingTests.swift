@@ -1,0 +1,148 @@
+import Testing
+import TokenwireClient
+import TokenwireCore
+import TokenwireServer
+
+@Suite("Our client against the real server on loopback")
+struct ClientStreamingTests {
+    @Test func tenThousandFrameStreamArrivesCompleteAndInOrder() async throws {
+        try await withServerAndClient { _, client in
+            var frames: [TokenFrame] = []
+            for try await frame in client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 10_000)) {
+                frames.append(frame)
+            }
+            checkFloodFrames(frames, count: 10_000)
+        }
+    }
+
+    @Test func hundredConcurrentCallsShareOneConnection() async throws {
+        try await withServerAndClient { server, client in
+            try await withThrowingTaskGroup(of: [TokenFrame].self) { group in
+                for call in 0..<100 {
+                    group.addTask {
+                        var frames: [TokenFrame] = []
+                        for try await frame in client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: UInt32(200 + call))) {
+                            frames.append(frame)
+                        }
+                        return frames
+                    }
+                }
+                var seen = 0
+                for try await frames in group {
+                    guard case .finish(let finish) = frames.last?.event, let n = finish.usage?.outputTokens else {
+                        Issue.record("a call ended without a finish frame")
+                        continue
+                    }
+                    checkFloodFrames(frames, count: Int(n))
+                    seen += 1
+                }
+                #expect(seen == 100)
+            }
+            #expect(server.ledger.snapshot.started == 100)
+        }
+    }
+
+    @Test func cancellingTheConsumingTaskStopsTheServerProducer() async throws {
+        try await withServerAndClient { server, client in
+            let (firstFrames, signal) = AsyncStream<Void>.makeStream()
+            let consumer = Task {
+                var count = 0
+                for try await _ in client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 100_000_000)) {
+                    count += 1
+                    if count == 100 { signal.yield() }
+                }
+            }
+            var iterator = firstFrames.makeAsyncIterator()
+            _ = await iterator.next()
+            consumer.cancel()
+            let result = await consumer.result
+            #expect(throws: TokenwireError.self) { try result.get() }
+            let ended = try await withTimeout(10, "the server to see the cancellation") {
+                await server.ledger.wait { $0.ended.count == 1 }
+            }
+            #expect(ended.ended[0].status.code == .cancelled)
+            #expect(ended.ended[0].clientCancelled)
+            #expect(ended.active == 0)
+        }
+    }
+
+    @Test func expiredDeadlineEndsTheCallWithDeadlineExceeded() async throws {
+        try await withServerAndClient { server, client in
+            var frames = 0
+            let error = await #expect(throws: TokenwireError.self) {
+                for try await _ in client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: 10_000), deadline: .milliseconds(200)) {
+                    frames += 1
+                }
+            }
+            #expect(error?.code == .deadlineExceeded)
+            #expect(frames >= 1)
+            let ended = try await withTimeout(10, "the server to end the call") { await server.ledger.wait { $0.active == 0 && $0.ended.count == 1 } }
+            #expect([.deadlineExceeded, .cancelled].contains(ended.ended[0].status.code))
+        }
+    }
+
+    @Test func completeReturnsTheWholeTextFinishAndUsage() async throws {
+        try await withServerAndClient { _, client in
+            let completion = try await client.complete(GenerateRequest(model: "synthetic/flood", maxTokens: 10))
+            #expect(completion.model == "synthetic/flood")
+            #expect(completion.text == "the quick brown fox jumps over lazy dog the quick ")
+            #expect(completion.finish == Finish(reason: "length", usage: Usage(outputTokens: 10)))
+        }
+    }
+
+    @Test func unknownModelEndsWithNotFoundNamingTheServedModels() async throws {
+        try await withServerAndClient { _, client in
+            var frames = 0
+            let error = await #expect(throws: TokenwireError.self) {
+                for try await _ in client.generate(GenerateRequest(model: "nope/none")) { frames += 1 }
+            }
+            #expect(error?.code == .notFound)
+            #expect(error?.message.contains("synthetic/flood") == true)
+            #expect(frames == 0)
+        }
+    }
+
+    @Test func healthCheckIsServingAndUnknownServiceIsNotFound() async throws {
+        try await withServerAndClient { _, client in
+            let overall = try await client.checkHealth()
+            let service = try await client.checkHealth(service: "tokenwire.v1.TokenStream")
+            #expect(overall == .serving)
+            #expect(service == .serving)
+            let error = await #expect(throws: TokenwireError.self) { try await client.checkHealth(service: "no.such.Service") }
+            #expect(error?.code == .notFound)
+        }
+    }
+
+    @Test func generateBatchAnswersUnimplementedForNow() async throws {
+        try await withServerAndClient { _, client in
+            let error = await #expect(throws: TokenwireError.self) {
+                for try await _ in client.call("/tokenwire.v1.TokenStream/GenerateBatch", BatchRequest(items: [])) {}
+            }
+            #expect(error?.code == .unimplemented)
+        }
+    }
+
+    @Test func serverGoingAwayEndsOpenCallsWithUnavailableInsteadOfHanging() async throws {
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.logLevel = .error
+        configuration.drainTimeout = .milliseconds(300)
+        let server = TokenwireServer(configuration: configuration)
+        try await server.start()
+        let port = try #require(server.port)
+        let client = try await TokenwireClient.connect(host: "127.0.0.1", port: port)
+        let (started, signal) = AsyncStream<Void>.makeStream()
+        let consumer = Task {
+            for try await _ in client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: 100_000)) { signal.yield() }
+        }
+        var iterator = started.makeAsyncIterator()
+        _ = await iterator.next()
+        await server.shutdown()  // the drain timeout passes, then the connection is cut
+        let result = try await withTimeout(10, "the client to notice") { await consumer.result }
+        #expect(throws: TokenwireError.self) { try result.get() }
+        if case .failure(let error as TokenwireError) = result {
+            #expect(error.code == .unavailable)
+        }
+        await client.close()
+    }
+}

@@ -1,0 +1,114 @@
+import Logging
+import NIOCore
+import NIOPosix
+import TokenwireHTTP2
+
+/// What came back on one stream, exactly as sent.
+struct RawResponse: Sendable {
+    var headers: [HTTP2Header] = []
+    var trailers: [HTTP2Header] = []
+    var data: [UInt8] = []
+    var resetCode: HTTP2ErrorCode?
+
+    /// `grpc-status` from the trailers, or from the headers of a trailers-only response.
+    var grpcStatus: Int? { (trailers.first(named: "grpc-status") ?? headers.first(named: "grpc-status")).flatMap { Int($0) } }
+    var grpcMessage: String { trailers.first(named: "grpc-message") ?? headers.first(named: "grpc-message") ?? "" }
+    var httpStatus: String? { headers.first(named: ":status") }
+}
+
+/// A bare HTTP/2 client for sending what no gRPC client would: any headers, any bytes.
+final class RawHTTP2Client: Sendable {
+    private let channel: any Channel
+    private let handler: NIOLoopBound<HTTP2ConnectionHandler>
+    private let collector: NIOLoopBound<RawResponseCollector>
+
+    private init(channel: any Channel, handler: HTTP2ConnectionHandler, collector: RawResponseCollector) {
+        self.channel = channel
+        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+        self.collector = NIOLoopBound(collector, eventLoop: channel.eventLoop)
+    }
+
+    static func connect(port: Int) async throws -> RawHTTP2Client {
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = HTTP2ConnectionHandler(role: .client, eventLoop: channel.eventLoop, logger: Logger(label: "raw"))
+                    handler.delegate = RawResponseCollector()
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+            .connect(host: "127.0.0.1", port: port).get()
+        return try await channel.eventLoop.submit {
+            let handler = try channel.pipeline.syncOperations.handler(type: HTTP2ConnectionHandler.self)
+            let collector = handler.delegate as! RawResponseCollector
+            return RawHTTP2Client(channel: channel, handler: handler, collector: collector)
+        }.get()
+    }
+
+    /// Sends one request and waits for its stream to close.
+    func send(path: String, contentType: String? = "application/grpc", method: String = "POST", extraHeaders: [HTTP2Header] = [], body: [UInt8]) async throws -> RawResponse {
+        var headers = [HTTP2Header(":method", method), HTTP2Header(":scheme", "http"), HTTP2Header(":path", path), HTTP2Header(":authority", "localhost")]
+        if let contentType { headers.append(HTTP2Header("content-type", contentType)) }
+        headers.append(HTTP2Header("te", "trailers"))
+        headers += extraHeaders
+        let (handler, collector) = (self.handler, self.collector)
+        return try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<RawResponse> in
+            let outbound = handler.value.makeOutboundStream(headers: headers)
+            outbound.writeAndFinish({ $0.writeBytes(body) }, trailers: nil)
+            let promise = handler.eventLoop.makePromise(of: RawResponse.self)
+            do {
+                let id = try handler.value.startRequest(outbound: outbound)
+                collector.value.waiters[id] = promise
+            } catch {
+                promise.fail(error)
+            }
+            return promise.futureResult
+        }.get()
+    }
+
+    func close() async {
+        try? await channel.close()
+    }
+}
+
+final class RawResponseCollector: HTTP2ConnectionDelegate {
+    var responses: [HTTP2StreamID: RawResponse] = [:]
+    var waiters: [HTTP2StreamID: EventLoopPromise<RawResponse>] = [:]
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedHeaders headers: [HTTP2Header], streamID: HTTP2StreamID, endStream: Bool) {
+        if responses[streamID, default: RawResponse()].headers.isEmpty {
+            responses[streamID, default: RawResponse()].headers = headers
+        } else {
+            responses[streamID, default: RawResponse()].trailers = headers
+        }
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedData data: ByteBuffer, streamID: HTTP2StreamID) {
+        responses[streamID, default: RawResponse()].data += data.readableBytesView
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedEndStream streamID: HTTP2StreamID) {}
+
+    func connection(_ connection: HTTP2ConnectionHandler, closedStream streamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
+        var response = responses.removeValue(forKey: streamID) ?? RawResponse()
+        if errorCode != .noError { response.resetCode = errorCode }
+        waiters.removeValue(forKey: streamID)?.succeed(response)
+    }
+
+    func connection(_ connection: HTTP2ConnectionHandler, receivedGoAway lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
+    }
+
+    func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?) {
+        for waiter in waiters.values { waiter.fail(error ?? ChannelError.ioOnClosedChannel) }
+        waiters.removeAll()
+    }
+}
+
+/// A length-prefixed gRPC message around `payload`.
+func framed(_ payload: [UInt8], compressed: Bool = false, declaredLength: Int? = nil) -> [UInt8] {
+    let length = UInt32(declaredLength ?? payload.count)
+    return [compressed ? 1 : 0, UInt8(length >> 24), UInt8((length >> 16) & 0xff), UInt8((length >> 8) & 0xff), UInt8(length & 0xff)] + payload
+}
+
+/// `GenerateRequest{model: "synthetic/flood", max_tokens: 3}` as protobuf.
+let floodRequestBytes: [UInt8] = [0x0a, 0x0f] + Array("synthetic/flood".utf8) + [0x18, 0x03]

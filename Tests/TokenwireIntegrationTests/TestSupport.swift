@@ -1,0 +1,147 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Testing
+import TokenwireClient
+import TokenwireCore
+import TokenwireServer
+
+/// A real server on a free loopback port, shut down after `body`.
+func withTestServer<R: Sendable>(
+    configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: (TokenwireServer, Int) async throws -> R
+) async throws -> R {
+    var configuration = ServerConfiguration()
+    configuration.port = 0
+    configuration.logLevel = ProcessInfo.processInfo.environment["TOKENWIRE_TEST_LOG_LEVEL"].flatMap { .init(rawValue: $0) } ?? .error
+    configuration.drainTimeout = .seconds(5)
+    configure(&configuration)
+    let server = TokenwireServer(configuration: configuration)
+    try await server.start()
+    let port = try #require(server.port)
+    do {
+        let result = try await body(server, port)
+        await server.shutdown()
+        return result
+    } catch {
+        await server.shutdown()
+        throw error
+    }
+}
+
+/// A real server and a connected client.
+func withServerAndClient<R: Sendable>(
+    configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: (TokenwireServer, TokenwireClient) async throws -> R
+) async throws -> R {
+    try await withTestServer(configure: configure) { server, port in
+        try await TokenwireClient.withConnection(host: "127.0.0.1", port: port) { client in
+            try await body(server, client)
+        }
+    }
+}
+
+struct TimedOut: Error, CustomStringConvertible {
+    let what: String
+    var description: String { "timed out waiting for \(what)" }
+}
+
+/// Runs `body`, failing with `TimedOut` if it takes longer than `seconds` (a bound for
+/// a hung test, never a performance assertion).
+func withTimeout<R: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> R) async throws -> R {
+    try await withThrowingTaskGroup(of: R.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
+            throw TimedOut(what: what)
+        }
+        defer { group.cancelAll() }
+        return try await group.next()!
+    }
+}
+
+/// The repository root (for tools/ and Tests/Interop/).
+let repositoryRoot: URL = {
+    if let root = ProcessInfo.processInfo.environment["TOKENWIRE_REPO_ROOT"] {
+        return URL(fileURLWithPath: root)
+    }
+    return URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}()
+
+/// The result of running an external program.
+struct ProcessOutput: Sendable {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+/// Runs an external program to completion (bounded by `timeout` seconds).
+func runProcess(_ executable: String, _ arguments: [String], timeout: Double = 120) async throws -> ProcessOutput {
+    try await withTimeout(timeout, "\(executable) \(arguments.joined(separator: " "))") {
+        try await withCheckedThrowingContinuation { continuation in
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [executable] + arguments
+            process.currentDirectoryURL = repositoryRoot
+            let out = Pipe()
+            let err = Pipe()
+            process.standardOutput = out
+            process.standardError = err
+            let collected = CollectedOutput()
+            out.fileHandleForReading.readabilityHandler = { collected.appendOut($0.availableData) }
+            err.fileHandleForReading.readabilityHandler = { collected.appendErr($0.availableData) }
+            process.terminationHandler = { process in
+                out.fileHandleForReading.readabilityHandler = nil
+                err.fileHandleForReading.readabilityHandler = nil
+                collected.appendOut(out.fileHandleForReading.readDataToEndOfFile())
+                collected.appendErr(err.fileHandleForReading.readDataToEndOfFile())
+                continuation.resume(returning: collected.result(status: process.terminationStatus))
+            }
+            do {
+                try process.run()
+            } catch {
+                continuation.resume(throwing: error)
+            }
+        }
+    }
+}
+
+private final class CollectedOutput: @unchecked Sendable {
+    private let lock = NSLock()
+    private var out = Data()
+    private var err = Data()
+
+    func appendOut(_ data: Data) { lock.withLock { out.append(data) } }
+    func appendErr(_ data: Data) { lock.withLock { err.append(data) } }
+
+    func result(status: Int32) -> ProcessOutput {
+        lock.withLock {
+            ProcessOutput(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
+        }
+    }
+}
+
+/// The frames `synthetic/flood` must send for `count` tokens, checked one by one.
+func checkFloodFrames(_ frames: [TokenFrame], count: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+    #expect(frames.count == count + 2, sourceLocation: sourceLocation)
+    for (offset, frame) in frames.enumerated() {
+        guard frame.seq == UInt64(offset + 1) else {
+            Issue.record("frame \(offset) has seq \(frame.seq)", sourceLocation: sourceLocation)
+            return
+        }
+        switch (offset, frame.event) {
+        case (0, .start(let start)):
+            #expect(start.model == "synthetic/flood" && start.provider == "synthetic" && !start.streamID.isEmpty, sourceLocation: sourceLocation)
+        case (count + 1, .finish(let finish)):
+            #expect(finish == Finish(reason: "length", usage: Usage(outputTokens: UInt32(count))), sourceLocation: sourceLocation)
+        case (_, .text(let text)) where offset >= 1 && offset <= count:
+            if text != SyntheticProvider.vocabulary[(offset - 1) % 8] {
+                Issue.record("frame seq \(frame.seq) has text '\(text)'", sourceLocation: sourceLocation)
+                return
+            }
+        default:
+            Issue.record("unexpected frame \(frame) at offset \(offset)", sourceLocation: sourceLocation)
+            return
+        }
+    }
+}
