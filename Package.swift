@@ -98,6 +98,15 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TokenwireHTTP2Tests",
+            dependencies: [
+                "TokenwireHTTP2",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TokenwireIntegrationTests",
             dependencies: [
                 "TokenwireCore", "TokenwireWire", "TokenwireServer", "TokenwireClient", "TokenwireHTTP2",

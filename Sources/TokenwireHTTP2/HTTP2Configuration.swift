@@ -17,5 +17,9 @@ public struct HTTP2Configuration: Sendable {
     /// Bytes queued per stream at or below which a suspended writer resumes.
     public var outboundLowWatermark: Int = 16 * 1024
 
+    /// Bytes a writer may queue before it yields its thread to other tasks (so a new
+    /// call's first token is not stuck behind producers that are never made to wait).
+    public var writerYieldInterval: Int = 1024
+
     public init() {}
 }

@@ -36,6 +36,8 @@ public final class HTTP2OutboundStream: Sendable {
         var flushPending = false
         var headersSubmitted = false
         var waiter: CheckedContinuation<Void, any Error>?
+        /// Bytes written since the writer last gave up its thread.
+        var bytesSinceYield = 0
     }
 
     enum ReadResult {
@@ -50,12 +52,14 @@ public final class HTTP2OutboundStream: Sendable {
     private let scheduler: HTTP2FlushScheduler
     private let highWatermark: Int
     private let lowWatermark: Int
+    private let yieldInterval: Int
 
     init(headers: [HTTP2Header], scheduler: HTTP2FlushScheduler, configuration: HTTP2Configuration) {
         self.headers = headers
         self.scheduler = scheduler
         self.highWatermark = configuration.outboundHighWatermark
         self.lowWatermark = configuration.outboundLowWatermark
+        self.yieldInterval = configuration.writerYieldInterval
         self.state = Mutex(State(buffer: ByteBufferAllocator().buffer(capacity: 256)))
     }
 
@@ -65,19 +69,29 @@ public final class HTTP2OutboundStream: Sendable {
     /// - Throws: `HTTP2StreamClosedError` once the stream has closed or finished;
     ///   `CancellationError` if the task is cancelled while waiting for the peer.
     public func write(_ body: (inout ByteBuffer) -> Void) async throws {
-        let (schedule, mustWait) = try state.withLock { state throws -> (Bool, Bool) in
+        let (schedule, mustWait, mustYield) = try state.withLock { state throws -> (Bool, Bool, Bool) in
             switch state.phase {
             case .open: break
             case .finished: throw HTTP2StreamClosedError(errorCode: .noError, reason: "the stream has already finished")
             case .closed(let error): throw error
             }
+            let before = state.buffer.readableBytes
             body(&state.buffer)
+            state.bytesSinceYield += state.buffer.readableBytes - before
+            let mustYield = state.bytesSinceYield >= yieldInterval
+            if mustYield { state.bytesSinceYield = 0 }
             let schedule = !state.flushPending
             state.flushPending = true
-            return (schedule, state.buffer.readableBytes >= highWatermark)
+            return (schedule, state.buffer.readableBytes >= highWatermark, mustYield)
         }
         if schedule { scheduler.schedule(self) }
-        if mustWait { try await waitUntilDrained() }
+        if mustWait {
+            try await waitUntilDrained()
+        } else if mustYield {
+            // A producer that never waits would hold its thread until its queue is full;
+            // with hundreds of them, a new call's first token would wait behind them all.
+            await Task.yield()
+        }
     }
 
     /// Appends bytes and ends the stream's data in one step, without waiting for the peer

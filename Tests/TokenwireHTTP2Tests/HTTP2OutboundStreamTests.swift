@@ -1,0 +1,107 @@
+import NIOCore
+import NIOEmbedded
+import Testing
+@testable import TokenwireHTTP2
+
+@Suite("HTTP2OutboundStream: the queue between producers and nghttp2")
+struct HTTP2OutboundStreamTests {
+    func makeStream(high: Int = 64, low: Int = 16) -> (HTTP2OutboundStream, EmbeddedEventLoop) {
+        let loop = EmbeddedEventLoop()
+        var configuration = HTTP2Configuration()
+        configuration.outboundHighWatermark = high
+        configuration.outboundLowWatermark = low
+        let stream = HTTP2OutboundStream(headers: [], scheduler: HTTP2FlushScheduler(eventLoop: loop), configuration: configuration)
+        stream.attach(streamID: 1, headersSubmitted: true)
+        return (stream, loop)
+    }
+
+    func drain(_ stream: HTTP2OutboundStream, upTo count: Int) -> HTTP2OutboundStream.ReadResult {
+        var bytes = [UInt8](repeating: 0, count: count)
+        return bytes.withUnsafeMutableBytes { stream.read(into: $0) }
+    }
+
+    @Test func emptyOpenStreamDefersInsteadOfEndingTheData() {
+        let (stream, _) = makeStream()
+        guard case .deferred = drain(stream, upTo: 100) else {
+            Issue.record("expected deferred")
+            return
+        }
+    }
+
+    @Test func writerAboveHighWatermarkWaitsUntilDrainedToLowWatermark() async throws {
+        let (stream, _) = makeStream(high: 64, low: 16)
+        let (resumed, signal) = AsyncStream<Void>.makeStream()
+        let writer = Task {
+            try await stream.write { $0.writeBytes([UInt8](repeating: 1, count: 80)) }
+            signal.yield()
+        }
+        // Wait for the write to land (the writer then parks: 80 bytes is above 64).
+        for _ in 0..<1_000_000 where stream.queuedBytes < 80 { await Task.yield() }
+        #expect(stream.queuedBytes == 80)
+        guard case .data(let first, false, nil) = drain(stream, upTo: 40) else {
+            Issue.record("expected 40 bytes")
+            return
+        }
+        #expect(first == 40)  // 40 left: above the low watermark, the writer stays parked
+        guard case .data(let second, false, nil) = drain(stream, upTo: 30) else {
+            Issue.record("expected 30 bytes")
+            return
+        }
+        #expect(second == 30)  // 10 left: at or below 16, the writer resumes
+        var iterator = resumed.makeAsyncIterator()
+        _ = await iterator.next()
+        try await writer.value
+    }
+
+    @Test func closingTheStreamFailsTheWaitingWriterAndLaterWrites() async throws {
+        let (stream, _) = makeStream(high: 8, low: 2)
+        let writer = Task { try await stream.write { $0.writeBytes([UInt8](repeating: 1, count: 20)) } }
+        stream.close(HTTP2StreamClosedError(errorCode: .cancel, reason: "peer reset"))
+        await #expect(throws: HTTP2StreamClosedError.self) { try await writer.value }
+        await #expect(throws: HTTP2StreamClosedError.self) { try await stream.write { $0.writeInteger(UInt8(1)) } }
+    }
+
+    @Test func finishAfterDataEndsWithTrailersOnceDrained() async throws {
+        let (stream, _) = makeStream()
+        try await stream.write { $0.writeBytes([1, 2, 3]) }
+        stream.finish(trailers: [HTTP2Header("grpc-status", "0")])
+        guard case .data(3, true, let trailers?) = drain(stream, upTo: 100) else {
+            Issue.record("expected the last 3 bytes with end of data and trailers")
+            return
+        }
+        #expect(trailers == [HTTP2Header("grpc-status", "0")])
+        #expect(!stream.isOpen)
+    }
+
+    @Test func finishWithoutDataAsksForATrailersOnlyResponse() {
+        let loop = EmbeddedEventLoop()
+        let stream = HTTP2OutboundStream(
+            headers: [HTTP2Header(":status", "200")], scheduler: HTTP2FlushScheduler(eventLoop: loop), configuration: .init())
+        stream.attach(streamID: 3, headersSubmitted: false)
+        stream.finish(trailers: [HTTP2Header("grpc-status", "5")])
+        let request = stream.takeFlushRequest()
+        #expect(request.needsHeaders)
+        guard case .some(.some(let trailers)) = request.trailersOnly else {
+            Issue.record("expected trailers-only")
+            return
+        }
+        #expect(trailers == [HTTP2Header("grpc-status", "5")])
+    }
+
+    @Test func writesMadeTogetherScheduleOneFlush() async throws {
+        let loop = EmbeddedEventLoop()
+        let scheduler = HTTP2FlushScheduler(eventLoop: loop)
+        let flushes = FlushCounter()
+        scheduler.setFlush { streams in flushes.record(streams.count) }
+        let stream = HTTP2OutboundStream(headers: [], scheduler: scheduler, configuration: .init())
+        stream.attach(streamID: 1, headersSubmitted: true)
+        for _ in 0..<100 { try await stream.write { $0.writeInteger(UInt8(7)) } }
+        loop.run()
+        #expect(flushes.counts == [1])
+    }
+}
+
+final class FlushCounter: @unchecked Sendable {
+    private(set) var counts: [Int] = []
+    func record(_ count: Int) { counts.append(count) }
+}

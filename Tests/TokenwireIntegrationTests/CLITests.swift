@@ -1,0 +1,91 @@
+import Foundation
+import Testing
+
+/// The `tokenwire` executable, run as a user would.
+@Suite("tokenwire CLI")
+struct CLITests {
+    /// The binary SwiftPM built next to the test bundle.
+    var binary: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        let candidates = [bundle, bundle.deletingLastPathComponent()].map { $0.appendingPathComponent("tokenwire").path }
+        return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
+            ?? repositoryRoot.appendingPathComponent(".build/debug/tokenwire").path
+    }
+
+    @Test func streamFramesPrintsOneJSONLinePerFrameAndASummary() async throws {
+        try await withTestServer { _, port in
+            let output = try await runProcess(binary, ["stream", "--port", "\(port)", "--model", "synthetic/flood", "--max-tokens", "3", "--frames"])
+            #expect(output.status == 0, "\(output.stderr)")
+            let lines = output.stdout.split(separator: "\n")
+            #expect(lines.count == 5)
+            #expect(lines.first?.contains("\"start\":{\"stream_id\":") == true)
+            #expect(lines[1] == #"{"seq":2,"index":0,"text":"the "}"#)
+            #expect(lines.last == #"{"seq":5,"index":0,"finish":{"reason":"length","usage":{"input_tokens":0,"output_tokens":3}}}"#)
+            #expect(output.stderr.contains("ttft="))
+            #expect(output.stderr.contains("tokens=3"))
+            #expect(output.stderr.contains("status=OK"))
+        }
+    }
+
+    @Test func streamPrintsTextAndFailsWithTheStatusForAnUnknownModel() async throws {
+        try await withTestServer { _, port in
+            let good = try await runProcess(binary, ["stream", "--port", "\(port)", "--model", "synthetic/flood", "--max-tokens", "4"])
+            #expect(good.stdout == "the quick brown fox \n")
+            let bad = try await runProcess(binary, ["stream", "--port", "\(port)", "--model", "nope/none"])
+            #expect(bad.status == 1)
+            #expect(bad.stderr.contains("NOT_FOUND: unknown model 'nope/none'"))
+        }
+    }
+
+    @Test func healthPrintsServingAndExitsZero() async throws {
+        try await withTestServer { _, port in
+            let output = try await runProcess(binary, ["health", "--port", "\(port)"])
+            #expect(output.status == 0)
+            #expect(output.stdout == "SERVING\n")
+        }
+    }
+
+    @Test func healthOfAnUnreachableServerSaysSoAndExitsTwo() async throws {
+        let output = try await runProcess(binary, ["health", "--port", "1"])
+        #expect(output.status == 2)
+        #expect(output.stderr.contains("cannot connect to 127.0.0.1:1"))
+    }
+
+    @Test func demoStreamsAPacedCompletionWithNoSetup() async throws {
+        let output = try await runProcess(binary, ["demo", "--max-tokens", "16", "--rate", "400"])
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stdout.hasPrefix("the quick brown fox jumps over lazy dog "))
+        #expect(output.stderr.contains("status=OK"))
+    }
+
+    @Test func serveDrainsAndExitsOnSIGTERM() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--port", "0", "--log-level", "info"]
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = FileHandle.nullDevice
+        try process.run()
+        // Wait for "listening" on stderr, then signal.
+        let handle = err.fileHandleForReading
+        let listening = try await withTimeout(30, "the server to listen") {
+            var seen = Data()
+            while !String(decoding: seen, as: UTF8.self).contains("listening") {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                seen.append(chunk)
+            }
+            return String(decoding: seen, as: UTF8.self)
+        }
+        #expect(listening.contains("listening"))
+        process.terminate()  // SIGTERM
+        let status = try await withTimeout(30, "the server to exit") {
+            process.waitUntilExit()
+            return process.terminationStatus
+        }
+        #expect(status == 0)
+        let rest = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
+        #expect(rest.contains("shutting down"))
+        #expect(rest.contains("stopped"))
+    }
+}
