@@ -63,6 +63,13 @@ extension HTTP2ConnectionHandler {
 
     // MARK: PINGs
 
+    /// Sends a PING (the peer's ACK is consumed here; keepalive payloads are reserved).
+    public func sendPing(payload: UInt64) {
+        guard !isClosed else { return }
+        session.submitPing(payload: payload)
+        flush()
+    }
+
     func pingAcknowledged(payload: UInt64) {
         switch payload {
         case shutdownPingPayload:

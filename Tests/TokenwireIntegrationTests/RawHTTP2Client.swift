@@ -66,6 +66,23 @@ final class RawHTTP2Client: Sendable {
         }.get()
     }
 
+    /// Sends a PING frame.
+    func ping() async throws {
+        let handler = self.handler
+        try await channel.eventLoop.submit { handler.value.sendPing(payload: 42) }.get()
+    }
+
+    /// The GOAWAY frames received so far.
+    func goAways() async throws -> [HTTP2ErrorCode] {
+        let collector = self.collector
+        return try await channel.eventLoop.submit { collector.value.goAways }.get()
+    }
+
+    /// Waits until the connection closes.
+    func closeFuture() async throws {
+        try await channel.closeFuture.get()
+    }
+
     func close() async {
         try? await channel.close()
     }
@@ -74,6 +91,7 @@ final class RawHTTP2Client: Sendable {
 final class RawResponseCollector: HTTP2ConnectionDelegate {
     var responses: [HTTP2StreamID: RawResponse] = [:]
     var waiters: [HTTP2StreamID: EventLoopPromise<RawResponse>] = [:]
+    var goAways: [HTTP2ErrorCode] = []
 
     func connection(_ connection: HTTP2ConnectionHandler, receivedHeaders headers: [HTTP2Header], streamID: HTTP2StreamID, endStream: Bool) {
         if responses[streamID, default: RawResponse()].headers.isEmpty {
@@ -96,6 +114,7 @@ final class RawResponseCollector: HTTP2ConnectionDelegate {
     }
 
     func connection(_ connection: HTTP2ConnectionHandler, receivedGoAway lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
+        goAways.append(errorCode)
     }
 
     func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?) {
