@@ -58,6 +58,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Upstream providers' streaming formats: the SSE/NDJSON parsers and one adapter per
+        // dialect, mapping provider events to the frame model. Pure Swift.
+        .target(
+            name: "TokenwireUpstream",
+            dependencies: ["TokenwireCore"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TokenwireServer",
             dependencies: [
@@ -95,6 +102,12 @@ let package = Package(
                 "TokenwireCore", "TokenwireWire",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenwireUpstreamTests",
+            dependencies: ["TokenwireCore", "TokenwireUpstream"],
+            resources: [.copy("Fixtures")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

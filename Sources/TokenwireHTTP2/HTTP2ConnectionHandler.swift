@@ -171,7 +171,6 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
             return
         }
         if wroteAny {
-            pingState.sentData()
             context.flush()
         }
         // Closing only here, after the write, keeps the last frames (final DATA, trailers,
@@ -184,6 +183,8 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
 
     func flushStreams(_ streams: [HTTP2OutboundStream]) {
         guard !isClosed else { return }
+        // gRPC A8: sending HEADERS or DATA (not our PING ACKs) resets the PING strikes.
+        pingState.sentData()
         for outbound in streams {
             let request = outbound.takeFlushRequest()
             guard request.streamID != 0, outbounds[request.streamID] === outbound else { continue }
@@ -221,6 +222,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
 
     /// Server: answers at once with one HEADERS frame that ends the stream.
     public func respondHeadersOnly(streamID: HTTP2StreamID, headers: [HTTP2Header]) {
+        pingState.sentData()
         outbounds.removeValue(forKey: streamID)?.close(
             HTTP2StreamClosedError(errorCode: .noError, reason: "the response ended early"))
         guard session.submitHeadersOnlyResponse(streamID: streamID, headers: headers) else {

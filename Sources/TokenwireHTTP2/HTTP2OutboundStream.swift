@@ -38,6 +38,8 @@ public final class HTTP2OutboundStream: Sendable {
         var waiter: CheckedContinuation<Void, any Error>?
         /// Bytes written since the writer last gave up its thread.
         var bytesSinceYield = 0
+        /// Messages (enqueue calls) so far.
+        var enqueueCount = 0
     }
 
     enum ReadResult {
@@ -63,13 +65,35 @@ public final class HTTP2OutboundStream: Sendable {
         self.state = Mutex(State(buffer: ByteBufferAllocator().buffer(capacity: 256)))
     }
 
-    /// Appends bytes for the peer. Suspends while the queue is above the high watermark.
+    /// What a writer must do after `enqueue`.
+    public enum WriteOutcome: Sendable, Equatable {
+        /// Nothing: write on.
+        case written
+        /// The queue is above the high watermark: `await waitForCapacity()` before writing more.
+        case mustWait
+        /// The writer has queued `writerYieldInterval` bytes without waiting: `await Task.yield()`
+        /// so other calls get a turn.
+        case mustYield
+    }
+
+    /// Appends bytes for the peer without suspending; the hot path of every token.
     ///
     /// - Parameter body: appends to the queue; runs under the stream's lock, so keep it short.
-    /// - Throws: `HTTP2StreamClosedError` once the stream has closed or finished;
-    ///   `CancellationError` if the task is cancelled while waiting for the peer.
-    public func write(_ body: (inout ByteBuffer) -> Void) async throws {
-        let (schedule, mustWait, mustYield) = try state.withLock { state throws -> (Bool, Bool, Bool) in
+    /// - Returns: what the writer must do before its next write.
+    /// - Throws: `HTTP2StreamClosedError` once the stream has closed or finished.
+    /// - Parameter turnBytes: bytes after which to answer `.mustYield` (default: the
+    ///   configuration's `writerYieldInterval`).
+    public func enqueue(turnBytes: Int? = nil, _ body: (inout ByteBuffer) -> Void) throws -> WriteOutcome {
+        try enqueueCounting(turnBytes: turnBytes, body).outcome
+    }
+
+    /// `enqueue`, also returning how many messages this stream has taken so far
+    /// (1 for the first).
+    public func enqueueCounting(
+        turnBytes: Int? = nil, _ body: (inout ByteBuffer) -> Void
+    ) throws -> (outcome: WriteOutcome, count: Int) {
+        let yieldInterval = turnBytes ?? self.yieldInterval
+        let (schedule, outcome, count) = try state.withLock { state throws -> (Bool, WriteOutcome, Int) in
             switch state.phase {
             case .open: break
             case .finished: throw HTTP2StreamClosedError(errorCode: .noError, reason: "the stream has already finished")
@@ -77,20 +101,37 @@ public final class HTTP2OutboundStream: Sendable {
             }
             let before = state.buffer.readableBytes
             body(&state.buffer)
+            state.enqueueCount += 1
+            let count = state.enqueueCount
             state.bytesSinceYield += state.buffer.readableBytes - before
-            let mustYield = state.bytesSinceYield >= yieldInterval
-            if mustYield { state.bytesSinceYield = 0 }
             let schedule = !state.flushPending
             state.flushPending = true
-            return (schedule, state.buffer.readableBytes >= highWatermark, mustYield)
+            if state.buffer.readableBytes >= highWatermark {
+                state.bytesSinceYield = 0
+                return (schedule, .mustWait, count)
+            }
+            if state.bytesSinceYield >= yieldInterval {
+                state.bytesSinceYield = 0
+                return (schedule, .mustYield, count)
+            }
+            return (schedule, .written, count)
         }
         if schedule { scheduler.schedule(self) }
-        if mustWait {
-            try await waitUntilDrained()
-        } else if mustYield {
-            // A producer that never waits would hold its thread until its queue is full;
-            // with hundreds of them, a new call's first token would wait behind them all.
-            await Task.yield()
+        return (outcome, count)
+    }
+
+    /// Appends bytes for the peer; suspends while the queue is above the high watermark,
+    /// and yields the thread every `writerYieldInterval` bytes (a producer that never
+    /// waits would otherwise hold its thread until its queue is full, and a new call's
+    /// first token would wait behind all such producers).
+    ///
+    /// - Throws: `HTTP2StreamClosedError` once the stream has closed or finished;
+    ///   `CancellationError` if the task is cancelled while waiting for the peer.
+    public func write(_ body: (inout ByteBuffer) -> Void) async throws {
+        switch try enqueue(body) {
+        case .written: break
+        case .mustWait: try await waitForCapacity()
+        case .mustYield: await Task.yield()
         }
     }
 
@@ -131,7 +172,8 @@ public final class HTTP2OutboundStream: Sendable {
         state.withLock { if case .open = $0.phase { true } else { false } }
     }
 
-    private func waitUntilDrained() async throws {
+    /// Suspends until the queue has drained to the low watermark (or the stream closed).
+    public func waitForCapacity() async throws {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let immediate: Result<Void, any Error>? = state.withLock { state in

@@ -7,16 +7,36 @@ public import TokenwireWire
 /// client's flow-control window is closed and the queue is full.
 public struct GRPCResponseWriter: Sendable {
     let outbound: HTTP2OutboundStream
+    /// Where to wait for the next turn when running on an event loop; nil: `Task.yield()`.
+    let gate: LoopTickGate?
 
-    init(outbound: HTTP2OutboundStream) {
+    init(outbound: HTTP2OutboundStream, gate: LoopTickGate?) {
         self.outbound = outbound
+        self.gate = gate
     }
 
-    /// Sends one message.
+    /// Sends one message. Returns at once unless the client is behind (then it waits for
+    /// the HTTP/2 window) or this writer has had a long turn (then it yields).
     /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
     public func write(_ message: some WireMessage) async throws {
         do {
-            try await outbound.write { buffer in GRPCMessageFramer.appendMessage(message, to: &buffer) }
+            if let gate {
+                // On an event loop: the loop's per-tick budget decides when to pause.
+                let (outcome, count) = try outbound.enqueueCounting(turnBytes: .max) { buffer in
+                    GRPCMessageFramer.appendMessage(message, to: &buffer)
+                }
+                if outcome == .mustWait {
+                    try await outbound.waitForCapacity()
+                } else if gate.spend(messageNumber: count) {
+                    await gate.park()
+                }
+                return
+            }
+            switch try outbound.enqueue({ buffer in GRPCMessageFramer.appendMessage(message, to: &buffer) }) {
+            case .written: return
+            case .mustYield: await Task.yield()
+            case .mustWait: try await outbound.waitForCapacity()
+            }
         } catch let error as HTTP2StreamClosedError {
             throw TokenwireError.cancelled("the client closed the call (\(error.reason))")
         } catch is CancellationError {

@@ -26,14 +26,16 @@ final class GRPCServerCall {
     let context: CallContext
     let ledger: CallLedger
     let logger: Logger
+    let scheduling: CallScheduling
     unowned let connection: HTTP2ConnectionHandler
     private(set) var phase: Phase
     private var deadlineTimer: Scheduled<Void>?
 
     init(
         streamID: HTTP2StreamID, method: GRPCMethod, context: CallContext, maxMessageSize: Int,
-        connection: HTTP2ConnectionHandler, ledger: CallLedger, logger: Logger
+        connection: HTTP2ConnectionHandler, scheduling: CallScheduling, ledger: CallLedger, logger: Logger
     ) {
+        self.scheduling = scheduling
         self.streamID = streamID
         self.path = method.path
         self.context = context
@@ -97,10 +99,10 @@ final class GRPCServerCall {
     private func start(_ method: GRPCMethod, request: ByteBuffer) {
         let outbound = connection.makeOutboundStream(headers: GRPCStatusTrailers.responseHeaders)
         connection.startResponse(streamID: streamID, outbound: outbound)
-        let writer = GRPCResponseWriter(outbound: outbound)
+        let writer = GRPCResponseWriter(outbound: outbound, gate: scheduling.gate)
         let (ledger, context, path, logger) = (self.ledger, self.context, self.path, self.logger)
         ledger.callStarted()
-        let task = Task {
+        let task = Task(executorPreference: scheduling.executor) {
             let status: GRPCStatus
             do {
                 try await method.handler(request, context, writer)

@@ -14,8 +14,13 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
     private let logger: Logger
     private let onClose: () -> Void
     private var calls: [HTTP2StreamID: GRPCServerCall] = [:]
+    private let scheduling: CallScheduling
 
-    init(router: GRPCMethodRouter, configuration: ServerConfiguration, ledger: CallLedger, logger: Logger, onClose: @escaping () -> Void) {
+    init(
+        router: GRPCMethodRouter, configuration: ServerConfiguration, scheduling: CallScheduling, ledger: CallLedger,
+        logger: Logger, onClose: @escaping () -> Void
+    ) {
+        self.scheduling = scheduling
         self.router = router
         self.configuration = configuration
         self.ledger = ledger
@@ -32,7 +37,7 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
             let call = GRPCServerCall(
                 streamID: streamID, method: head.method, context: head.context,
                 maxMessageSize: configuration.maxReceiveMessageSize,
-                connection: connection, ledger: ledger, logger: logger)
+                connection: connection, scheduling: scheduling, ledger: ledger, logger: logger)
             calls[streamID] = call
             if let timeout = head.timeout { call.startDeadline(after: timeout) }
             if endStream { call.receivedEnd() }

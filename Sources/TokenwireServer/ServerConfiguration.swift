@@ -19,8 +19,12 @@ public struct ServerConfiguration: Sendable {
     public var pacedTokensPerSecond: Double = 50
     /// Log level of the server's logger.
     public var logLevel: Logger.Level = .info
-    /// Event-loop threads; 0 uses one per core.
+    /// Event-loop threads; 0 uses one per core this process may run on (CPU affinity and cgroup limits).
     public var eventLoopThreads = 0
+
+    /// Run each call's handler on its connection's event loop (fair turns per loop tick;
+    /// no thread hops). When false, handlers run on Swift's global concurrent executor.
+    public var runCallsOnEventLoops = true
 
     public init() {}
 }

@@ -23,6 +23,8 @@ public final class TokenwireServer: Sendable {
     let logger: Logger
     private let group: any EventLoopGroup
     private let ownsGroup: Bool
+    /// Present when the server made its own event loops: calls then run on them.
+    private let tickGates: LoopTickGates?
     private let state = Mutex(State())
 
     private struct State {
@@ -51,10 +53,14 @@ public final class TokenwireServer: Sendable {
         if let group {
             self.group = group
             self.ownsGroup = false
+            self.tickGates = nil
         } else {
-            let threads = configuration.eventLoopThreads > 0 ? configuration.eventLoopThreads : System.coreCount
-            self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+            let threads = configuration.eventLoopThreads > 0
+                ? configuration.eventLoopThreads : UsableCores.count(fallback: System.coreCount)
+            let gates = LoopTickGates()
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads, metricsDelegate: gates)
             self.ownsGroup = true
+            self.tickGates = configuration.runCallsOnEventLoops ? gates : nil
         }
     }
 
@@ -64,6 +70,7 @@ public final class TokenwireServer: Sendable {
     /// Binds the listening socket.
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
     public func start() async throws {
+        try await tickGates?.prepare(group)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
@@ -88,7 +95,8 @@ public final class TokenwireServer: Sendable {
             keepalive: configuration.keepalive, logger: logger)
         let id = ObjectIdentifier(handler)
         let connection = GRPCServerConnection(
-            router: router, configuration: configuration, ledger: ledger, logger: logger,
+            router: router, configuration: configuration,
+            scheduling: CallScheduling(eventLoop: channel.eventLoop, gates: tickGates), ledger: ledger, logger: logger,
             onClose: { [self] in connectionClosed(id) })
         handler.delegate = connection
         let shuttingDown = state.withLock { state -> Bool in
@@ -143,6 +151,7 @@ public final class TokenwireServer: Sendable {
         for connection in stragglers {
             connection.eventLoop.execute { connection.value.close(reason: "drain timeout") }
         }
+        tickGates?.shutdown()
         if ownsGroup { try? await group.shutdownGracefully() }
         let stopped = state.withLock { state in
             state.isStopped = true

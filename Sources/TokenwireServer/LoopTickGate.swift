@@ -1,0 +1,120 @@
+import Dispatch
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// Keeps producers running on an event loop from starving its sockets.
+///
+/// NIO runs queued tasks until none are left before it polls the sockets again. A loop
+/// full of token producers would therefore read new requests only after every producer
+/// had run out of work (measured: ticks of 100+ ms, and as long to a new call's first
+/// token). The gate gives each tick a budget of messages shared by all producers on the
+/// loop; once it is spent, writers park here until the tick ends, NIO polls I/O, and
+/// the next tick begins with a new budget and lets the longest-parked producers go, a
+/// few at a time (round robin across ticks). A call's first messages skip the budget, so
+/// its first token leaves in the tick its request arrived in.
+///
+/// NIO decides how long to sleep before the end-of-tick callback runs, and work enqueued
+/// from the loop itself does not wake it; so after releasing producers the gate wakes
+/// the loop with its `LoopWaker` (one datagram per tick that has parked producers).
+///
+/// - Important: Every method runs on the gate's event loop.
+final class LoopTickGate: @unchecked Sendable {
+    /// Messages all producers on the loop may write per tick, together (about 60 KiB of
+    /// token frames: well under a millisecond of encoding).
+    static let messagesPerTick = 1024
+    /// The first messages of every call skip the budget, so a new call's StreamStart and
+    /// first token go out in the tick its request arrived in.
+    static let exemptMessagesPerCall = 4
+
+    private let eventLoop: any EventLoop
+    /// Parked producers in arrival order; `head` is the next to go.
+    private var parked: [UnsafeContinuation<Void, Never>] = []
+    private var head = 0
+    private var messagesThisTick = 0
+    /// Wakes the loop after a release; without one, the gate falls back to a wake-up
+    /// from another thread.
+    var waker: LoopWaker?
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    var eventLoopForShutdown: any EventLoop { eventLoop }
+
+    /// Counts one message; true when the tick's budget is spent and the writer must park.
+    func spend(messageNumber: Int) -> Bool {
+        messagesThisTick += 1
+        return messagesThisTick > Self.messagesPerTick && messageNumber > Self.exemptMessagesPerCall
+    }
+
+    /// Suspends the calling task until the end of the current loop tick.
+    func park() async {
+        await withUnsafeContinuation { parked.append($0) }
+    }
+
+    /// How many parked producers one tick lets go: enough to spend the budget in turns of
+    /// about 32 messages, so a resume is paid per 32 tokens, not per few.
+    static let releasedPerTick = max(8, messagesPerTick / 32)
+
+    /// Called by the loop at the end of each tick: a new budget, and the next parked
+    /// producers (oldest first) go; the others wait their turn in later ticks.
+    func tick() {
+        messagesThisTick = 0
+        guard head < parked.count else { return }
+        let end = min(parked.count, head + Self.releasedPerTick)
+        for index in head..<end { parked[index].resume() }
+        head = end
+        if head == parked.count {
+            parked.removeAll(keepingCapacity: true)
+            head = 0
+        } else if head > 1024 {
+            parked.removeFirst(head)
+            head = 0
+        }
+        if let waker {
+            waker.wake()
+        } else {
+            let eventLoop = self.eventLoop
+            DispatchQueue.global().async { eventLoop.execute {} }
+        }
+    }
+}
+
+/// One `LoopTickGate` per event loop, told of each tick by NIO's metrics callback.
+final class LoopTickGates: NIOEventLoopMetricsDelegate {
+    private let gates = Mutex<[ObjectIdentifier: LoopTickGate]>([:])
+
+    /// The gate of `eventLoop` (made on first use).
+    func gate(for eventLoop: any EventLoop) -> LoopTickGate {
+        gates.withLock { gates in
+            let id = ObjectIdentifier(eventLoop)
+            if let gate = gates[id] { return gate }
+            let gate = LoopTickGate(eventLoop: eventLoop)
+            gates[id] = gate
+            return gate
+        }
+    }
+
+    /// Gives every loop of `group` a gate with a waker (before the server accepts calls).
+    func prepare(_ group: any EventLoopGroup) async throws {
+        for eventLoop in group.makeIterator() {
+            let waker = try await LoopWaker.make(on: eventLoop)
+            let gate = gate(for: eventLoop)
+            try await eventLoop.submit { gate.waker = waker.value }.get()
+        }
+    }
+
+    /// Closes the wakers' sockets.
+    func shutdown() {
+        let gates = gates.withLock { Array($0.values) }
+        for gate in gates {
+            gate.eventLoopForShutdown.execute { gate.waker?.close() }
+        }
+    }
+
+    func processedTick(info: NIOEventLoopTickInfo) {
+        let gate = gates.withLock { $0[info.eventLoopID] }
+        gate?.tick()
+    }
+}

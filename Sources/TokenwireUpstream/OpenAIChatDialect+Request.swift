@@ -1,0 +1,40 @@
+public import Foundation
+public import TokenwireCore
+
+extension OpenAIChatDialect {
+    /// The body of a streaming `POST /v1/chat/completions`.
+    ///
+    /// Messages are sent as they are; `stream_options.include_usage` asks for the usage
+    /// chunk; the limit is sent as `max_tokens`, which every OpenAI-compatible server
+    /// understands (OpenAI's reasoning models want `max_completion_tokens` instead).
+    ///
+    /// - Parameters:
+    ///   - request: The caller's request.
+    ///   - model: The provider's model name.
+    /// - Returns: UTF-8 JSON with sorted keys.
+    public static func requestBody(for request: GenerateRequest, model: String) -> Data {
+        DialectSupport.encodeBody(
+            Body(
+                model: model,
+                messages: request.messages.map { RoleContentMessage(role: $0.role, content: $0.content) },
+                max_tokens: DialectSupport.maxTokens(of: request),
+                temperature: DialectSupport.temperature(of: request),
+                stream: true,
+                stream_options: StreamOptions(include_usage: true)
+            )
+        )
+    }
+
+    private struct Body: Encodable {
+        var model: String
+        var messages: [RoleContentMessage]
+        var max_tokens: UInt32?
+        var temperature: Double
+        var stream: Bool
+        var stream_options: StreamOptions
+    }
+
+    private struct StreamOptions: Encodable {
+        var include_usage: Bool
+    }
+}
