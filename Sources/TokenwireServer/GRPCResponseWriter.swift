@@ -29,6 +29,10 @@ public struct GRPCResponseWriter: Sendable {
                     try await outbound.waitForCapacity()
                 } else if gate.spend(messageNumber: count) {
                     await gate.park()
+                } else if count == 2 {
+                    // The call's first token (after StreamStart) is queued: step aside once so
+                    // the flush already scheduled on this loop sends it before we make more.
+                    await Task.yield()
                 }
                 return
             }
