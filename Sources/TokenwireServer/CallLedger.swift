@@ -33,7 +33,8 @@ public final class CallLedger: Sendable {
     private let state = Mutex(State())
     private let keepEnded: Int
 
-    /// - Parameter keepEnded: how many ended calls to remember.
+    /// - Parameter keepEnded: how many ended calls to remember at least (up to twice as many
+    ///   are kept between trims).
     public init(keepEnded: Int = 1000) {
         self.keepEnded = keepEnded
     }
@@ -48,7 +49,8 @@ public final class CallLedger: Sendable {
         update { snapshot in
             snapshot.active -= 1
             snapshot.ended.append(call)
-            if snapshot.ended.count > keepEnded { snapshot.ended.removeFirst(snapshot.ended.count - keepEnded) }
+            // Trim in batches: dropping one element per call would shift the whole history.
+            if snapshot.ended.count >= 2 * keepEnded { snapshot.ended.removeFirst(snapshot.ended.count - keepEnded) }
         }
     }
 

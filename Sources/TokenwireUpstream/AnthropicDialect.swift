@@ -18,7 +18,7 @@ public import TokenwireCore
 /// - `message_stop` is the terminator. `ping` and unknown types are ignored.
 /// - `error` events (`overloaded_error`, `rate_limit_error`, `api_error`, ...) → thrown,
 ///   code mapped from the error's `type`.
-public struct AnthropicDialect: UpstreamDialect {
+public struct AnthropicDialect: UpstreamDialect, DialectEventHandling {
     public static let name = "anthropic"
     public static let framing = UpstreamFraming.serverSentEvents
 
@@ -26,19 +26,12 @@ public struct AnthropicDialect: UpstreamDialect {
     private var stopReason: String?
     private var inputTokens: TokenCount?
     private var outputTokens: TokenCount?
-    private var failure: TokenwireError?
+    var failure: TokenwireError?
 
     public init() {}
 
     public mutating func consume(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        guard !isComplete else { return [] }
-        do throws(TokenwireError) {
-            return try handle(event)
-        } catch {
-            failure = error
-            throw error
-        }
+        try consumeKeepingFailure(event)
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
@@ -57,7 +50,7 @@ public struct AnthropicDialect: UpstreamDialect {
         return events
     }
 
-    private mutating func handle(_ sse: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
+    mutating func handle(_ sse: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
         if sse.data.isEmpty { return [] }
         let event = try DialectSupport.decode(Event.self, from: sse, dialect: Self.name)
         switch event.type ?? sse.event ?? "" {

@@ -14,24 +14,17 @@ public import TokenwireCore
 ///   count them), falling back to `usage.billed_units` when `tokens` is absent. The two
 ///   differ a lot: the billed input excludes the system preamble and tool definitions.
 /// - A `[DONE]` or empty event is ignored (the official SDK tolerates both).
-public struct CohereDialect: UpstreamDialect {
+public struct CohereDialect: UpstreamDialect, DialectEventHandling {
     public static let name = "cohere"
     public static let framing = UpstreamFraming.serverSentEvents
 
     public private(set) var isComplete = false
-    private var failure: TokenwireError?
+    var failure: TokenwireError?
 
     public init() {}
 
     public mutating func consume(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        guard !isComplete else { return [] }
-        do throws(TokenwireError) {
-            return try handle(event)
-        } catch {
-            failure = error
-            throw error
-        }
+        try consumeKeepingFailure(event)
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
@@ -49,7 +42,7 @@ public struct CohereDialect: UpstreamDialect {
         return events
     }
 
-    private mutating func handle(_ sse: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
+    mutating func handle(_ sse: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
         if sse.data.isEmpty || DialectSupport.isDoneSentinel(sse.data) { return [] }
         let event = try DialectSupport.decode(Event.self, from: sse, dialect: Self.name)
         let message = event.delta?.message

@@ -15,25 +15,18 @@ public import TokenwireCore
 /// - `{"error": "..."}` → thrown with Ollama's message. Ollama sends only a string, so the
 ///   code comes from the message itself when it names a known cause ("not found", "rate
 ///   limit", ...; see `ProviderErrorMapping`), and is INTERNAL otherwise.
-public struct OllamaDialect: UpstreamDialect {
+public struct OllamaDialect: UpstreamDialect, DialectEventHandling {
     public static let name = "ollama"
     public static let framing = UpstreamFraming.newlineDelimitedJSON
 
     public private(set) var isComplete = false
     private var toolCallCount: UInt32 = 0
-    private var failure: TokenwireError?
+    var failure: TokenwireError?
 
     public init() {}
 
     public mutating func consume(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        guard !isComplete else { return [] }
-        do throws(TokenwireError) {
-            return try handle(event)
-        } catch {
-            failure = error
-            throw error
-        }
+        try consumeKeepingFailure(event)
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
@@ -52,7 +45,7 @@ public struct OllamaDialect: UpstreamDialect {
         return events
     }
 
-    private mutating func handle(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
+    mutating func handle(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
         if event.data.isEmpty { return [] }
         let line = try DialectSupport.decode(Line.self, from: event, dialect: Self.name)
         if let error = line.error {

@@ -24,7 +24,7 @@ public import TokenwireCore
 ///
 /// With `n > 1`, choices interleave; only choice 0 is relayed (the frame model has one
 /// answer per stream), and the usage covers all choices, as the provider reports it.
-public struct OpenAIChatDialect: UpstreamDialect {
+public struct OpenAIChatDialect: UpstreamDialect, DialectEventHandling {
     public static let name = "openai-chat"
     public static let framing = UpstreamFraming.serverSentEvents
 
@@ -33,19 +33,12 @@ public struct OpenAIChatDialect: UpstreamDialect {
     private var usage: Usage?
     private var sawToolCall = false
     private var finishEmitted = false
-    private var failure: TokenwireError?
+    var failure: TokenwireError?
 
     public init() {}
 
     public mutating func consume(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        guard !isComplete else { return [] }
-        do throws(TokenwireError) {
-            return try handle(event)
-        } catch {
-            failure = error
-            throw error
-        }
+        try consumeKeepingFailure(event)
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
@@ -69,7 +62,7 @@ public struct OpenAIChatDialect: UpstreamDialect {
         .finish(Finish(reason: finishReason ?? (sawToolCall ? "tool_calls" : "stop"), usage: usage))
     }
 
-    private mutating func handle(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
+    mutating func handle(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
         if DialectSupport.isDoneSentinel(event.data) {
             isComplete = true
             finishEmitted = true

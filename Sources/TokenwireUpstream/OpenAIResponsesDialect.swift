@@ -15,12 +15,12 @@ public import TokenwireCore
 ///   `content_filter` when `incomplete_details.reason` says so; usage from the response.
 /// - `error` events (error nested under `error`, or flat `code`/`message`) and
 ///   `response.failed` → thrown, code mapped from the error's `code`/`type`.
-public struct OpenAIResponsesDialect: UpstreamDialect {
+public struct OpenAIResponsesDialect: UpstreamDialect, DialectEventHandling {
     public static let name = "openai-responses"
     public static let framing = UpstreamFraming.serverSentEvents
 
     public private(set) var isComplete = false
-    private var failure: TokenwireError?
+    var failure: TokenwireError?
     /// Function-call items by `output_index`: whether any of their arguments were sent.
     private var argumentsSent: [Int: Bool] = [:]
     private var outputIndexByItemID: [String: Int] = [:]
@@ -28,14 +28,7 @@ public struct OpenAIResponsesDialect: UpstreamDialect {
     public init() {}
 
     public mutating func consume(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        guard !isComplete else { return [] }
-        do throws(TokenwireError) {
-            return try handle(event)
-        } catch {
-            failure = error
-            throw error
-        }
+        try consumeKeepingFailure(event)
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
@@ -57,7 +50,7 @@ public struct OpenAIResponsesDialect: UpstreamDialect {
         (try? DialectSupport.decode(Event.self, from: event, dialect: name))?.type ?? nil
     }
 
-    private mutating func handle(_ sse: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
+    mutating func handle(_ sse: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
         if sse.data.isEmpty || DialectSupport.isDoneSentinel(sse.data) { return [] }
         let event = try DialectSupport.decode(Event.self, from: sse, dialect: Self.name)
         let type = event.type ?? sse.event ?? ""

@@ -12,24 +12,17 @@ public import TokenwireCore
 ///   (`overloaded`, `incomplete_generation` → UNAVAILABLE, `validation` →
 ///   INVALID_ARGUMENT, `generation` → INTERNAL).
 /// - Keep-alive comments are the SSE parser's business; `[DONE]` is ignored.
-public struct TGIDialect: UpstreamDialect {
+public struct TGIDialect: UpstreamDialect, DialectEventHandling {
     public static let name = "tgi"
     public static let framing = UpstreamFraming.serverSentEvents
 
     public private(set) var isComplete = false
-    private var failure: TokenwireError?
+    var failure: TokenwireError?
 
     public init() {}
 
     public mutating func consume(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        guard !isComplete else { return [] }
-        do throws(TokenwireError) {
-            return try handle(event)
-        } catch {
-            failure = error
-            throw error
-        }
+        try consumeKeepingFailure(event)
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
@@ -48,7 +41,7 @@ public struct TGIDialect: UpstreamDialect {
         return events
     }
 
-    private mutating func handle(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
+    mutating func handle(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
         if event.data.isEmpty || DialectSupport.isDoneSentinel(event.data) { return [] }
         let response = try DialectSupport.decode(StreamResponse.self, from: event, dialect: Self.name)
         if let error = response.error {

@@ -59,8 +59,6 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Tokens per second of synthetic/paced.")
     var pacedRate: Double = 50
 
-    @Option(help: "Bytes a response writer queues before yielding its thread to other calls (lower: fairer first tokens under load; higher: more throughput).")
-    var writerYieldBytes = 1024
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
@@ -76,7 +74,6 @@ struct ServerOptions: ParsableArguments {
         configuration.http2.maxConcurrentStreams = maxConcurrentStreams
         configuration.http2.initialWindowSize = initialWindowSize
         configuration.maxReceiveMessageSize = maxReceiveMessageSize
-        configuration.http2.writerYieldInterval = max(1, writerYieldBytes)
         configuration.drainTimeout = .milliseconds(Int(drainTimeout * 1000))
         if keepaliveInterval > 0 { configuration.keepalive.pingInterval = .milliseconds(Int(keepaliveInterval * 1000)) }
         configuration.pacedTokensPerSecond = pacedRate
