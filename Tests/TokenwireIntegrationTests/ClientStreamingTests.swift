@@ -1,3 +1,4 @@
+import NIOPosix
 import Testing
 import TokenwireClient
 import TokenwireCore
@@ -120,6 +121,35 @@ struct ClientStreamingTests {
             }
             #expect(error?.code == .unimplemented)
         }
+    }
+
+    @Test(arguments: [true, false])
+    func streamsCompleteWhetherHandlersRunOnTheLoopsOrTheGlobalExecutor(onLoops: Bool) async throws {
+        var configuration = ServerConfiguration()
+        configuration.port = 0
+        configuration.logLevel = .error
+        configuration.runCallsOnEventLoops = onLoops
+        // A group the server did not make: handlers then run on the global executor.
+        let group = onLoops ? nil : MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let server = TokenwireServer(configuration: configuration, group: group)
+        try await server.start()
+        let port = try #require(server.port)
+        try await TokenwireClient.withConnection(host: "127.0.0.1", port: port) { client in
+            try await withThrowingTaskGroup(of: [TokenFrame].self) { calls in
+                for _ in 0..<8 {
+                    calls.addTask {
+                        var frames: [TokenFrame] = []
+                        for try await frame in client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 5_000)) {
+                            frames.append(frame)
+                        }
+                        return frames
+                    }
+                }
+                for try await frames in calls { checkFloodFrames(frames, count: 5_000) }
+            }
+        }
+        await server.shutdown()
+        try await group?.shutdownGracefully()
     }
 
     @Test func serverGoingAwayEndsOpenCallsWithUnavailableInsteadOfHanging() async throws {
