@@ -1,0 +1,378 @@
+"""Tests for the fake provider: a real server subprocess on loopback, plain sockets and
+http.client as clients. Every network wait is bounded by a socket timeout."""
+import http.client
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, "fake_provider.py")
+FIXTURES = os.path.join(os.path.dirname(os.path.dirname(HERE)),
+                        "Tests", "TokenwireUpstreamTests", "Fixtures")
+FIXTURE_FILES = sorted(f for f in os.listdir(FIXTURES) if f.endswith((".sse", ".ndjson")))
+TIMEOUT = 5.0
+
+sys.path.insert(0, HERE)
+from fake_provider import split_lines, split_sse_events  # noqa: E402
+
+
+def start_server():
+    proc = subprocess.Popen([sys.executable, SCRIPT, "--port", "0"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = proc.stdout.readline()  # the server prints it once bound; dies on error
+    assert line.startswith("listening 127.0.0.1:"), (line, proc.stderr.read())
+    return proc, int(line.rsplit(":", 1)[1])
+
+
+@pytest.fixture(scope="module")
+def port():
+    proc, port = start_server()
+    yield port
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=TIMEOUT) == 0
+
+
+class Response:
+    def __init__(self, status, headers, chunks, terminated, error=None):
+        self.status, self.headers, self.chunks = status, headers, chunks
+        self.terminated, self.error = terminated, error  # terminated: saw the 0-size chunk
+
+    @property
+    def body(self):
+        return b"".join(self.chunks)
+
+
+def send(port, path, headers=None, body=b"{}", method="POST"):
+    sock = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    lines = [f"{method} {path} HTTP/1.1", "Host: fake", f"Content-Length: {len(body)}",
+             *(f"{k}: {v}" for k, v in (headers or {}).items())]
+    sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    return sock
+
+
+class Reader:
+    """Raw HTTP/1.1 response reader that keeps the chunk boundaries."""
+
+    def __init__(self, sock):
+        self.sock, self.buf = sock, b""
+
+    def more(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError
+        self.buf += data
+
+    def until(self, sep):
+        while sep not in self.buf:
+            self.more()
+        head, _, self.buf = self.buf.partition(sep)
+        return head
+
+    def exactly(self, n):
+        while len(self.buf) < n:
+            self.more()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def head(self):
+        lines = self.until(b"\r\n\r\n").decode().split("\r\n")
+        headers = {k.lower(): v.strip() for k, _, v in (l.partition(":") for l in lines[1:])}
+        return int(lines[0].split()[1]), headers
+
+    def chunk(self):
+        size = int(self.until(b"\r\n"), 16)
+        data = self.exactly(size + 2)[:-2]
+        return data
+
+
+def read_response(sock, max_chunks=None):
+    """Read a whole response; a connection that ends mid-body is recorded, not raised."""
+    reader = Reader(sock)
+    status, headers = reader.head()
+    if "content-length" in headers:
+        return Response(status, headers, [reader.exactly(int(headers["content-length"]))], True)
+    chunks = []
+    try:
+        while max_chunks is None or len(chunks) < max_chunks:
+            data = reader.chunk()
+            if not data:
+                return Response(status, headers, chunks, True)
+            chunks.append(data)
+    except (EOFError, ConnectionResetError) as error:
+        return Response(status, headers, chunks, False, error)
+    return Response(status, headers, chunks, False)
+
+
+def request(port, path, headers=None, body=b"{}", method="POST"):
+    with send(port, path, headers, body, method) as sock:
+        return read_response(sock)
+
+
+def record(port, request_id, wait_ms=0):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    conn.request("GET", f"/_fake/requests/{request_id}?wait_ms={wait_ms}")
+    reply = conn.getresponse()
+    assert reply.status == 200
+    return json.loads(reply.read())
+
+
+def sse_data(body):
+    """The data payloads of a well-framed LF stream, in order."""
+    return [line[len("data: "):] for line in body.decode().split("\n")
+            if line.startswith("data: ")]
+
+
+# -- basics -------------------------------------------------------------------------
+
+def test_health_returns_ok(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    conn.request("GET", "/_fake/health")
+    reply = conn.getresponse()
+    assert (reply.status, reply.read()) == (200, b"ok")
+
+
+@pytest.mark.parametrize("name", FIXTURE_FILES)
+def test_replay_returns_fixture_byte_for_byte_one_event_per_chunk(port, name):
+    with open(os.path.join(FIXTURES, name), "rb") as file:
+        expected = file.read()
+    reply = request(port, "/v1/chat/completions", {"x-fake-replay": name})
+    assert reply.status == 200 and reply.terminated
+    assert reply.body == expected
+    split = split_lines if name.endswith(".ndjson") else split_sse_events
+    assert reply.chunks == split(expected)
+
+
+def test_replay_with_chunk_bytes_is_byte_exact_in_fixed_chunks(port):
+    name = "gemini-thought-functioncall-crlf.sse"
+    with open(os.path.join(FIXTURES, name), "rb") as file:
+        expected = file.read()
+    reply = request(port, "/v1beta/models/g:streamGenerateContent?alt=sse",
+                    {"x-fake-replay": name, "x-fake-chunk-bytes": "7"})
+    assert reply.body == expected
+    assert all(len(c) == 7 for c in reply.chunks[:-1]) and 0 < len(reply.chunks[-1]) <= 7
+
+
+def test_replay_unknown_fixture_is_400(port):
+    reply = request(port, "/v1/messages", {"x-fake-replay": "../Package.swift"})
+    assert reply.status == 400 and b"fake_provider" in reply.body
+
+
+def test_synthetic_openai_chat_five_tokens_ends_with_usage_and_done(port):
+    reply = request(port, "/v1/chat/completions", {"x-fake-tokens": "5"})
+    assert reply.status == 200 and reply.terminated
+    assert reply.headers["content-type"] == "text/event-stream"
+    data = sse_data(reply.body)
+    assert data[-1] == "[DONE]"
+    chunks = [json.loads(d) for d in data[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text == "tok1 tok2 tok3 tok4 tok5 "
+    assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]][-1] == "stop"
+    assert chunks[-1]["choices"] == [] and chunks[-1]["usage"]["completion_tokens"] == 5
+
+
+def test_synthetic_token_count_defaults_to_max_tokens_and_finishes_length(port):
+    reply = request(port, "/v1/chat/completions", body=b'{"max_tokens":3}')
+    chunks = [json.loads(d) for d in sse_data(reply.body)[:-1]]
+    assert chunks[-2]["choices"][0]["finish_reason"] == "length"
+    assert chunks[-1]["usage"]["completion_tokens"] == 3
+
+
+def test_synthetic_anthropic_has_message_start_to_message_stop(port):
+    reply = request(port, "/v1/messages", {"x-fake-tokens": "4"})
+    events = [block.split("\n") for block in reply.body.decode().split("\n\n") if block]
+    names = [lines[0][len("event: "):] for lines in events]
+    assert names == ["message_start", "content_block_start", "ping"] + \
+        ["content_block_delta"] * 4 + ["content_block_stop", "message_delta", "message_stop"]
+    delta = json.loads(events[-2][1][len("data: "):])
+    assert delta["delta"]["stop_reason"] == "end_turn" and delta["usage"]["output_tokens"] == 4
+
+
+@pytest.mark.parametrize("path,content_type,terminator", [
+    ("/v1/responses", "text/event-stream", b"event: response.completed\n"),
+    ("/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse", "text/event-stream",
+     b'"finishReason":"STOP"'),
+    ("/v2/chat", "text/event-stream", b'"finish_reason":"COMPLETE"'),
+    ("/api/chat", "application/x-ndjson", b'"done":true'),
+    ("/generate_stream", "text/event-stream", b'"finish_reason":"eos_token"'),
+])
+def test_synthetic_other_dialects_stream_tokens_and_finish(port, path, content_type, terminator):
+    reply = request(port, path, {"x-fake-tokens": "3"})
+    assert reply.status == 200 and reply.terminated
+    assert reply.headers["content-type"] == content_type
+    assert b"tok1 " in reply.body and b"tok3 " in reply.body and terminator in reply.body
+
+
+def test_gemini_without_alt_sse_is_400(port):
+    assert request(port, "/v1beta/models/g:streamGenerateContent").status == 400
+
+
+def test_keep_alive_serves_two_requests_on_one_connection(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    for _ in range(2):
+        conn.request("POST", "/v1/chat/completions", body=b"{}", headers={"x-fake-tokens": "2"})
+        reply = conn.getresponse()
+        assert reply.status == 200 and reply.read().endswith(b"data: [DONE]\n\n")
+    conn.close()
+
+
+def test_stamp_puts_send_time_in_each_token(port):
+    before = time.time_ns()
+    reply = request(port, "/v1/chat/completions", {"x-fake-tokens": "3", "x-fake-stamp": "1"})
+    after = time.time_ns()
+    texts = [json.loads(d)["choices"][0]["delta"]["content"]
+             for d in sse_data(reply.body)[1:4]]
+    for k, text in enumerate(texts, 1):
+        name, _, stamp = text.rstrip(" ").partition("@")
+        assert name == f"tok{k}" and before <= int(stamp) <= after
+
+
+def test_rate_paces_tokens(port):
+    start = time.monotonic()
+    request(port, "/v1/chat/completions", {"x-fake-tokens": "6", "x-fake-rate": "50"})
+    assert time.monotonic() - start >= 5 / 50 * 0.9
+
+
+# -- faults -------------------------------------------------------------------------
+
+def test_drop_after_closes_connection_before_terminator(port):
+    reply = request(port, "/v1/chat/completions", {"x-fake-tokens": "5",
+                                                   "x-fake-fault": "drop-after:2"})
+    assert reply.status == 200 and not reply.terminated and isinstance(reply.error, EOFError)
+    assert len(reply.chunks) == 2 and b"[DONE]" not in reply.body
+    assert record(port, reply.headers["x-fake-request-id"])["outcome"] == "dropped"
+
+
+def test_reset_after_ends_connection_without_terminator(port):
+    reply = request(port, "/v1/messages", {"x-fake-fault": "reset-after:1"})
+    assert not reply.terminated and b"message_stop" not in reply.body
+
+
+def test_stall_after_keeps_connection_open_and_silent(port):
+    with send(port, "/v1/chat/completions", {"x-fake-fault": "stall-after:2"}) as sock:
+        reader = Reader(sock)
+        _, headers = reader.head()
+        assert reader.chunk() and reader.chunk()
+        sock.settimeout(0.3)
+        with pytest.raises(socket.timeout):
+            reader.more()
+        assert record(port, headers["x-fake-request-id"])["outcome"] == "stalled"
+    gone = record(port, headers["x-fake-request-id"], wait_ms=3000)
+    assert gone["disconnected"] and gone["events_sent"] == 2
+
+
+def test_malformed_json_after_corrupts_exactly_the_next_event(port):
+    reply = request(port, "/v1/chat/completions", {"x-fake-tokens": "3",
+                                                   "x-fake-fault": "malformed-json-after:1"})
+    valid = []
+    for data in sse_data(reply.body)[:-1]:
+        try:
+            json.loads(data)
+            valid.append(True)
+        except ValueError:
+            valid.append(False)
+    assert valid == [True, False] + [True] * (len(valid) - 2)
+    assert reply.terminated and sse_data(reply.body)[-1] == "[DONE]"
+
+
+def test_split_utf8_splits_characters_across_chunks_that_reassemble(port):
+    reply = request(port, "/v1/messages", {"x-fake-tokens": "2", "x-fake-fault": "split-utf8"})
+    broken = 0
+    for chunk in reply.chunks:
+        try:
+            chunk.decode("utf-8")
+        except UnicodeDecodeError:
+            broken += 1
+    assert broken >= 4  # each token event arrives in two undecodable halves
+    body = reply.body.decode("utf-8")
+    assert "tok1é " in body and "tok2😈 " in body
+
+
+@pytest.mark.parametrize("path,error_type", [
+    ("/v1/chat/completions", lambda b: b["error"]["type"]),
+    ("/v1/messages", lambda b: b["type"] == "error" and b["error"]["type"]),
+])
+def test_status_429_has_retry_after_and_provider_error_body(port, path, error_type):
+    reply = request(port, path, {"x-fake-fault": "status:429"})
+    assert reply.status == 429 and reply.headers["retry-after"] == "2"
+    assert error_type(json.loads(reply.body)) == "rate_limit_error"
+
+
+@pytest.mark.parametrize("status", [500, 401, 404])
+def test_status_faults_return_that_status_with_json_error(port, status):
+    reply = request(port, "/v1/messages", {"x-fake-fault": f"status:{status}"})
+    assert reply.status == status and json.loads(reply.body)["type"] == "error"
+    assert "retry-after" not in reply.headers
+
+
+def test_slow_headers_delays_the_response_head(port):
+    start = time.monotonic()
+    reply = request(port, "/v1/chat/completions", {"x-fake-tokens": "1",
+                                                   "x-fake-fault": "slow-headers:300"})
+    assert reply.status == 200 and time.monotonic() - start >= 0.29
+
+
+def test_error_after_sends_openai_error_event_without_done(port):
+    reply = request(port, "/v1/chat/completions", {"x-fake-fault": "error-after:2"})
+    data = sse_data(reply.body)
+    assert len(data) == 3 and "[DONE]" not in data
+    assert json.loads(data[-1])["error"]["type"] == "server_error"
+
+
+def test_error_after_sends_anthropic_overloaded_error_event(port):
+    reply = request(port, "/v1/messages", {"x-fake-fault": "error-after:3"})
+    last = reply.body.decode().rstrip("\n").split("\n")
+    assert last[-2] == "event: error"
+    assert json.loads(last[-1][len("data: "):])["error"]["type"] == "overloaded_error"
+    assert b"message_stop" not in reply.body
+
+
+# -- disconnect recording -------------------------------------------------------------
+
+def test_client_closing_mid_stream_is_recorded_with_time(port):
+    with send(port, "/v1/chat/completions", {"x-fake-tokens": "1000", "x-fake-rate": "20"}) \
+            as sock:
+        reader = Reader(sock)
+        _, headers = reader.head()
+        reader.chunk()
+        closed_ns = time.time_ns()
+    request_id = headers["x-fake-request-id"]
+    entry = record(port, request_id, wait_ms=3000)
+    assert entry["disconnected"] and entry["outcome"] == "client-disconnected"
+    assert closed_ns <= entry["disconnected_ns"] <= closed_ns + 2_000_000_000
+    assert entry["events_sent"] < 1000
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    conn.request("GET", "/_fake/requests")
+    listed = {r["id"]: r for r in json.loads(conn.getresponse().read())}
+    assert listed[request_id]["disconnected"] is True
+
+
+def test_completed_stream_is_not_recorded_as_disconnected(port):
+    reply = request(port, "/v1/chat/completions", {"x-fake-tokens": "2"})
+    entry = record(port, reply.headers["x-fake-request-id"], wait_ms=1000)
+    assert entry["outcome"] == "completed" and not entry["disconnected"]
+
+
+def test_client_chosen_request_id_is_used(port):
+    reply = request(port, "/v1/messages", {"x-fake-request-id": "mine-1", "x-fake-tokens": "1"})
+    assert reply.headers["x-fake-request-id"] == "mine-1"
+    assert record(port, "mine-1")["dialect"] == "anthropic"
+
+
+def test_sigterm_during_a_stall_exits_zero():
+    proc, port = start_server()
+    try:
+        with send(port, "/v1/chat/completions", {"x-fake-fault": "stall-after:1"}) as sock:
+            reader = Reader(sock)
+            reader.head()
+            reader.chunk()
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=TIMEOUT) == 0
+    finally:
+        proc.kill() if proc.poll() is None else None
+        proc.stdout.close(), proc.stderr.close()
