@@ -29,9 +29,9 @@ public struct GRPCResponseWriter: Sendable {
                     try await outbound.waitForCapacity()
                 } else if gate.spend(messageNumber: count) {
                     await gate.park()
-                } else if count == 2 {
-                    // The call's first token (after StreamStart) is queued: step aside once so
-                    // the flush already scheduled on this loop sends it before we make more.
+                } else if count == 2, gate.isQuiet {
+                    // The call's first token (after StreamStart) is queued: on a quiet loop, step
+                    // aside once so the flush already scheduled sends it before we make more.
                     await Task.yield()
                 }
                 return

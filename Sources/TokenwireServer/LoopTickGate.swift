@@ -48,6 +48,13 @@ final class LoopTickGate: @unchecked Sendable {
         return messagesThisTick > Self.messagesPerTick && messageNumber > Self.exemptMessagesPerCall
     }
 
+    /// Whether the loop is quiet this tick (few messages written so far). A new call then
+    /// steps aside after its first token so the flush sends it at once; on a busy loop
+    /// the tick ends soon anyway, and stepping aside would cost every call an extra write.
+    var isQuiet: Bool { messagesThisTick < Self.quietMessages }
+
+    static let quietMessages = 64
+
     /// Suspends the calling task until the end of the current loop tick.
     func park() async {
         await withUnsafeContinuation { parked.append($0) }
