@@ -1,12 +1,14 @@
 import NIOCore
-import NIOEmbedded
+import NIOConcurrencyHelpers
+import NIOPosix
 import Testing
 @testable import TokenwireHTTP2
 
 @Suite("HTTP2OutboundStream: the queue between producers and nghttp2")
 struct HTTP2OutboundStreamTests {
-    func makeStream(high: Int = 64, low: Int = 16) -> (HTTP2OutboundStream, EmbeddedEventLoop) {
-        let loop = EmbeddedEventLoop()
+    /// A stream whose scheduler has no flush installed: nothing is ever run on its loop.
+    func makeStream(high: Int = 64, low: Int = 16) -> (HTTP2OutboundStream, any EventLoop) {
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
         var configuration = HTTP2Configuration()
         configuration.outboundHighWatermark = high
         configuration.outboundLowWatermark = low
@@ -74,7 +76,7 @@ struct HTTP2OutboundStreamTests {
     }
 
     @Test func finishWithoutDataAsksForATrailersOnlyResponse() {
-        let loop = EmbeddedEventLoop()
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
         let stream = HTTP2OutboundStream(
             headers: [HTTP2Header(":status", "200")], scheduler: HTTP2FlushScheduler(eventLoop: loop), configuration: .init())
         stream.attach(streamID: 3, headersSubmitted: false)
@@ -89,19 +91,28 @@ struct HTTP2OutboundStreamTests {
     }
 
     @Test func writesMadeTogetherScheduleOneFlush() async throws {
-        let loop = EmbeddedEventLoop()
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
         let scheduler = HTTP2FlushScheduler(eventLoop: loop)
         let flushes = FlushCounter()
         scheduler.setFlush { streams in flushes.record(streams.count) }
         let stream = HTTP2OutboundStream(headers: [], scheduler: scheduler, configuration: .init())
         stream.attach(streamID: 1, headersSubmitted: true)
-        for _ in 0..<100 { try await stream.write { $0.writeInteger(UInt8(7)) } }
-        loop.run()
+        // 100 writes within one loop turn, then two barriers: the flush (queued by the
+        // first write) has run by the first, and nothing else was queued by the second.
+        try await loop.submit {
+            for _ in 0..<100 { _ = try stream.enqueue { $0.writeInteger(UInt8(7)) } }
+        }.get()
+        try await loop.submit {}.get()
+        try await loop.submit {}.get()
         #expect(flushes.counts == [1])
+        #expect(stream.queuedBytes == 100)
+        try await group.shutdownGracefully()
     }
 }
 
-final class FlushCounter: @unchecked Sendable {
-    private(set) var counts: [Int] = []
-    func record(_ count: Int) { counts.append(count) }
+final class FlushCounter: Sendable {
+    private let state = NIOLockedValueBox<[Int]>([])
+    var counts: [Int] { state.withLockedValue { $0 } }
+    func record(_ count: Int) { state.withLockedValue { $0.append(count) } }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import NIOConcurrencyHelpers
 import Testing
 
 /// The `tokenwire` executable, run as a user would.
@@ -65,27 +66,38 @@ struct CLITests {
         let err = Pipe()
         process.standardError = err
         process.standardOutput = FileHandle.nullDevice
+        process.standardInput = FileHandle.nullDevice
+        let exited = AsyncStream<Int32>.makeStream()
+        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
         try process.run()
-        // Wait for "listening" on stderr, then signal.
+        // stderr is read on a thread of its own (blocking reads must not hold a task thread).
+        let output = NIOLockedValueBox("")
+        let listening = AsyncStream<Void>.makeStream()
+        let finished = AsyncStream<Void>.makeStream()
         let handle = err.fileHandleForReading
-        let listening = try await withTimeout(30, "the server to listen") {
-            var seen = Data()
-            while !String(decoding: seen, as: UTF8.self).contains("listening") {
-                let chunk = handle.availableData
-                if chunk.isEmpty { break }
-                seen.append(chunk)
+        Thread.detachNewThread {
+            while case let chunk = handle.availableData, !chunk.isEmpty {
+                let seen = output.withLockedValue { $0 += String(decoding: chunk, as: UTF8.self); return $0 }
+                if seen.contains("listening") { listening.continuation.yield() }
             }
-            return String(decoding: seen, as: UTF8.self)
+            finished.continuation.yield()
         }
-        #expect(listening.contains("listening"))
+        try await withTimeout(30, "the server to listen") {
+            var events = listening.stream.makeAsyncIterator()
+            _ = await events.next()
+        }
         process.terminate()  // SIGTERM
         let status = try await withTimeout(30, "the server to exit") {
-            process.waitUntilExit()
-            return process.terminationStatus
+            var statuses = exited.stream.makeAsyncIterator()
+            return await statuses.next() ?? -1
         }
         #expect(status == 0)
-        let rest = String(decoding: handle.readDataToEndOfFile(), as: UTF8.self)
-        #expect(rest.contains("shutting down"))
-        #expect(rest.contains("stopped"))
+        try await withTimeout(30, "the server's stderr to close") {
+            var events = finished.stream.makeAsyncIterator()
+            _ = await events.next()
+        }
+        let text = output.withLockedValue { $0 }
+        #expect(text.contains("shutting down"))
+        #expect(text.contains("stopped"))
     }
 }

@@ -103,50 +103,46 @@ struct ProcessOutput: Sendable {
     var stderr: String
 }
 
-/// Runs an external program to completion (bounded by `timeout` seconds).
+/// Runs an external program to completion (bounded by `timeout` seconds). Its output goes
+/// to temporary files rather than pipes: pipe readability handlers run on Dispatch
+/// sources, which proved crash-prone with many processes running at once.
 func runProcess(_ executable: String, _ arguments: [String], timeout: Double = 120) async throws -> ProcessOutput {
-    try await withTimeout(timeout, "\(executable) \(arguments.joined(separator: " "))") {
+    let directory = FileManager.default.temporaryDirectory
+    let name = UUID().uuidString
+    let outURL = directory.appendingPathComponent("tokenwire-test-\(name).out")
+    let errURL = directory.appendingPathComponent("tokenwire-test-\(name).err")
+    FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    defer {
+        try? FileManager.default.removeItem(at: outURL)
+        try? FileManager.default.removeItem(at: errURL)
+    }
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = [executable] + arguments
+    process.currentDirectoryURL = repositoryRoot
+    let out = try FileHandle(forWritingTo: outURL)
+    let err = try FileHandle(forWritingTo: errURL)
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = FileHandle.nullDevice
+    let status: Int32 = try await withTimeout(timeout, "\(executable) \(arguments.joined(separator: " "))") {
         try await withCheckedThrowingContinuation { continuation in
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [executable] + arguments
-            process.currentDirectoryURL = repositoryRoot
-            let out = Pipe()
-            let err = Pipe()
-            process.standardOutput = out
-            process.standardError = err
-            let collected = CollectedOutput()
-            out.fileHandleForReading.readabilityHandler = { collected.appendOut($0.availableData) }
-            err.fileHandleForReading.readabilityHandler = { collected.appendErr($0.availableData) }
-            process.terminationHandler = { process in
-                out.fileHandleForReading.readabilityHandler = nil
-                err.fileHandleForReading.readabilityHandler = nil
-                collected.appendOut(out.fileHandleForReading.readDataToEndOfFile())
-                collected.appendErr(err.fileHandleForReading.readDataToEndOfFile())
-                continuation.resume(returning: collected.result(status: process.terminationStatus))
-            }
+            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
             do {
                 try process.run()
             } catch {
+                process.terminationHandler = nil
                 continuation.resume(throwing: error)
             }
         }
     }
-}
-
-private final class CollectedOutput: @unchecked Sendable {
-    private let lock = NSLock()
-    private var out = Data()
-    private var err = Data()
-
-    func appendOut(_ data: Data) { lock.withLock { out.append(data) } }
-    func appendErr(_ data: Data) { lock.withLock { err.append(data) } }
-
-    func result(status: Int32) -> ProcessOutput {
-        lock.withLock {
-            ProcessOutput(status: status, stdout: String(decoding: out, as: UTF8.self), stderr: String(decoding: err, as: UTF8.self))
-        }
-    }
+    try? out.close()
+    try? err.close()
+    return ProcessOutput(
+        status: status,
+        stdout: (try? String(contentsOf: outURL, encoding: .utf8)) ?? "",
+        stderr: (try? String(contentsOf: errURL, encoding: .utf8)) ?? "")
 }
 
 /// The frames `synthetic/flood` must send for `count` tokens, checked one by one.
