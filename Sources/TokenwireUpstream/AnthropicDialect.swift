@@ -35,19 +35,14 @@ public struct AnthropicDialect: UpstreamDialect, DialectEventHandling {
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        var events: [TokenEvent] = []
-        if let tail, !isComplete,
-            let type = (try? DialectSupport.decode(Event.self, from: tail, dialect: Self.name))?.type,
-            type == "message_stop" || type == "error"
-        {
-            events = try consume(tail)
-        }
-        guard isComplete else {
-            failure = DialectSupport.endedEarly(terminator: "message_stop")
-            throw failure!
-        }
-        return events
+        try finishKeepingFailure(tail: tail)
+    }
+
+    static let terminatorName = "message_stop"
+
+    func acceptsAsTail(_ tail: SSEEvent) -> Bool {
+        let type = (try? DialectSupport.decode(Event.self, from: tail, dialect: Self.name))?.type
+        return type == "message_stop" || type == "error"
     }
 
     mutating func handle(_ sse: SSEEvent) throws(TokenwireError) -> [TokenEvent] {

@@ -28,18 +28,13 @@ public struct CohereDialect: UpstreamDialect, DialectEventHandling {
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        var events: [TokenEvent] = []
-        if let tail, !isComplete,
-            (try? DialectSupport.decode(Event.self, from: tail, dialect: Self.name))?.type == "message-end"
-        {
-            events = try consume(tail)
-        }
-        guard isComplete else {
-            failure = DialectSupport.endedEarly(terminator: "message-end")
-            throw failure!
-        }
-        return events
+        try finishKeepingFailure(tail: tail)
+    }
+
+    static let terminatorName = "message-end"
+
+    func acceptsAsTail(_ tail: SSEEvent) -> Bool {
+        (try? DialectSupport.decode(Event.self, from: tail, dialect: Self.name))?.type == "message-end"
     }
 
     mutating func handle(_ sse: SSEEvent) throws(TokenwireError) -> [TokenEvent] {

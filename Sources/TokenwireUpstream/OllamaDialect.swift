@@ -30,19 +30,14 @@ public struct OllamaDialect: UpstreamDialect, DialectEventHandling {
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        var events: [TokenEvent] = []
-        if let tail, !isComplete,
-            let line = try? DialectSupport.decode(Line.self, from: tail, dialect: Self.name),
-            line.done == true || line.error != nil
-        {
-            events = try consume(tail)
-        }
-        guard isComplete else {
-            failure = DialectSupport.endedEarly(terminator: "\"done\":true line")
-            throw failure!
-        }
-        return events
+        try finishKeepingFailure(tail: tail)
+    }
+
+    static let terminatorName = "\"done\":true line"
+
+    func acceptsAsTail(_ tail: SSEEvent) -> Bool {
+        guard let line = try? DialectSupport.decode(Line.self, from: tail, dialect: Self.name) else { return false }
+        return line.done == true || line.error != nil
     }
 
     mutating func handle(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {

@@ -42,15 +42,7 @@ public struct OpenAIChatDialect: UpstreamDialect, DialectEventHandling {
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        var events: [TokenEvent] = []
-        if let tail, !isComplete, Self.isTerminalOrError(tail) {
-            events = try consume(tail)
-        }
-        guard isComplete else {
-            failure = DialectSupport.endedEarly(terminator: "[DONE]")
-            throw failure!
-        }
+        var events = try finishKeepingFailure(tail: tail)
         if !finishEmitted {
             finishEmitted = true
             events.append(finishEvent)
@@ -117,6 +109,12 @@ public struct OpenAIChatDialect: UpstreamDialect, DialectEventHandling {
     }
 
     /// `[DONE]`, or an error object: the only tails worth taking.
+    static let terminatorName = "[DONE]"
+
+    func acceptsAsTail(_ tail: SSEEvent) -> Bool {
+        Self.isTerminalOrError(tail)
+    }
+
     private static func isTerminalOrError(_ tail: SSEEvent) -> Bool {
         if DialectSupport.isDoneSentinel(tail.data) { return true }
         let chunk = try? DialectSupport.decode(Chunk.self, from: tail, dialect: name)

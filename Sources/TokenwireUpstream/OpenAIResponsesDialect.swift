@@ -32,16 +32,14 @@ public struct OpenAIResponsesDialect: UpstreamDialect, DialectEventHandling {
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        var events: [TokenEvent] = []
-        if let tail, !isComplete, let type = Self.eventType(of: tail), Self.tailTypes.contains(type) {
-            events = try consume(tail)
-        }
-        guard isComplete else {
-            failure = DialectSupport.endedEarly(terminator: "response.completed")
-            throw failure!
-        }
-        return events
+        try finishKeepingFailure(tail: tail)
+    }
+
+    static let terminatorName = "response.completed"
+
+    func acceptsAsTail(_ tail: SSEEvent) -> Bool {
+        guard let type = Self.eventType(of: tail) else { return false }
+        return Self.tailTypes.contains(type)
     }
 
     private static let tailTypes: Set = ["response.completed", "response.incomplete", "response.failed", "error"]

@@ -26,19 +26,14 @@ public struct TGIDialect: UpstreamDialect, DialectEventHandling {
     }
 
     public mutating func finish(tail: SSEEvent?) throws(TokenwireError) -> [TokenEvent] {
-        if let failure { throw failure }
-        var events: [TokenEvent] = []
-        if let tail, !isComplete,
-            let response = try? DialectSupport.decode(StreamResponse.self, from: tail, dialect: Self.name),
-            response.details != nil || response.error != nil
-        {
-            events = try consume(tail)
-        }
-        guard isComplete else {
-            failure = DialectSupport.endedEarly(terminator: "final event with details")
-            throw failure!
-        }
-        return events
+        try finishKeepingFailure(tail: tail)
+    }
+
+    static let terminatorName = "final event with details"
+
+    func acceptsAsTail(_ tail: SSEEvent) -> Bool {
+        guard let response = try? DialectSupport.decode(StreamResponse.self, from: tail, dialect: Self.name) else { return false }
+        return response.details != nil || response.error != nil
     }
 
     mutating func handle(_ event: SSEEvent) throws(TokenwireError) -> [TokenEvent] {
