@@ -20,8 +20,9 @@ import Synchronization
 ///
 /// - Important: Every method runs on the gate's event loop.
 final class LoopTickGate: @unchecked Sendable {
-    /// Messages all producers on the loop may write per tick, together (about 60 KiB of
-    /// token frames: well under a millisecond of encoding).
+    /// Messages all producers on the loop may write per tick, together: about 15 KiB of
+    /// token frames, some 150 µs of encoding. Smaller budgets cut the time to a new call's
+    /// first token under load and cost throughput (docs/BENCHMARKS.md has the sweep).
     static let messagesPerTick = 1024
     /// The first messages of every call skip the budget, so a new call's StreamStart and
     /// first token go out in the tick its request arrived in.
