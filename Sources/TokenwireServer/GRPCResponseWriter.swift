@@ -19,27 +19,53 @@ public struct GRPCResponseWriter: Sendable {
     /// the HTTP/2 window) or this writer has had a long turn (then it yields).
     /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
     public func write(_ message: some WireMessage) async throws {
+        try await settle(try enqueue(message))
+    }
+
+    /// What a queued message asks of its writer before the next one.
+    struct Enqueued: Sendable {
+        fileprivate var outcome: HTTP2OutboundStream.WriteOutcome
+        fileprivate var messageNumber: Int
+    }
+
+    /// Queues one message without waiting: the first half of `write`. Callers that need
+    /// several tasks' messages in a fixed order queue them under their own lock, then call
+    /// `settle` outside it.
+    /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
+    func enqueue(_ message: some WireMessage) throws(TokenwireError) -> Enqueued {
         do {
-            if let gate {
-                // On an event loop: the loop's per-tick budget decides when to pause.
+            if gate != nil {
                 let (outcome, count) = try outbound.enqueueCounting(turnBytes: .max) { buffer in
                     GRPCMessageFramer.appendMessage(message, to: &buffer)
                 }
-                if outcome == .mustWait {
-                    try await outbound.waitForCapacity()
-                } else if gate.spend(messageNumber: count) {
+                return Enqueued(outcome: outcome, messageNumber: count)
+            }
+            let outcome = try outbound.enqueue { buffer in GRPCMessageFramer.appendMessage(message, to: &buffer) }
+            return Enqueued(outcome: outcome, messageNumber: 0)
+        } catch let error as HTTP2StreamClosedError {
+            throw TokenwireError.cancelled("the client closed the call (\(error.reason))")
+        } catch {
+            throw TokenwireError.cancelled("the client closed the call (\(error))")
+        }
+    }
+
+    /// Waits as the queued message asks: for the client's window, or for the next turn.
+    /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
+    func settle(_ enqueued: Enqueued) async throws {
+        do {
+            if enqueued.outcome == .mustWait {
+                try await outbound.waitForCapacity()
+            } else if let gate {
+                // On an event loop: the loop's per-tick budget decides when to pause.
+                if gate.spend(messageNumber: enqueued.messageNumber) {
                     await gate.park()
-                } else if count == 2, gate.isQuiet {
+                } else if enqueued.messageNumber == 2, gate.isQuiet {
                     // The call's first token (after StreamStart) is queued: on a quiet loop, step
                     // aside once so the flush already scheduled sends it before we make more.
                     await Task.yield()
                 }
-                return
-            }
-            switch try outbound.enqueue({ buffer in GRPCMessageFramer.appendMessage(message, to: &buffer) }) {
-            case .written: return
-            case .mustYield: await Task.yield()
-            case .mustWait: try await outbound.waitForCapacity()
+            } else if enqueued.outcome == .mustYield {
+                await Task.yield()
             }
         } catch let error as HTTP2StreamClosedError {
             throw TokenwireError.cancelled("the client closed the call (\(error.reason))")
