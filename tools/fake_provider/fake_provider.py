@@ -509,10 +509,11 @@ CN = localhost
 O = Tokenwire fake provider
 [ext]
 basicConstraints = critical, CA:TRUE
-keyUsage = critical, digitalSignature, keyEncipherment, keyCertSign
+keyUsage = critical, digitalSignature, keyCertSign
 extendedKeyUsage = serverAuth
 subjectAltName = IP:127.0.0.1, IP:::1, DNS:localhost
 subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
 """
 
 

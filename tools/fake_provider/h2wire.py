@@ -34,6 +34,7 @@ class H2Stream:
         self.headers = headers  # name -> value (str), pseudo-headers included
         self.body = bytearray()
         self.too_large = False
+        self.started = False                # the request is complete and being served
         self.gone = asyncio.Event()         # client reset it, or the connection ended
         self.window_open = asyncio.Event()  # set on WINDOW_UPDATE / SETTINGS / gone
 
@@ -80,6 +81,11 @@ class H2Session:
                     self.flush()
                 elif not await self.wait_for_bytes():
                     break
+        except asyncio.CancelledError:  # the server is stopping: say goodbye
+            if not self.closed_outcome:
+                self.h2.close_connection()
+                self.flush()
+            raise
         finally:
             self.lost("client-disconnected")
 
@@ -139,11 +145,14 @@ class H2Session:
                     stream.too_large, stream.body = True, bytearray()
         elif isinstance(event, h2.events.StreamEnded):
             if (stream := self.streams.get(event.stream_id)) is not None:
+                stream.started = True
                 self.spawn(self.serve(stream))
         elif isinstance(event, h2.events.StreamReset):
             if (stream := self.streams.get(event.stream_id)) is not None:
                 stream.gone.set()
                 stream.window_open.set()
+                if not stream.started:  # reset before the request was complete
+                    del self.streams[event.stream_id]
         elif isinstance(event, h2.events.WindowUpdated):
             targets = (self.streams.values() if event.stream_id == 0
                        else filter(None, [self.streams.get(event.stream_id)]))

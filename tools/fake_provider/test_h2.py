@@ -75,6 +75,7 @@ def tls_port(certs):
 
 def client_tls(cert, alpn):
     context = ssl.create_default_context(cafile=cert)
+    context.verify_flags |= ssl.VERIFY_X509_STRICT  # as Python 3.13's default
     if alpn:
         context.set_alpn_protocols(alpn)
     return context
@@ -108,7 +109,7 @@ class H2Client:
         if window is not None:  # a tiny stream window; acks off until open_window()
             self.h2.update_settings({h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: window})
         self.auto_ack = window is None
-        self.replies, self.closed, self.order = {}, False, []
+        self.replies, self.closed, self.order, self.goaway = {}, False, [], None
         self.flush()
 
     def flush(self):
@@ -171,6 +172,8 @@ class H2Client:
             reply.ended = True
         elif isinstance(event, h2.events.StreamReset):
             reply.reset_code = event.error_code
+        elif isinstance(event, h2.events.ConnectionTerminated):
+            self.goaway = event.error_code
 
     def wait(self, *stream_ids):
         """Read until every given stream has ended or been reset, or the server closed."""
@@ -301,6 +304,7 @@ def test_h2c_drop_after_closes_the_connection_without_end_stream(port):
         reply = client.wait(client.request("/v1/chat/completions",
                                            {"x-fake-tokens": "5", "x-fake-fault": "drop-after:2"}))
         assert client.closed and not reply.ended and reply.reset_code is None
+        assert client.goaway is None
     assert reply.status == 200 and len(reply.frames) == 2
     entry = record(port, reply.headers["x-fake-request-id"], wait_ms=3000)
     assert entry["outcome"] == "dropped" and not entry["disconnected"]
@@ -428,13 +432,16 @@ def test_h2c_flow_control_waits_for_window_update(port):
     assert record(port, reply.headers["x-fake-request-id"], wait_ms=1000)["outcome"] == "completed"
 
 
-def test_sigterm_during_an_h2c_stall_exits_zero():
+def test_sigterm_during_an_h2c_stall_sends_goaway_and_exits_zero():
     proc, port = start_server()
     try:
         with H2Client(port) as client:
             client.wait_frames(client.request("/v1/messages", {"x-fake-fault": "stall-after:1"}), 1)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=TIMEOUT) == 0
+            while client.pump():
+                pass
+            assert client.goaway == h2.errors.ErrorCodes.NO_ERROR
     finally:
         proc.kill() if proc.poll() is None else None
         proc.stdout.close(), proc.stderr.close()
