@@ -82,6 +82,8 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
 
     func stop() {
         if process.isRunning { process.terminate() }
+        for _ in 0..<250 where process.isRunning { usleep(20_000) }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: log)
     }

@@ -107,7 +107,7 @@ struct RelayRetryTests {
             reading.cancel()
             let entry = try await fake.request("cancelled")
             #expect(entry["disconnected"] as? Bool == true, "the provider must see the request go away: \(entry)")
-            if let gone = entry["disconnected_ns"] as? Double {
+            if let gone = (entry["disconnected_ns"] as? NSNumber)?.doubleValue {
                 print("upstream saw the cancellation \(Int((gone / 1e9 - cancelledAt) * 1000)) ms after the client cancelled")
             }
         }

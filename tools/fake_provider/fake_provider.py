@@ -540,6 +540,9 @@ async def main_async(host, port, ssl_context=None):
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # A parent may start us from a thread that blocks signals (Swift's Foundation.Process
+    # passes its mask on); unblock them, or SIGTERM would never arrive.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     provider = FakeProvider()
     server = await asyncio.start_server(provider.handle_connection, host, port,
                                         ssl=ssl_context)
