@@ -12,6 +12,8 @@ struct ParseMeasurement {
     /// Median nanoseconds of a timed pass.
     var dialectNanoseconds: Int64
     var baselineNanoseconds: Int64
+    /// Median nanoseconds of the SSE parser (or NDJSON splitter) alone.
+    var framingNanoseconds: Int64
 
     var dialectEventsPerSecond: Double { Self.rate(eventsPerPass, dialectNanoseconds) }
     var baselineEventsPerSecond: Double { Self.rate(eventsPerPass, baselineNanoseconds) }
@@ -19,6 +21,7 @@ struct ParseMeasurement {
     var baselineMegabytesPerSecond: Double { Self.rate(bytesPerPass, baselineNanoseconds) / 1e6 }
     var dialectNanosecondsPerEvent: Double { Double(dialectNanoseconds) / Double(eventsPerPass) }
     var baselineNanosecondsPerEvent: Double { Double(baselineNanoseconds) / Double(eventsPerPass) }
+    var framingNanosecondsPerEvent: Double { Double(framingNanoseconds) / Double(eventsPerPass) }
     /// Tokenwire's throughput as a multiple of the baseline's (above 1: faster).
     var ratio: Double { Double(baselineNanoseconds) / Double(dialectNanoseconds) }
 
@@ -42,6 +45,7 @@ struct ParseMeasurement {
             ("baseline_events_per_s", .number(baselineEventsPerSecond.rounded())),
             ("baseline_mb_per_s", .number((baselineMegabytesPerSecond * 10).rounded() / 10)),
             ("baseline_ns_per_event", .number(baselineNanosecondsPerEvent.rounded())),
+            ("framing_only_ns_per_event", .number((framingNanosecondsPerEvent * 10).rounded() / 10)),
             ("ratio_vs_baseline", .number((ratio * 100).rounded() / 100)),
         ])
     }

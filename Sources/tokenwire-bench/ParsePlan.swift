@@ -30,7 +30,7 @@ struct ParsePlan {
         let first = workloads.first
         return "parse: \(workloads.count) workloads, \(reps) reps each (median), "
             + "\(first.map { "\($0.responses) responses × \($0.stream.eventCount) events" } ?? "nothing") per pass "
-            + "for \(first?.stream.kind.rawValue ?? "-"); dialect and baseline alternate within each rep"
+            + "for \(first?.stream.kind.rawValue ?? "-"); dialect, baseline and framing-only passes alternate within each rep"
     }
 
     /// Times every workload `reps` times, dialect and baseline in turn, checking each pass.
@@ -39,13 +39,16 @@ struct ParsePlan {
         for workload in workloads {  // warm-up: caches, lazy initialisation, page faults
             try timeDialect(workload, responses: 1)
             try timeBaseline(workload, responses: 1)
+            try timeFraming(workload, responses: 1)
         }
         var dialectTimes = Array(repeating: [Int64](), count: workloads.count)
         var baselineTimes = dialectTimes
+        var framingTimes = dialectTimes
         for _ in 0..<reps {
             for (index, workload) in workloads.enumerated() {
                 dialectTimes[index].append(try timeDialect(workload, responses: workload.responses))
                 baselineTimes[index].append(try timeBaseline(workload, responses: workload.responses))
+                framingTimes[index].append(try timeFraming(workload, responses: workload.responses))
             }
         }
         return workloads.indices.map { index in
@@ -57,7 +60,8 @@ struct ParsePlan {
                 textEventsPerPass: workload.stream.textEventCount * workload.responses,
                 reads: workload.reads.count * workload.responses,
                 dialectNanoseconds: ParseMeasurement.median(dialectTimes[index]),
-                baselineNanoseconds: ParseMeasurement.median(baselineTimes[index]))
+                baselineNanoseconds: ParseMeasurement.median(baselineTimes[index]),
+                framingNanoseconds: ParseMeasurement.median(framingTimes[index]))
         }
     }
 
@@ -67,6 +71,16 @@ struct ParsePlan {
         let tally = try DialectParsePass.run(workload.stream.kind, reads: workload.reads, responses: responses)
         let elapsed = MonotonicClock.now() - start
         try tally.verifyDialect(workload.stream, responses: responses)
+        return elapsed
+    }
+
+    @discardableResult
+    private func timeFraming(_ workload: Workload, responses: Int) throws(BenchError) -> Int64 {
+        let framing = workload.stream.kind.dialectType.framing
+        let start = MonotonicClock.now()
+        let tally = FramingParsePass.run(framing: framing, reads: workload.reads, responses: responses)
+        let elapsed = MonotonicClock.now() - start
+        try tally.verifyFraming(workload.stream, responses: responses)
         return elapsed
     }
 

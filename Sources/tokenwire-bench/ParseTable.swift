@@ -10,8 +10,8 @@ struct ParseTable {
 
     var markdown: String {
         var lines = [
-            "| dialect | reads | bytes/event | tokenwire events/s | MB/s | ns/event | baseline events/s | MB/s | ns/event | × baseline |",
-            "|---|---|---|---|---|---|---|---|---|---|",
+            "| dialect | reads | bytes/event | tokenwire events/s | MB/s | ns/event | baseline events/s | MB/s | ns/event | × baseline | framing only ns/event |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for row in measurements {
             let cells = [
@@ -21,6 +21,7 @@ struct ParseTable {
                 Self.grouped(row.dialectNanosecondsPerEvent),
                 Self.grouped(row.baselineEventsPerSecond), String(format: "%.1f", row.baselineMegabytesPerSecond),
                 Self.grouped(row.baselineNanosecondsPerEvent), String(format: "%.2f", row.ratio),
+                String(format: "%.0f", row.framingNanosecondsPerEvent),
             ]
             lines.append("| " + cells.joined(separator: " | ") + " |")
         }

@@ -38,6 +38,17 @@ struct ParseTally: Equatable {
         }
     }
 
+    /// Checks a framing-only pass over `responses` copies of `stream`: every event, and
+    /// every payload byte (`textBytes` holds the data bytes here).
+    func verifyFraming(_ stream: SyntheticStream, responses: Int) throws(BenchError) {
+        guard events == stream.eventCount * responses, textBytes == stream.dataByteCount * responses else {
+            throw BenchError(
+                .verificationFailed,
+                "\(stream.kind.rawValue): the parser alone saw \(events) events with \(textBytes) data bytes, expected "
+                    + "\(stream.eventCount * responses) and \(stream.dataByteCount * responses)")
+        }
+    }
+
     /// Checks a baseline pass over `responses` copies of `stream`.
     func verifyBaseline(_ stream: SyntheticStream, responses: Int) throws(BenchError) {
         guard events == stream.eventCount * responses, jsonObjects == stream.jsonEventCount * responses else {

@@ -15,6 +15,8 @@ struct SyntheticStream: Sendable {
     let eventEnds: [Int]
     /// Events whose data is a JSON document (all but OpenAI's `[DONE]`).
     let jsonEventCount: Int
+    /// UTF-8 bytes of all events' data, as the SSE parser (or NDJSON splitter) hands it over.
+    let dataByteCount: Int
     /// `.text` frame events the dialect must emit.
     let textEventCount: Int
     /// UTF-8 bytes of all text, joined.
@@ -74,6 +76,7 @@ struct SyntheticStreamBuilder {
     private var body: [UInt8] = []
     private var eventEnds: [Int] = []
     private var jsonEventCount = 0
+    private var dataByteCount = 0
     private var textEventCount = 0
     private var textByteCount = 0
 
@@ -102,6 +105,7 @@ struct SyntheticStreamBuilder {
     }
 
     private mutating func addRaw(event name: String?, data: String) {
+        dataByteCount += data.utf8.count
         switch kind.dialectType.framing {
         case .serverSentEvents:
             if let name { body += Array("event: \(name)\(lineEnd)".utf8) }
@@ -115,7 +119,7 @@ struct SyntheticStreamBuilder {
     /// The finished body.
     func build(finishReason: String) -> SyntheticStream {
         SyntheticStream(
-            kind: kind, body: body, eventEnds: eventEnds, jsonEventCount: jsonEventCount,
+            kind: kind, body: body, eventEnds: eventEnds, jsonEventCount: jsonEventCount, dataByteCount: dataByteCount,
             textEventCount: textEventCount, textByteCount: textByteCount, finishReason: finishReason)
     }
 }
