@@ -3,6 +3,7 @@
 #
 # usage: tools/bench-relay.sh [--out DIR] [--relays direct,nginx,litellm] [--shapes s1,s2,s3,s4,s5]
 #                             [--reps N] [--quick] [--port 50070] [--skip-peers] [--skip-tokenwire]
+#                             [--synthetic]
 #
 # 1. Runs ../shared/peers/relay/run.sh (beside the repo root; TOKENWIRE_RELAY_DIR overrides)
 #    for --relays into --out: upstream.py (fake OpenAI SSE provider, every content delta
@@ -16,6 +17,10 @@
 # 3. Prints report.py's table: all relays side by side, "added" = relay - direct.
 #
 # Needs `tokenwire serve --config FILE`; without it step 2 is skipped with a message.
+# --synthetic checks step 2's plumbing without a provider config: Tokenwire serves its
+# built-in models instead (synthetic/flood for the 0 ms shapes, synthetic/paced at 50 tok/s
+# for the 20 ms ones), rows named tokenwire-synthetic. Those tokens carry no stamps, so
+# the rows have TTFT and tokens/s but no per-token latency, and are NOT relay numbers.
 # Environment (as run.sh): VENV (/tmp/relay-venv), UP_PORT 18080, RELAY_CPU 0, UP_CPU 1,
 # CLIENT_CPU 1, GRACE 20, TIMEOUT 30; SCRATCH = SwiftPM --scratch-path (default .build).
 set -euo pipefail
@@ -41,6 +46,7 @@ QUICK=0
 PORT=50070
 SKIP_PEERS=0
 SKIP_TOKENWIRE=0
+SYNTHETIC=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT=$2; shift 2 ;;
@@ -51,7 +57,8 @@ while [ $# -gt 0 ]; do
     --port) PORT=$2; shift 2 ;;
     --skip-peers) SKIP_PEERS=1; shift ;;
     --skip-tokenwire) SKIP_TOKENWIRE=1; shift ;;
-    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
+    --synthetic) SYNTHETIC=1; shift ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "bench-relay: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -73,7 +80,7 @@ log "building tokenwire and tokenwire-bench (release, scratch $scratch)"
 TOKENWIRE="$scratch/release/tokenwire"
 BENCH="$scratch/release/tokenwire-bench"
 
-if [ "$SKIP_TOKENWIRE" = 0 ] && ! "$TOKENWIRE" serve --help 2>&1 | grep -q -- '--config'; then
+if [ "$SKIP_TOKENWIRE" = 0 ] && [ "$SYNTHETIC" = 0 ] && ! "$TOKENWIRE" serve --help 2>&1 | grep -q -- '--config'; then
   log "this build's 'tokenwire serve' has no --config option (provider config not merged yet):"
   log "the Tokenwire rows cannot be measured; running the peer relays only"
   SKIP_TOKENWIRE=1
@@ -136,7 +143,9 @@ shape_args() {  # concurrency interval_ms duration requests ramp: the same as ru
 }
 
 run_tokenwire() {
-  local d="$OUT/tokenwire" up_pid tw_pid rep shape c iv dur req ramp before after
+  local d="$OUT/tokenwire" up_pid tw_pid rep shape c iv dur req ramp before after name=tokenwire
+  local serve_args=(--config "$d/providers.json")
+  if [ "$SYNTHETIC" = 1 ]; then name=tokenwire-synthetic; serve_args=(--paced-rate 50); fi
   cat > "$d/providers.json" <<JSON
 {
   "providers": [
@@ -152,37 +161,39 @@ JSON
   wait_http "http://127.0.0.1:$UP_PORT/health" 20 "$up_pid" || { log "upstream did not start"; return 1; }
   log "upstream pid=$up_pid on CPU $UP_CPU"
   for rep in $(seq 1 "$REPS"); do
-    taskset -c "$RELAY_CPU" "$TOKENWIRE" serve --port "$PORT" --config "$d/providers.json" --log-level warning \
+    taskset -c "$RELAY_CPU" "$TOKENWIRE" serve --port "$PORT" "${serve_args[@]}" --log-level warning \
       >> "$d/tokenwire.log" 2>&1 &
     tw_pid=$!; STARTED+=("$tw_pid")
     local i; for i in $(seq 1 100); do "$TOKENWIRE" health --port "$PORT" >/dev/null 2>&1 && break; sleep 0.1; done
     "$TOKENWIRE" health --port "$PORT" >/dev/null 2>&1 || { log "tokenwire serve did not come up; see $d/tokenwire.log"; return 1; }
-    log "rep $rep: tokenwire pid=$tw_pid on CPU $RELAY_CPU, grpc://127.0.0.1:$PORT, model local/gpt-fake"
-    load() {  # LABEL C DURATION REQUESTS RAMP [extra]
-      local label=$1 lc=$2 ld=$3 lr=$4 lramp=$5; shift 5
-      taskset -c "$CLIENT_CPU" "$BENCH" relay-load --target "127.0.0.1:$PORT" --name tokenwire --label "$label" \
-        --model local/gpt-fake -c "$lc" -n 200 -d "$ld" -r "$lr" --ramp "$lramp" --grace "$GRACE" --timeout "$TIMEOUT" \
+    log "rep $rep: $name pid=$tw_pid on CPU $RELAY_CPU, grpc://127.0.0.1:$PORT"
+    load() {  # LABEL C DURATION REQUESTS RAMP INTERVAL_MS [extra]
+      local label=$1 lc=$2 ld=$3 lr=$4 lramp=$5 model=local/gpt-fake; shift 5
+      if [ "$SYNTHETIC" = 1 ]; then model=synthetic/paced; [ "$1" = 0 ] && model=synthetic/flood; fi
+      shift
+      taskset -c "$CLIENT_CPU" "$BENCH" relay-load --target "127.0.0.1:$PORT" --name "$name" --label "$label" \
+        --model "$model" -c "$lc" -n 200 -d "$ld" -r "$lr" --ramp "$lramp" --grace "$GRACE" --timeout "$TIMEOUT" \
         --watch "relay=$tw_pid" --watch "upstream=$up_pid" "$@"
     }
     set_interval 0
-    load warmup 4 3 40 0 >> "$LOG" 2>&1 || true   # discarded, as run.sh's warm-up
+    load warmup 4 3 40 0 0 >> "$LOG" 2>&1 || true   # discarded, as run.sh's warm-up
     wait_upstream_idle
     for shape in ${SHAPES//,/ }; do
       read -r c iv dur req ramp < <(shape_args "$shape")
       if ! kill -0 "$tw_pid" 2>/dev/null; then log "tokenwire (pid $tw_pid) is gone; skipping $shape"; continue; fi
       set_interval "$iv"
       before=$(ustat)
-      log "rep $rep relay tokenwire shape $shape: C=$c interval=${iv}ms N=200 duration=${dur}s requests<=${req}"
-      load "$shape" "$c" "$dur" "$req" "$ramp" --json-out "$OUT/results.jsonl" 2>> "$d/relay-load.stderr" | tee -a "$LOG" \
+      log "rep $rep relay $name shape $shape: C=$c interval=${iv}ms N=200 duration=${dur}s requests<=${req}"
+      load "$shape" "$c" "$dur" "$req" "$ramp" "$iv" --json-out "$OUT/results.jsonl" 2>> "$d/relay-load.stderr" | tee -a "$LOG" \
         || log "relay-load failed (rc=$?)"
       wait_upstream_idle
       after=$(ustat)
-      printf '{"rep":%s,"name":"tokenwire","label":"%s","before":%s,"after":%s}\n' "$rep" "$shape" "$before" "$after" \
+      printf '{"rep":%s,"name":"%s","label":"%s","before":%s,"after":%s}\n' "$rep" "$name" "$shape" "$before" "$after" \
         >> "$OUT/upstream_stats.jsonl"
       sleep 1
     done
     stop_pid "$tw_pid"
-    log "load after tokenwire: $(cut -d' ' -f1-3 /proc/loadavg)"
+    log "load after $name: $(cut -d' ' -f1-3 /proc/loadavg)"
   done
   stop_pid "$up_pid"
 }
