@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tokenwire", targets: ["tokenwire"]),
+        .executable(name: "tokenwire-bench", targets: ["tokenwire-bench"]),
         .library(name: "TokenwireClient", targets: ["TokenwireClient"]),
         .library(name: "TokenwireServer", targets: ["TokenwireServer"]),
     ],
@@ -108,6 +109,17 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks: dialect parse throughput, and a gRPC load client for the relay harness.
+        // Kept off TokenwireServer so it builds quickly.
+        .executableTarget(
+            name: "tokenwire-bench",
+            dependencies: [
+                "TokenwireCore", "TokenwireUpstream", "TokenwireClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
