@@ -1,4 +1,4 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 public import Foundation
 public import Logging
 public import NIOCore
@@ -22,11 +22,16 @@ public enum RelayCatalog {
         environment: [String: String] = ProcessInfo.processInfo.environment,
         logger: Logger = Logger(label: "tokenwire.relay")
     ) throws(RelayConfigurationError) -> ProviderCatalog {
-        var providers: [UpstreamProvider] = []
+        // Everything that can fail first: an HTTPClient, once made, must be shut down.
+        var settings: [(UpstreamProviderConfiguration, String?, HTTPClient.Configuration)] = []
         for provider in configuration.providers {
             let key = try provider.apiKey.resolve(provider: provider.name, environment: environment)
-            let client = HTTPClient(eventLoopGroup: group, configuration: try clientConfiguration(for: provider))
-            providers.append(UpstreamProvider(configuration: provider, apiKey: key, client: client, logger: logger))
+            settings.append((provider, key, try clientConfiguration(for: provider)))
+        }
+        let providers = settings.map { provider, key, client in
+            UpstreamProvider(
+                configuration: provider, apiKey: key, client: HTTPClient(eventLoopGroup: group, configuration: client),
+                logger: logger)
         }
         var fallbacks: [String: [String]] = [:]
         for (model, list) in configuration.fallbacks {

@@ -59,6 +59,23 @@ struct CLITests {
         #expect(output.stderr.contains("status=OK"))
     }
 
+    @Test func demoRelaysAFakeProviderOverARealSSEHop() async throws {
+        let output = try await runProcess(binary, ["demo", "--provider", "gemini", "--max-tokens", "5", "--rate", "500"])
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stdout.contains("tok1 tok2 tok3 tok4 tok5"), "\(output.stdout)")
+        #expect(output.stderr.contains("fake gemini provider on 127.0.0.1:"), "\(output.stderr)")
+    }
+
+    @Test func serveRefusesAConfigurationNamingTheMissingKey() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("tokenwire-config-\(UUID().uuidString).json")
+        try #"{"providers": [{"name": "o", "dialect": "openai-chat", "api_key_env": "TOKENWIRE_NO_SUCH_KEY", "models": ["m"]}]}"#
+            .write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let output = try await runProcess(binary, ["serve", "--port", "0", "--config", file.path])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("TOKENWIRE_NO_SUCH_KEY, which is not set"), "\(output.stderr)")
+    }
+
     @Test func serveDrainsAndExitsOnSIGTERM() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)

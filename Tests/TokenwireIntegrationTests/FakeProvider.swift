@@ -10,17 +10,22 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
     private let process: Process
     private let log: URL
 
-    private init(port: Int, process: Process, log: URL) {
+    private init(port: Int, process: Process, log: URL, caFile: String?) {
         self.port = port
         self.process = process
         self.log = log
+        self.caFile = caFile
     }
+
+    /// The CA file to trust when it serves TLS.
+    let caFile: String?
 
     /// The base URL a provider of `dialect` is configured with.
     func baseURL(for dialect: UpstreamDialectKind) -> String {
+        let scheme = caFile == nil ? "http" : "https"
         switch dialect {
-        case .openAIChat, .openAIResponses: "http://127.0.0.1:\(port)/v1"
-        default: "http://127.0.0.1:\(port)"
+        case .openAIChat, .openAIResponses: return "\(scheme)://127.0.0.1:\(port)/v1"
+        default: return "\(scheme)://127.0.0.1:\(port)"
         }
     }
 
@@ -31,35 +36,55 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
         name: String? = nil,
         headers: [String: String] = [:],
         timeouts: UpstreamTimeouts = UpstreamTimeouts(),
-        retry: RetryPolicy = RetryPolicy(maxAttempts: 1)
+        retry: RetryPolicy = RetryPolicy(maxAttempts: 1),
+        http1Only: Bool = false
     ) -> UpstreamProviderConfiguration {
         UpstreamProviderConfiguration(
             name: name ?? dialect.rawValue, dialect: dialect, baseURL: baseURL(for: dialect), headers: headers,
-            forwardMetadata: ["x-fake-*"], models: ["m"], timeouts: timeouts, retry: retry)
+            forwardMetadata: ["x-fake-*"], models: ["m"], timeouts: timeouts, retry: retry, tlsCAFile: caFile,
+            http1Only: http1Only)
     }
 
     /// One request's entry in the fake provider's log, waiting up to `waitMilliseconds`
     /// for its response to be over.
     func request(_ id: String, waitMilliseconds: Int = 5000) async throws -> [String: Any] {
-        let url = URL(string: "http://127.0.0.1:\(port)/_fake/requests/\(id)?wait_ms=\(waitMilliseconds)")!
-        let output = try await runProcess("curl", ["-s", "--max-time", "10", url.absoluteString])
+        let output = try await curl("/_fake/requests/\(id)?wait_ms=\(waitMilliseconds)")
         let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8))
         return try #require(object as? [String: Any], "fake provider log entry \(id): \(output.stdout)")
     }
 
     /// Every logged request.
     func requests() async throws -> [[String: Any]] {
-        let output = try await runProcess("curl", ["-s", "--max-time", "10", "http://127.0.0.1:\(port)/_fake/requests"])
+        let output = try await curl("/_fake/requests")
         let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8))
         return try #require(object as? [[String: Any]], "fake provider log: \(output.stdout)")
     }
 
-    static func start() async throws -> FakeProvider {
+    /// Starts the fake provider; with `tls`, on TLS (ALPN h2 and http/1.1) with a fresh
+    /// self-signed certificate that is its own CA.
+    private func curl(_ path: String) async throws -> ProcessOutput {
+        if let caFile {
+            return try await runProcess("curl", ["-s", "--max-time", "10", "--cacert", caFile, "https://127.0.0.1:\(port)\(path)"])
+        }
+        return try await runProcess("curl", ["-s", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"])
+    }
+
+    static func start(tls: Bool = false) async throws -> FakeProvider {
+        var tlsArguments: [String] = []
+        var caFile: String?
+        if tls {
+            let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokenwire-tls-\(UUID().uuidString)")
+            let made = try await runProcess("python3", ["tools/fake_provider/fake_provider.py", "--make-self-signed", directory.path])
+            try #require(made.status == 0, "could not make a certificate: \(made.stderr)")
+            tlsArguments = ["--tls-cert", directory.appendingPathComponent("cert.pem").path,
+                            "--tls-key", directory.appendingPathComponent("key.pem").path]
+            caFile = directory.appendingPathComponent("cert.pem").path
+        }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("tokenwire-fake-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "tools/fake_provider/fake_provider.py", "--port", "0"]
+        process.arguments = ["python3", "tools/fake_provider/fake_provider.py", "--port", "0"] + tlsArguments
         process.currentDirectoryURL = repositoryRoot
         let handle = try FileHandle(forWritingTo: log)
         process.standardOutput = handle
@@ -71,7 +96,7 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }),
                 let port = line.split(separator: ":").last.flatMap({ Int($0) })
             {
-                return FakeProvider(port: port, process: process, log: log)
+                return FakeProvider(port: port, process: process, log: log, caFile: caFile)
             }
             if !process.isRunning { throw FakeProviderFailed(output: text) }
             try await Task.sleep(for: .milliseconds(20))
@@ -95,8 +120,8 @@ struct FakeProviderFailed: Error, CustomStringConvertible {
 }
 
 /// Runs `body` with a fresh fake provider, stopped afterwards.
-func withFakeProvider<R: Sendable>(_ body: (FakeProvider) async throws -> R) async throws -> R {
-    let fake = try await FakeProvider.start()
+func withFakeProvider<R: Sendable>(tls: Bool = false, _ body: (FakeProvider) async throws -> R) async throws -> R {
+    let fake = try await FakeProvider.start(tls: tls)
     defer { fake.stop() }
     return try await body(fake)
 }
