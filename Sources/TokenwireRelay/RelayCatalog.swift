@@ -55,7 +55,8 @@ public enum RelayCatalog {
         var configuration = HTTPClient.Configuration(
             tlsConfiguration: tls,
             timeout: .init(connect: .nanoseconds(connect.seconds * 1_000_000_000 + connect.attoseconds / 1_000_000_000)),
-            connectionPool: .init(idleTimeout: .seconds(60)),
+            connectionPool: .init(
+                idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: provider.maxHTTP1Connections),
             decompression: .disabled)
         configuration.httpVersion = provider.http1Only ? .http1Only : .automatic
         return configuration

@@ -1,4 +1,4 @@
-public import AsyncHTTPClient
+import AsyncHTTPClient
 import Logging
 import NIOCore
 public import TokenwireCore

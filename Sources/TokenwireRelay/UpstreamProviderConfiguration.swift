@@ -23,6 +23,9 @@ public struct UpstreamProviderConfiguration: Sendable, Hashable {
     public var tlsCAFile: String?
     /// `true`: HTTP/1.1 only; `false` (default): HTTP/2 where TLS ALPN offers it.
     public var http1Only: Bool
+    /// Most HTTP/1.1 connections to the provider at once: one per concurrent call, as
+    /// HTTP/1.1 has no multiplexing (AsyncHTTPClient's default of 8 would queue the rest).
+    public var maxHTTP1Connections: Int
 
     public init(
         name: String,
@@ -35,7 +38,8 @@ public struct UpstreamProviderConfiguration: Sendable, Hashable {
         timeouts: UpstreamTimeouts = UpstreamTimeouts(),
         retry: RetryPolicy = RetryPolicy(),
         tlsCAFile: String? = nil,
-        http1Only: Bool = false
+        http1Only: Bool = false,
+        maxHTTP1Connections: Int = 1024
     ) {
         self.name = name
         self.dialect = dialect
@@ -48,6 +52,7 @@ public struct UpstreamProviderConfiguration: Sendable, Hashable {
         self.retry = retry
         self.tlsCAFile = tlsCAFile
         self.http1Only = http1Only
+        self.maxHTTP1Connections = max(1, maxHTTP1Connections)
     }
 
     /// The models as clients name them: `name/model`.

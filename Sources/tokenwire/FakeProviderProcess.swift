@@ -7,7 +7,7 @@ final class FakeProviderProcess {
     private let process: Process
     private let output: URL
 
-    /// Starts the script and waits (up to 10 s) for its `listening HOST:PORT` line.
+    /// Starts the script and waits (up to 30 s) for its `listening HOST:PORT` line.
     /// - Throws: `FakeProviderError` naming the script, or what it printed.
     init(script: String) throws {
         guard FileManager.default.fileExists(atPath: script) else {
@@ -34,7 +34,7 @@ final class FakeProviderProcess {
     }
 
     private static func waitForPort(in file: URL, process: Process) throws -> Int {
-        let deadline = Date().addingTimeInterval(10)
+        let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }),
@@ -48,7 +48,7 @@ final class FakeProviderProcess {
             Thread.sleep(forTimeInterval: 0.02)
         }
         process.terminate()
-        throw FakeProviderError(message: "the fake provider did not start listening within 10 s")
+        throw FakeProviderError(message: "the fake provider did not start listening within 30 s")
     }
 }
 
