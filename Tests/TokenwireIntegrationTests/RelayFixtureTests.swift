@@ -13,13 +13,18 @@ struct RelayFixtureTests {
         RelayConfiguration(providers: UpstreamDialectKind.allCases.map { fake.provider($0) })
     }
 
+    /// Each fixture as recorded (one HTTP chunk per event), then cut into 3-byte HTTP
+    /// chunks (CRLFs and multi-byte characters split across reads).
     @Test(arguments: FixtureExpectation.all)
-    func recordedStreamReachesOurClientExactly(name: String, dialect: UpstreamDialectKind) async throws {
+    func recordedStreamReachesOurClientExactlyHoweverItIsChunked(name: String, dialect: UpstreamDialectKind) async throws {
         let expected = try FixtureExpectation(name: name, dialect: dialect)
         try await withFakeProvider { fake in
             try await withServerAndClient(relay: Self.relay(fake)) { _, client in
-                let outcome = await collect(client, fakeRequest(dialect.rawValue, ["x-fake-replay": name]))
-                Self.check(outcome, against: expected)
+                for chunking in [[:], ["x-fake-chunk-bytes": "3"]] {
+                    let outcome = await collect(
+                        client, fakeRequest(dialect.rawValue, ["x-fake-replay": name].merging(chunking) { $1 }))
+                    Self.check(outcome, against: expected)
+                }
             }
         }
     }
