@@ -12,9 +12,9 @@ import TokenwireUpstream
 /// | 401 | UNAUTHENTICATED (Tokenwire's key for the provider is wrong: a server configuration fault) | no |
 /// | 403 | PERMISSION_DENIED (same) | no |
 /// | 404 | NOT_FOUND | no |
-/// | 408 | DEADLINE_EXCEEDED | yes |
+/// | 408, 504 (an upstream timeout) | DEADLINE_EXCEEDED | yes |
 /// | 429 | RESOURCE_EXHAUSTED | yes, after `Retry-After` |
-/// | 500–599 (529 "overloaded" included) | UNAVAILABLE | yes, after `Retry-After` if sent |
+/// | 500–599 but 504 (529 "overloaded" included) | UNAVAILABLE | yes, after `Retry-After` if sent |
 /// | other | by the provider's error type, else INTERNAL | no |
 enum UpstreamHTTPStatus {
     /// The failure for a non-2xx response.

@@ -11,12 +11,12 @@ public import TokenwireCore
 /// | provider says | gRPC code |
 /// |---|---|
 /// | rate limit, quota, too many requests, resource exhausted, HTTP 429 | RESOURCE_EXHAUSTED |
-/// | overloaded, server error, api error, unavailable, incomplete generation, HTTP 5xx | UNAVAILABLE |
+/// | overloaded, server error, api error, unavailable, incomplete generation, HTTP 5xx but 504 | UNAVAILABLE |
 /// | invalid request, bad request, validation, request too large, context length, HTTP 400/413/422 | INVALID_ARGUMENT |
 /// | authentication, unauthenticated, unauthorized, invalid API key, HTTP 401 | UNAUTHENTICATED |
 /// | permission, forbidden, HTTP 403 | PERMISSION_DENIED |
 /// | not found, HTTP 404 | NOT_FOUND |
-/// | timeout, HTTP 408/504 | DEADLINE_EXCEEDED (504: UNAVAILABLE would hide the cause) |
+/// | timeout, HTTP 408/504 | DEADLINE_EXCEEDED (an upstream timeout; UNAVAILABLE would hide the cause) |
 /// | anything else | INTERNAL |
 public enum ProviderErrorMapping {
     private static let rules: [(fragments: [String], code: GRPCStatus.Code)] = [
@@ -61,7 +61,7 @@ public enum ProviderErrorMapping {
         case 401: .unauthenticated
         case 403: .permissionDenied
         case 404: .notFound
-        case 408: .deadlineExceeded
+        case 408, 504: .deadlineExceeded
         case 429: .resourceExhausted
         case 500...599: .unavailable
         default: .internal

@@ -122,6 +122,7 @@ struct RelayFaultTests {
         (429, .resourceExhausted, "HTTP 429"),
         (500, .unavailable, "HTTP 500"),
         (503, .unavailable, "HTTP 503"),
+        (504, .deadlineExceeded, "HTTP 504"),
     ]
 
     @Test(arguments: statuses)

@@ -7,7 +7,7 @@ struct ProviderErrorMappingTests {
     @Test(arguments: [
         (429, GRPCStatus.Code.resourceExhausted), (500, .unavailable), (503, .unavailable), (529, .unavailable),
         (400, .invalidArgument), (422, .invalidArgument), (401, .unauthenticated), (403, .permissionDenied),
-        (404, .notFound), (418, .internal),
+        (404, .notFound), (418, .internal), (408, .deadlineExceeded), (504, .deadlineExceeded), (502, .unavailable),
     ])
     func httpStatusesAreMapped(status: Int, expected: GRPCStatus.Code) {
         #expect(ProviderErrorMapping.code(forHTTPStatus: status) == expected)
