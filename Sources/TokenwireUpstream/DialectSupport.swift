@@ -3,14 +3,15 @@ import TokenwireCore
 
 /// JSON decoding and errors shared by the dialects.
 enum DialectSupport {
-    /// Decodes an event's data as `T`, or throws INTERNAL naming the dialect.
+    /// Decodes an event's data as `T` (`JSONParser`, then `JSONTreeDecoder`), or throws
+    /// INTERNAL naming the dialect.
     static func decode<T: Decodable>(
         _ type: T.Type,
         from event: SSEEvent,
         dialect: String
     ) throws(TokenwireError) -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(event.data.utf8))
+            return try JSONTreeDecoder.decode(T.self, from: JSONParser.parse(event.data))
         } catch {
             throw malformed(event.data, dialect: dialect)
         }
