@@ -17,6 +17,20 @@ enum DialectSupport {
         }
     }
 
+    /// Parses an event's data and reads it with `read` (for dialects that read the parsed
+    /// document directly), or throws INTERNAL naming the dialect.
+    static func read<T>(
+        from event: SSEEvent,
+        dialect: String,
+        _ read: (JSONNodeReader) throws -> T
+    ) throws(TokenwireError) -> T {
+        do {
+            return try read(JSONNodeReader(document: JSONParser.parse(event.data)))
+        } catch {
+            throw malformed(event.data, dialect: dialect)
+        }
+    }
+
     /// INTERNAL: the upstream sent something that is not the JSON its dialect promises.
     static func malformed(_ payload: String, dialect: String) -> TokenwireError {
         .internal("the \(dialect) upstream sent malformed JSON: \(excerpt(payload))")
@@ -87,6 +101,10 @@ struct LossyString: Decodable, Sendable, Hashable {
 /// `message-start` and an object in `content-delta`).
 struct Lenient<Value: Decodable & Sendable>: Decodable, Sendable {
     var value: Value?
+
+    init(value: Value?) {
+        self.value = value
+    }
 
     init(from decoder: any Decoder) throws {
         value = try? Value(from: decoder)

@@ -39,18 +39,21 @@ final class JSONDocument {
     /// The value of the first member of the object at `object` whose key is `name`, or nil.
     /// The first wins when keys repeat, as in Foundation's `JSONDecoder`.
     func member(named name: String, in object: Int) -> Int? {
-        let count = nodes[object].start
-        guard count > 0 else { return nil }
-        let nameLength = name.utf8.count
-        let namePrefix = JSONNode.packedPrefix(name.utf8)
+        member(JSONKey(name), in: object)
+    }
+
+    /// The value of the first member of the object at `object` whose key is `key`, or nil.
+    func member(_ key: JSONKey, in object: Int) -> Int? {
         var keyIndex = object + 1
-        for _ in 0..<count {
-            let key = nodes[keyIndex]
-            if key.flags & JSONNode.Flags.escaped != 0 {
-                if unescapedStrings[Int(key.payload)] == name { return keyIndex + 1 }
-            } else if key.end - key.start == nameLength, key.payload == namePrefix,
-                nameLength <= 8 || sourceBytes(key.start + 8, key.end).elementsEqual(name.utf8.dropFirst(8))
-            {
+        for _ in 0..<nodes[object].start {
+            let node = nodes[keyIndex]
+            if node.flags & JSONNode.Flags.escaped == 0 {
+                if node.payload == key.prefix, node.end - node.start == key.length,
+                    key.length <= 8 || sourceBytes(node.start + 8, node.end).elementsEqual(key.name.utf8.dropFirst(8))
+                {
+                    return keyIndex + 1
+                }
+            } else if unescapedStrings[Int(node.payload)] == key.name {
                 return keyIndex + 1
             }
             keyIndex = nodes[keyIndex + 1].next(after: keyIndex + 1)

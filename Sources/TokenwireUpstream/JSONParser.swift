@@ -175,6 +175,7 @@ extension JSONParser {
     private mutating func parseString(isKey: Bool) throws(JSONParseError) {
         position += 1
         let start = position
+        skipPlainStringBytes()
         while position < bytes.count {
             let byte = bytes[position]
             if byte == UInt8(ascii: "\"") {
@@ -191,6 +192,30 @@ extension JSONParser {
             position += 1
         }
         throw failure(.unexpectedEnd)
+    }
+
+    /// Skips string bytes eight at a time while none of the eight is `"`, `\` or a control
+    /// character; the byte loop after it finds which one stopped it.
+    @inline(__always)
+    private mutating func skipPlainStringBytes() {
+        let raw = UnsafeRawBufferPointer(bytes)
+        while bytes.count - position >= 8 {
+            guard !Self.hasSpecialStringByte(raw.loadUnaligned(fromByteOffset: position, as: UInt64.self)) else { return }
+            position += 8
+        }
+    }
+
+    /// Whether any byte of `word` is `"`, `\` or below 0x20 (the SWAR "has a zero byte" test,
+    /// exact as a yes/no answer: a borrow only reaches bytes above one that matched).
+    @inline(__always)
+    private static func hasSpecialStringByte(_ word: UInt64) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let quoteFound = (quote &- ones) & ~quote
+        let backslashFound = (backslash &- ones) & ~backslash
+        let controlFound = (word &- ones &* 0x20) & ~word
+        return (quoteFound | backslashFound | controlFound) & (ones &* 0x80) != 0
     }
 
     /// Unescapes the string whose text starts at `position`, up to its closing quote.

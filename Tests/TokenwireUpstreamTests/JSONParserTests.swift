@@ -90,4 +90,17 @@ struct JSONParserTests {
         #expect(document.member(named: "completion", in: 0).flatMap { document.integer(at: $0, as: Int.self) } == 3)
         #expect(document.member(named: "completion_token", in: 0) == nil)
     }
+
+    @Test func specialByteIsFoundAtEveryOffsetOfALongString() throws {
+        for offset in 0..<24 {
+            let before = String(repeating: "a", count: offset)
+            let after = String(repeating: "é", count: 9)
+            #expect(try string("\"\(before)\\n\(after)\"") == before + "\n" + after)
+            #expect(try string("\"\(before)\(after)\"") == before + after)
+            let error = try #require(throws: JSONParseError.self) { try JSONParser.parse("\"\(before)\u{1F}\(after)\"") }
+            #expect(error == JSONParseError(reason: .controlCharacterInString, offset: 1 + offset))
+            #expect(parseError("\"\(before)\(after)") == .unexpectedEnd)
+        }
+        #expect(try string("\"\u{7F}\u{80}\u{FF}€😀 0123456789abcdef\"") == "\u{7F}\u{80}\u{FF}€😀 0123456789abcdef")
+    }
 }
