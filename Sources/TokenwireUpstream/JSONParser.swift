@@ -12,7 +12,7 @@
 /// Strings without escapes and numbers are only delimited here; `JSONDocument` converts them
 /// on demand. Strings with escapes are unescaped here, while the bytes are at hand.
 ///
-/// - Important: this is the one type in the module that holds a raw pointer. `bytes` points
+/// - Important: this is the only JSON type that holds a raw pointer. `bytes` points
 ///   into the source string's UTF-8 storage and is valid only during `parse(_:)`, which
 ///   creates the parser, runs it and drops it inside `String.withUTF8`. Every read checks
 ///   `position` against `bytes.count` first.
