@@ -3,14 +3,29 @@ import TokenwireCore
 
 /// JSON decoding and errors shared by the dialects.
 enum DialectSupport {
-    /// Decodes an event's data as `T`, or throws INTERNAL naming the dialect.
+    /// Decodes an event's data as `T` (`JSONParser`, then `JSONTreeDecoder`), or throws
+    /// INTERNAL naming the dialect.
     static func decode<T: Decodable>(
         _ type: T.Type,
         from event: SSEEvent,
         dialect: String
     ) throws(TokenwireError) -> T {
         do {
-            return try JSONDecoder().decode(T.self, from: Data(event.data.utf8))
+            return try JSONTreeDecoder.decode(T.self, from: JSONParser.parse(event.data))
+        } catch {
+            throw malformed(event.data, dialect: dialect)
+        }
+    }
+
+    /// Parses an event's data and reads it with `read` (for dialects that read the parsed
+    /// document directly), or throws INTERNAL naming the dialect.
+    static func read<T>(
+        from event: SSEEvent,
+        dialect: String,
+        _ read: (JSONNodeReader) throws -> T
+    ) throws(TokenwireError) -> T {
+        do {
+            return try read(JSONNodeReader(document: JSONParser.parse(event.data)))
         } catch {
             throw malformed(event.data, dialect: dialect)
         }
@@ -86,6 +101,10 @@ struct LossyString: Decodable, Sendable, Hashable {
 /// `message-start` and an object in `content-delta`).
 struct Lenient<Value: Decodable & Sendable>: Decodable, Sendable {
     var value: Value?
+
+    init(value: Value?) {
+        self.value = value
+    }
 
     init(from decoder: any Decoder) throws {
         value = try? Value(from: decoder)

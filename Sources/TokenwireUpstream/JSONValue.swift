@@ -97,6 +97,10 @@ enum JSONValue: Decodable, Sendable, Hashable {
 struct JSONText: Decodable, Sendable, Hashable {
     var text: String
 
+    init(text: String) {
+        self.text = text
+    }
+
     init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         if let string = try? container.decode(String.self) {

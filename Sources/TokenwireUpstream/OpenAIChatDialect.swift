@@ -61,7 +61,7 @@ public struct OpenAIChatDialect: UpstreamDialect, DialectEventHandling {
             return [finishEvent]
         }
         if event.data.isEmpty { return [] }
-        let chunk = try DialectSupport.decode(Chunk.self, from: event, dialect: Self.name)
+        let chunk = try DialectSupport.read(from: event, dialect: Self.name, Chunk.init(reading:))
         if let error = chunk.providerError {
             throw ProviderErrorMapping.error(
                 message: error.message,
@@ -117,7 +117,7 @@ public struct OpenAIChatDialect: UpstreamDialect, DialectEventHandling {
 
     private static func isTerminalOrError(_ tail: SSEEvent) -> Bool {
         if DialectSupport.isDoneSentinel(tail.data) { return true }
-        let chunk = try? DialectSupport.decode(Chunk.self, from: tail, dialect: name)
+        let chunk = try? DialectSupport.read(from: tail, dialect: name, Chunk.init(reading:))
         return chunk?.providerError != nil
     }
 
@@ -132,9 +132,11 @@ public struct OpenAIChatDialect: UpstreamDialect, DialectEventHandling {
     }
 }
 
-// Wire shapes: property names mirror the JSON keys.
+// Wire shapes: property names mirror the JSON keys. Chunks are read with
+// `Chunk.init(reading:)` (OpenAIChatDialect+ChunkReading.swift); the synthesized `Decodable`
+// conformances are the reference that reader is tested against.
 extension OpenAIChatDialect {
-    private struct Chunk: Decodable {
+    struct Chunk: Decodable {
         var object: String?
         var choices: [Choice]?
         var usage: WireUsage?
@@ -151,13 +153,13 @@ extension OpenAIChatDialect {
         }
     }
 
-    private struct Choice: Decodable {
+    struct Choice: Decodable {
         var index: Int?
         var delta: Delta?
         var finish_reason: String?
     }
 
-    private struct Delta: Decodable {
+    struct Delta: Decodable {
         var content: Lenient<Content>?
         var refusal: String?
         var reasoning_content: String?
@@ -165,7 +167,7 @@ extension OpenAIChatDialect {
         var tool_calls: [ToolCallFragment]?
     }
 
-    private struct ToolCallFragment: Decodable {
+    struct ToolCallFragment: Decodable {
         var index: Int?
         var id: String?
         var function: Function?
@@ -176,21 +178,25 @@ extension OpenAIChatDialect {
         }
     }
 
-    private struct WireUsage: Decodable {
+    struct WireUsage: Decodable {
         var prompt_tokens: TokenCount?
         var completion_tokens: TokenCount?
     }
 
-    private struct WireError: Decodable {
+    struct WireError: Decodable {
         var message: String?
         var type: String?
         var code: LossyString?
     }
 
     /// `content`: a string, or Mistral's array of typed chunks.
-    private struct Content: Decodable, Sendable {
+    struct Content: Decodable, Sendable {
         enum Part: Sendable { case text(String), reasoning(String) }
         var parts: [Part]
+
+        init(text: String) {
+            parts = [.text(text)]
+        }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.singleValueContainer()
