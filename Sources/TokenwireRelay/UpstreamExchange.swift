@@ -15,7 +15,9 @@ struct UpstreamExchange {
     let endpoint: UpstreamEndpoint
     let keySource: APIKeySource
     let activity: UpstreamActivity
-    let logger: Logger
+    /// AsyncHTTPClient's own trace logging, off unless the server logs at trace level
+    /// (its per-request metadata costs about 1% of a token's CPU even when filtered out).
+    let logger: Logger?
 
     /// Largest error body read for its message.
     static let maxErrorBody = 64 * 1024

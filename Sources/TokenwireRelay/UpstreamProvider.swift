@@ -66,7 +66,9 @@ public final class UpstreamProvider: TokenProvider {
     }
 
     private func exchange(_ activity: UpstreamActivity) -> UpstreamExchange {
-        UpstreamExchange(client: client, endpoint: endpoint, keySource: configuration.apiKey, activity: activity, logger: logger)
+        UpstreamExchange(
+            client: client, endpoint: endpoint, keySource: configuration.apiKey, activity: activity,
+            logger: logger.logLevel <= .trace ? logger : nil)
     }
 
     /// How long to wait before the next try, or the error to end the call with.
