@@ -29,6 +29,10 @@ struct RelayFixtureTests {
         }
     }
 
+    @Test func everyProviderRecordingIsRelayed() {
+        #expect(FixtureExpectation.all.count == 19, "\(FixtureExpectation.all.map(\.name))")
+    }
+
     @Test func recordedStreamsReachGrpcioExactly() async throws {
         let expectations = try FixtureExpectation.all.map { try FixtureExpectation(name: $0.name, dialect: $0.dialect) }
         try await withFakeProvider { fake in

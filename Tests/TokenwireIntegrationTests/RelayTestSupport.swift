@@ -51,27 +51,27 @@ struct FixtureExpectation: Sendable {
     var events: [TokenEvent]
     var error: TokenwireError?
 
-    static let all: [(name: String, dialect: UpstreamDialectKind)] = [
-        ("anthropic-error-midstream.sse", .anthropic),
-        ("anthropic-text-ping-no-final-blank-line.sse", .anthropic),
-        ("anthropic-thinking.sse", .anthropic),
-        ("anthropic-tool-use.sse", .anthropic),
-        ("cohere-v2-parallel-toolcalls.reframed.sse", .cohere),
-        ("gemini-thought-functioncall-crlf.sse", .gemini),
-        ("mistral-parallel-toolcalls.sse", .openAIChat),
-        ("openai-chat-error-midstream.sse", .openAIChat),
-        ("openai-chat-length.sse", .openAIChat),
-        ("openai-chat-n3-choices.sse", .openAIChat),
-        ("openai-chat-parallel-toolcalls.sse", .openAIChat),
-        ("openai-chat-refusal.sse", .openAIChat),
-        ("openai-chat-text-usage.sse", .openAIChat),
-        ("openai-responses-error-failed.sse", .openAIResponses),
-        ("openai-responses-text.sse", .openAIResponses),
-        ("openai-responses-toolcall.sse", .openAIResponses),
-        ("tgi-chat-length-usage.reframed.sse", .openAIChat),
-        ("ollama-chat-text.ndjson", .ollama),
-        ("ollama-generate-error-midstream.ndjson", .ollama),
-    ]
+    /// Every provider recording in the upstream tests' fixtures, with the dialect its name
+    /// starts with (the WHATWG conformance input is not a provider stream).
+    static let all: [(name: String, dialect: UpstreamDialectKind)] = {
+        let directory = repositoryRoot.appendingPathComponent("Tests/TokenwireUpstreamTests/Fixtures")
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        return names.sorted().compactMap { name in
+            guard name.hasSuffix(".sse") || name.hasSuffix(".ndjson") else { return nil }
+            return dialect(ofFixture: name).map { (name, $0) }
+        }
+    }()
+
+    /// The dialect a fixture's file name names: `openai-chat-…`, `mistral-…` and
+    /// `tgi-chat-…` are Chat Completions streams, and so on; nil for `wpt-…`.
+    static func dialect(ofFixture name: String) -> UpstreamDialectKind? {
+        let prefixes: [(String, UpstreamDialectKind)] = [
+            ("openai-responses-", .openAIResponses), ("openai-chat-", .openAIChat), ("mistral-", .openAIChat),
+            ("tgi-chat-", .openAIChat), ("anthropic-", .anthropic), ("gemini-", .gemini), ("cohere-", .cohere),
+            ("ollama-", .ollama),
+        ]
+        return prefixes.first { name.hasPrefix($0.0) }?.1
+    }
 
     init(name: String, dialect: UpstreamDialectKind) throws {
         self.name = name
