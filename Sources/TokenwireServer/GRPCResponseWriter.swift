@@ -19,12 +19,18 @@ public struct GRPCResponseWriter: Sendable {
     /// the HTTP/2 window) or this writer has had a long turn (then it yields).
     /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
     public func write(_ message: some WireMessage) async throws {
+        try await writeFramed { buffer in GRPCMessageFramer.appendMessage(message, to: &buffer) }
+    }
+
+    /// Sends one message that `append` frames into the stream's queue. `append` runs under
+    /// the stream's lock, so messages written by several tasks keep the order in which
+    /// their `append`s ran (`BatchFrameSequencer` numbers frames there).
+    /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
+    func writeFramed(_ append: (inout ByteBuffer) -> Void) async throws {
         do {
             if let gate {
                 // On an event loop: the loop's per-tick budget decides when to pause.
-                let (outcome, count) = try outbound.enqueueCounting(turnBytes: .max) { buffer in
-                    GRPCMessageFramer.appendMessage(message, to: &buffer)
-                }
+                let (outcome, count) = try outbound.enqueueCounting(turnBytes: .max, append)
                 if outcome == .mustWait {
                     try await outbound.waitForCapacity()
                 } else if gate.spend(messageNumber: count) {
@@ -36,7 +42,7 @@ public struct GRPCResponseWriter: Sendable {
                 }
                 return
             }
-            switch try outbound.enqueue({ buffer in GRPCMessageFramer.appendMessage(message, to: &buffer) }) {
+            switch try outbound.enqueue(append) {
             case .written: return
             case .mustYield: await Task.yield()
             case .mustWait: try await outbound.waitForCapacity()

@@ -7,19 +7,23 @@ struct TokenStreamService: Sendable {
     static let serviceName = "tokenwire.v1.TokenStream"
 
     let providers: ProviderRegistry
+    /// Slots for provider calls, shared by the whole server.
+    var admission = AdmissionControl(limit: CallLimits().maxActiveCalls)
+    /// Batch concurrency defaults and caps.
+    var limits = CallLimits()
 
     var methods: [GRPCMethod] {
         [
             GRPCMethod(path: "/\(Self.serviceName)/Generate") { request, _, writer in
-                try await generate(try GenerateRequest(decoding: request), writer: writer)
+                let request = try GenerateRequest(decoding: request)
+                try await admission.withSlot { try await generate(request, writer: writer) }
             },
             GRPCMethod(path: "/\(Self.serviceName)/Complete") { request, _, writer in
-                try await complete(try GenerateRequest(decoding: request), writer: writer)
+                let request = try GenerateRequest(decoding: request)
+                try await admission.withSlot { try await complete(request, writer: writer) }
             },
-            GRPCMethod(path: "/\(Self.serviceName)/GenerateBatch") { request, _, _ in
-                _ = try BatchRequest(decoding: request)
-                throw TokenwireError.unimplemented(
-                    "GenerateBatch is not available on this server yet: call Generate once per item")
+            GRPCMethod(path: "/\(Self.serviceName)/GenerateBatch") { request, _, writer in
+                try await generateBatch(try BatchRequest(decoding: request), writer: writer)
             },
         ]
     }
