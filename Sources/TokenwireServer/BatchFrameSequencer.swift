@@ -4,13 +4,23 @@ import TokenwireWire
 
 /// The one response stream of a `GenerateBatch` call, shared by all its running items.
 ///
-/// Every frame gets the call's next `seq` in the same critical section that queues it
-/// (under the outbound stream's lock), so the client sees seq 1, 2, 3, … without gaps or
-/// reordering however the items' tasks interleave. A full HTTP/2 window suspends whichever
-/// item writes next, and so every item: the batch as a whole follows the client's pace.
+/// - Every frame gets the call's next `seq` in the same critical section that queues it
+///   (under the outbound stream's lock), so the client sees seq 1, 2, 3, … without gaps or
+///   reordering however the items' tasks interleave. Writing costs no other lock.
+/// - When the stream's queue is full (the client's window is closed), the first item to
+///   notice waits for the stream to drain and the others wait for that item: every item
+///   stops, so the batch follows the client's pace and the queue stays bounded by the
+///   stream's watermarks (plus one frame per running item).
 final class BatchFrameSequencer: Sendable {
+    private struct Waiting {
+        /// Whether an item is waiting on the stream itself.
+        var leader = false
+        var followers: [CheckedContinuation<Void, Never>] = []
+    }
+
     private let writer: GRPCResponseWriter
     private let lastSeq = Atomic<UInt64>(0)
+    private let waiting = Mutex(Waiting())
 
     init(writer: GRPCResponseWriter) {
         self.writer = writer
@@ -22,9 +32,40 @@ final class BatchFrameSequencer: Sendable {
     /// Sends `event` as the next frame of the call, tagged with the item's `index`.
     /// - Throws: `TokenwireError(.cancelled)` once the client has gone away.
     func send(_ event: TokenEvent, index: UInt32) async throws {
-        try await writer.writeFramed { buffer in
+        try await writer.writeFramed(sharedWait: waitForCapacity) { buffer in
             let seq = lastSeq.wrappingAdd(1, ordering: .relaxed).newValue
             GRPCMessageFramer.appendMessage(TokenFrame(seq: seq, index: index, event: event), to: &buffer)
         }
+    }
+
+    /// The first caller waits on the stream; later callers wait for the first. Followers
+    /// need no cancellation handling: the leader's wait ends when the stream drains,
+    /// closes or the call is cancelled, and then it releases them all.
+    private func waitForCapacity() async throws {
+        let isLeader = waiting.withLock { waiting -> Bool in
+            if waiting.leader { return false }
+            waiting.leader = true
+            return true
+        }
+        guard isLeader else {
+            await withCheckedContinuation { continuation in
+                let stillWaiting = waiting.withLock { waiting -> Bool in
+                    guard waiting.leader else { return false }
+                    waiting.followers.append(continuation)
+                    return true
+                }
+                if !stillWaiting { continuation.resume() }
+            }
+            return
+        }
+        defer {
+            let followers = waiting.withLock { waiting in
+                waiting.leader = false
+                defer { waiting.followers.removeAll() }
+                return waiting.followers
+            }
+            for follower in followers { follower.resume() }
+        }
+        try await writer.waitForCapacity()
     }
 }

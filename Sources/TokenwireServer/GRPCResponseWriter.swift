@@ -25,14 +25,16 @@ public struct GRPCResponseWriter: Sendable {
     /// Sends one message that `append` frames into the stream's queue. `append` runs under
     /// the stream's lock, so messages written by several tasks keep the order in which
     /// their `append`s ran (`BatchFrameSequencer` numbers frames there).
+    /// - Parameter sharedWait: how to wait for the stream's queue to drain, for writers that
+    ///   share the stream (it has room for one waiting writer); nil: `waitForCapacity()`.
     /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
-    func writeFramed(_ append: (inout ByteBuffer) -> Void) async throws {
+    func writeFramed(sharedWait: (() async throws -> Void)? = nil, _ append: (inout ByteBuffer) -> Void) async throws {
         do {
             if let gate {
                 // On an event loop: the loop's per-tick budget decides when to pause.
                 let (outcome, count) = try outbound.enqueueCounting(turnBytes: .max, append)
                 if outcome == .mustWait {
-                    try await outbound.waitForCapacity()
+                    try await (sharedWait ?? waitForCapacity)()
                 } else if gate.spend(messageNumber: count) {
                     await gate.park()
                 } else if count == 2, gate.isQuiet {
@@ -45,13 +47,20 @@ public struct GRPCResponseWriter: Sendable {
             switch try outbound.enqueue(append) {
             case .written: return
             case .mustYield: await Task.yield()
-            case .mustWait: try await outbound.waitForCapacity()
+            case .mustWait: try await (sharedWait ?? waitForCapacity)()
             }
         } catch let error as HTTP2StreamClosedError {
             throw TokenwireError.cancelled("the client closed the call (\(error.reason))")
         } catch is CancellationError {
             throw TokenwireError.cancelled("the call was cancelled")
         }
+    }
+
+    /// Suspends until the stream's queue has drained to its low watermark. Only one task
+    /// may wait at a time.
+    /// - Throws: `HTTP2StreamClosedError` once the stream has closed; `CancellationError`.
+    func waitForCapacity() async throws {
+        try await outbound.waitForCapacity()
     }
 
     /// Ends the response with `status` in the trailers.
