@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# Batch and backpressure benchmarks (docs/BENCHMARKS.md, "Batches" and "Slow consumers").
+#
+# 1. Batch throughput: `tokenwire batch` runs N items of synthetic/flood (T tokens each) in
+#    one GenerateBatch call at concurrency 1, 32 and 256 against `tokenwire serve`; prints
+#    items/s and tokens/s per concurrency as a markdown table. The server is pinned to
+#    CPU 1 and the client to CPU 0 when the machine has two CPUs.
+#    Over the fake provider (tools/fake_provider) once `tokenwire serve --config` exists;
+#    until then that row is reported as skipped.
+# 2. Slow consumers: a fresh server; `tokenwire slow-consumers` opens S streams of
+#    synthetic/flood (20,000 tokens each), reads each at 1 frame/s for X seconds while
+#    sampling the server's RSS from /proc, then reads the rest at full speed and checks
+#    every frame; prints its JSON summary (RSS per stream, recovery vs reference speed).
+#
+# usage: tools/bench-batch.sh [--port 50095] [--items 2000] [--tokens 100]
+#                             [--slow-streams 1000] [--slow-seconds 60] [--skip-build]
+# env: TOKENWIRE_SCRATCH  SwiftPM scratch path (default .build)
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+port=50095 items=2000 tokens=100 slow_streams=1000 slow_seconds=60 build=1
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --port) port="$2"; shift 2 ;;
+    --items) items="$2"; shift 2 ;;
+    --tokens) tokens="$2"; shift 2 ;;
+    --slow-streams) slow_streams="$2"; shift 2 ;;
+    --slow-seconds) slow_seconds="$2"; shift 2 ;;
+    --skip-build) build=0; shift ;;
+    *) echo "bench-batch: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+scratch="${TOKENWIRE_SCRATCH:-$repo_root/.build}"
+
+if [ "$build" = 1 ]; then
+  echo "bench-batch: building tokenwire (release)" >&2
+  (cd "$repo_root" && swift build -c release --product tokenwire --scratch-path "$scratch" >&2)
+fi
+binary="$scratch/release/tokenwire"
+
+server_pin=() client_pin=()
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then server_pin=(taskset -c 1); client_pin=(taskset -c 0); fi
+work="$(mktemp -d)"
+server_pid=""
+stop_server() {
+  if [ -n "$server_pid" ]; then kill "$server_pid" 2>/dev/null || true; wait "$server_pid" 2>/dev/null || true; fi
+  server_pid=""
+}
+trap 'stop_server; rm -rf "$work"' EXIT
+
+start_server() {
+  "${server_pin[@]}" "$binary" serve --port "$port" --log-level warning "$@" &
+  server_pid=$!
+  for _ in $(seq 1 100); do
+    "$binary" health --port "$port" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  echo "bench-batch: tokenwire did not come up on port $port" >&2
+  exit 1
+}
+
+# prompts MODEL: N items of MODEL with T tokens each, one JSON line per item.
+prompts() {
+  python3 -c 'import json, sys
+model, n, t = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+for i in range(n): print(json.dumps({"model": model, "prompt": "item %d" % i, "max_tokens": t}))' "$1" "$items" "$tokens"
+}
+
+echo "## Batch throughput: $items items x $tokens tokens, one GenerateBatch call"
+echo
+echo "| producer | concurrency | items/s | tokens/s | wall s |"
+echo "|---|---|---|---|---|"
+start_server --batch-max-concurrency 256
+prompts synthetic/flood > "$work/flood.jsonl"
+for concurrency in 1 32 256; do
+  "${client_pin[@]}" "$binary" batch "$work/flood.jsonl" --port "$port" --concurrency "$concurrency" \
+    --items-per-call "$items" > "$work/out.jsonl" 2> "$work/summary.txt"
+  summary="$(tail -1 "$work/summary.txt")"
+  lines="$(wc -l < "$work/out.jsonl")"
+  [ "$lines" -eq "$items" ] || { echo "bench-batch: expected $items result lines, got $lines: $summary" >&2; exit 1; }
+  # "batch: N items (...) of N in 1.2s: 1234 items/s, 56789 tokens/s, ..."
+  python3 -c 'import re, sys
+m = re.search(r"in ([0-9.]+)s: ([0-9]+) items/s, ([0-9]+) tokens/s", sys.argv[1])
+print("| synthetic/flood | %s | %s | %s | %s |" % (sys.argv[2], format(int(m.group(2)), ","), format(int(m.group(3)), ","), m.group(1)))' \
+    "$summary" "$concurrency"
+done
+if "$binary" serve --help 2>&1 | grep -q -- "--config"; then
+  echo "| fake provider | - | not scripted yet | | |"
+else
+  echo "| fake provider | - | skipped: this build has no upstream providers (tokenwire serve --config) | | |"
+fi
+stop_server
+
+echo
+echo "## Slow consumers: $slow_streams streams, 1 frame/s for $slow_seconds s, then full speed"
+echo
+start_server --max-active-calls $((slow_streams + 16))
+"${client_pin[@]}" "$binary" slow-consumers --port "$port" --server-pid "$server_pid" \
+  --streams "$slow_streams" --connections 4 --tokens 20000 --rate 1 --seconds "$slow_seconds"
+stop_server
