@@ -42,6 +42,28 @@ struct AdmissionTests {
         }
     }
 
+    @Test func callsPastTheConnectionsStreamLimitWaitOnTheClientAndAllComplete() async throws {
+        // SETTINGS_MAX_CONCURRENT_STREAMS: a compliant client (ours, grpcio) holds further
+        // calls until a stream closes; the server never runs more than the limit.
+        let probe = ConcurrencyProbe(barrier: 4)
+        try await withBatchServer(probe: probe, configure: { $0.http2.maxConcurrentStreams = 4 }) { _, client in
+            // One call first, so the client has the server's SETTINGS before it opens 16 streams
+            // (streams opened earlier than that are refused: REFUSED_STREAM, UNAVAILABLE, retryable).
+            #expect(try await client.checkHealth() == .serving)
+            let completions = try await withTimeout(60, "16 calls over 4 streams") {
+                try await withThrowingTaskGroup(of: Completion.self) { group in
+                    for _ in 0..<16 { group.addTask { try await client.complete(GenerateRequest(model: "scripted/barrier")) } }
+                    var completions: [Completion] = []
+                    for try await completion in group { completions.append(completion) }
+                    return completions
+                }
+            }
+            #expect(completions.count == 16)
+            #expect(completions.allSatisfy { $0.text == "met " })
+        }
+        #expect(probe.most == 4)
+    }
+
     @Test func batchItemsWaitForFreeSlotsAndTheBatchStillCompletes() async throws {
         let probe = ConcurrencyProbe(barrier: 2)
         try await withBatchServer(probe: probe, configure: { $0.limits.maxActiveCalls = 3 }) { server, client in
