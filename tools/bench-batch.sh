@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Batch and backpressure benchmarks (docs/BENCHMARKS.md, "Batches" and "Slow consumers").
 #
-# 1. Batch throughput: `tokenwire batch` runs N items of synthetic/flood (T tokens each) in
+# 1. Batch throughput: `tokenwire batch` runs N items of synthetic/flood (T tokens each), and
+#    256 items of synthetic/paced (10 tokens at 100/s: a stand-in for a model's latency), in
 #    one GenerateBatch call at concurrency 1, 32 and 256 against `tokenwire serve`; prints
 #    items/s and tokens/s per concurrency as a markdown table. The server is pinned to
 #    CPU 1 and the client to CPU 0 when the machine has two CPUs.
@@ -11,6 +12,7 @@
 #    synthetic/flood (20,000 tokens each), reads each at 1 frame/s for X seconds while
 #    sampling the server's RSS from /proc, then reads the rest at full speed and checks
 #    every frame; prints its JSON summary (RSS per stream, recovery vs reference speed).
+#    Twice: with the default outbound watermarks (64/16 KiB) and with 16/4 KiB.
 #
 # usage: tools/bench-batch.sh [--port 50095] [--items 2000] [--tokens 100]
 #                             [--slow-streams 1000] [--slow-seconds 60] [--skip-build]
@@ -59,42 +61,55 @@ start_server() {
   exit 1
 }
 
-# prompts MODEL: N items of MODEL with T tokens each, one JSON line per item.
+# prompts MODEL N T: N items of MODEL with T tokens each, one JSON line per item.
 prompts() {
   python3 -c 'import json, sys
 model, n, t = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-for i in range(n): print(json.dumps({"model": model, "prompt": "item %d" % i, "max_tokens": t}))' "$1" "$items" "$tokens"
+for i in range(n): print(json.dumps({"model": model, "prompt": "item %d" % i, "max_tokens": t}))' "$1" "$2" "$3"
 }
 
-echo "## Batch throughput: $items items x $tokens tokens, one GenerateBatch call"
-echo
-echo "| producer | concurrency | items/s | tokens/s | wall s |"
-echo "|---|---|---|---|---|"
-start_server --batch-max-concurrency 256
-prompts synthetic/flood > "$work/flood.jsonl"
-for concurrency in 1 32 256; do
-  "${client_pin[@]}" "$binary" batch "$work/flood.jsonl" --port "$port" --concurrency "$concurrency" \
-    --items-per-call "$items" > "$work/out.jsonl" 2> "$work/summary.txt"
+# run_batch FILE MODEL N CONCURRENCY: one markdown row.
+run_batch() {
+  "${client_pin[@]}" "$binary" batch "$1" --port "$port" --concurrency "$4" \
+    --items-per-call "$3" > "$work/out.jsonl" 2> "$work/summary.txt"
   summary="$(tail -1 "$work/summary.txt")"
   lines="$(wc -l < "$work/out.jsonl")"
-  [ "$lines" -eq "$items" ] || { echo "bench-batch: expected $items result lines, got $lines: $summary" >&2; exit 1; }
+  [ "$lines" -eq "$3" ] || { echo "bench-batch: expected $3 result lines, got $lines: $summary" >&2; exit 1; }
   # "batch: N items (...) of N in 1.2s: 1234 items/s, 56789 tokens/s, ..."
   python3 -c 'import re, sys
 m = re.search(r"in ([0-9.]+)s: ([0-9]+) items/s, ([0-9]+) tokens/s", sys.argv[1])
-print("| synthetic/flood | %s | %s | %s | %s |" % (sys.argv[2], format(int(m.group(2)), ","), format(int(m.group(3)), ","), m.group(1)))' \
-    "$summary" "$concurrency"
-done
+print("| %s | %s | %s | %s | %s | %s |" % (sys.argv[2], sys.argv[3], sys.argv[4], format(int(m.group(2)), ","), format(int(m.group(3)), ","), m.group(1)))' \
+    "$summary" "$2" "$3" "$4"
+}
+
+# slow_consumers [serve options]: one slow-consumer run against a fresh server.
+slow_consumers() {
+  start_server --max-active-calls $((slow_streams + 16)) "$@"
+  echo "server options: ${*:-(defaults: 64 KiB / 16 KiB outbound watermarks)}"
+  "${client_pin[@]}" "$binary" slow-consumers --port "$port" --server-pid "$server_pid" \
+    --streams "$slow_streams" --connections 4 --tokens 20000 --rate 1 --seconds "$slow_seconds"
+  stop_server
+}
+
+echo "## Batch throughput: one GenerateBatch call per row"
+echo
+echo "| producer | items | concurrency | items/s | tokens/s | wall s |"
+echo "|---|---|---|---|---|---|"
+# synthetic/paced at 100 tokens/s stands in for a model: each item takes 0.1 s.
+start_server --batch-max-concurrency 256 --paced-rate 100
+prompts synthetic/flood "$items" "$tokens" > "$work/flood.jsonl"
+prompts synthetic/paced 256 10 > "$work/paced.jsonl"
+for concurrency in 1 32 256; do run_batch "$work/flood.jsonl" "synthetic/flood ($tokens tokens)" "$items" "$concurrency"; done
+for concurrency in 1 32 256; do run_batch "$work/paced.jsonl" "synthetic/paced (10 tokens at 100/s)" 256 "$concurrency"; done
 if "$binary" serve --help 2>&1 | grep -q -- "--config"; then
-  echo "| fake provider | - | not scripted yet | | |"
+  echo "| fake provider | | | not scripted yet | | |"
 else
-  echo "| fake provider | - | skipped: this build has no upstream providers (tokenwire serve --config) | | |"
+  echo "| fake provider | | | skipped: this build has no upstream providers (tokenwire serve --config) | | |"
 fi
 stop_server
 
 echo
 echo "## Slow consumers: $slow_streams streams, 1 frame/s for $slow_seconds s, then full speed"
 echo
-start_server --max-active-calls $((slow_streams + 16))
-"${client_pin[@]}" "$binary" slow-consumers --port "$port" --server-pid "$server_pid" \
-  --streams "$slow_streams" --connections 4 --tokens 20000 --rate 1 --seconds "$slow_seconds"
-stop_server
+slow_consumers
+slow_consumers --outbound-high-watermark 16384 --outbound-low-watermark 4096
