@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "tokenwire", targets: ["tokenwire"]),
+        .executable(name: "tokenwire-bench", targets: ["tokenwire-bench"]),
         .library(name: "TokenwireClient", targets: ["TokenwireClient"]),
         .library(name: "TokenwireServer", targets: ["TokenwireServer"]),
     ],
@@ -13,6 +14,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
     ],
     targets: [
         // C libraries, each behind a system-library module with a shim header.
@@ -75,6 +78,20 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Upstream providers as token providers: the config file, AsyncHTTPClient requests,
+        // retries, fallbacks, heartbeats and stall detection.
+        .target(
+            name: "TokenwireRelay",
+            dependencies: [
+                "TokenwireCore", "TokenwireServer", "TokenwireUpstream",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TokenwireClient",
             dependencies: [
@@ -88,10 +105,21 @@ let package = Package(
         .executableTarget(
             name: "tokenwire",
             dependencies: [
-                "TokenwireCore", "TokenwireServer", "TokenwireClient",
+                "TokenwireCore", "TokenwireServer", "TokenwireClient", "TokenwireRelay",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Benchmarks: dialect parse throughput, and a gRPC load client for the relay harness.
+        // Kept off TokenwireServer so it builds quickly.
+        .executableTarget(
+            name: "tokenwire-bench",
+            dependencies: [
+                "TokenwireCore", "TokenwireUpstream", "TokenwireClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -111,6 +139,14 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TokenwireRelayTests",
+            dependencies: [
+                "TokenwireCore", "TokenwireRelay", "TokenwireUpstream",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "TokenwireHTTP2Tests",
             dependencies: [
                 "TokenwireHTTP2",
@@ -124,6 +160,7 @@ let package = Package(
             name: "TokenwireIntegrationTests",
             dependencies: [
                 "TokenwireCore", "TokenwireWire", "TokenwireServer", "TokenwireClient", "TokenwireHTTP2",
+                "TokenwireRelay", "TokenwireUpstream",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

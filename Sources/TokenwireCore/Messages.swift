@@ -154,13 +154,17 @@ public struct TokenFrame: Sendable, Hashable {
 public struct ToolCall: Sendable, Hashable {
     public var id: String
     public var name: String
-    /// The complete JSON arguments.
+    /// The JSON arguments, exactly as the provider sent them (never replaced by `{}`).
     public var arguments: String
+    /// Empty when `arguments` is one complete JSON object; otherwise why it is not
+    /// (truncated, invalid, not an object), for the caller to report.
+    public var argumentsError: String
 
-    public init(id: String, name: String, arguments: String) {
+    public init(id: String, name: String, arguments: String, argumentsError: String = "") {
         self.id = id
         self.name = name
         self.arguments = arguments
+        self.argumentsError = argumentsError
     }
 }
 

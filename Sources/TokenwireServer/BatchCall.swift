@@ -2,7 +2,8 @@ import Synchronization
 import TokenwireCore
 
 /// Runs the items of one `GenerateBatch` call, at most `concurrency` at once, each through
-/// `ProviderRegistry.provider(for:)` and `TokenProvider.generate(_:into:)` like `Generate`.
+/// `ProviderRegistry.routes(for:)` and `TokenStreamService.run` (the provider, then its
+/// fallbacks) exactly like `Generate`.
 ///
 /// - The call is admitted or refused as a whole (`AdmissionControl.admitBatch`); its first
 ///   lane holds that anchor slot, the others take a slot per item and wait for one when
@@ -71,16 +72,17 @@ struct BatchCall: Sendable {
         }
     }
 
-    /// Streams one item: StreamStart, its events, then Finish or ItemError.
+    /// Streams one item: StreamStart, its events, then Finish or ItemError. The item goes
+    /// through the model's routes (fallbacks included) like a `Generate` call.
     private func runItem(_ index: Int) async throws {
         let item = request.items[index]
         let start = StreamStart(streamID: TokenStreamService.makeStreamID(), model: item.model, provider: "")
         let sink = BatchItemSink(sequencer: sequencer, index: UInt32(index), start: start)
         do {
-            let provider = try providers.provider(for: item.model)
-            sink.start.provider = provider.name
-            try await provider.generate(item, into: sink)
-            try await sink.end(providerName: provider.name)
+            let routes = try providers.routes(for: item.model)
+            sink.route(to: routes[0].provider.name, model: routes[0].model)
+            try await TokenStreamService.run(item, routes: routes, into: sink)
+            try await sink.end()
         } catch {
             if let fault = sink.callFault { throw fault }
             try Task.checkCancellation()

@@ -1,12 +1,11 @@
 import Synchronization
 import TokenwireCore
-import TokenwireWire
 
 /// The one response stream of a `GenerateBatch` call, shared by all its running items.
 ///
-/// - Every frame gets the call's next `seq` in the same critical section that queues it
-///   (under the outbound stream's lock), so the client sees seq 1, 2, 3, … without gaps or
-///   reordering however the items' tasks interleave. Writing costs no other lock.
+/// - Every frame gets the call's next `seq` in the same critical section that queues it,
+///   so the client sees seq 1, 2, 3, … without gaps or reordering however the items'
+///   tasks interleave.
 /// - When the stream's queue is full (the client's window is closed), the first item to
 ///   notice waits for the stream to drain and the others wait for that item: every item
 ///   stops, so the batch follows the client's pace and the queue stays bounded by the
@@ -19,7 +18,7 @@ final class BatchFrameSequencer: Sendable {
     }
 
     private let writer: GRPCResponseWriter
-    private let lastSeq = Atomic<UInt64>(0)
+    private let lastSeq = Mutex<UInt64>(0)
     private let waiting = Mutex(Waiting())
 
     init(writer: GRPCResponseWriter) {
@@ -27,14 +26,28 @@ final class BatchFrameSequencer: Sendable {
     }
 
     /// Frames sent so far.
-    var framesSent: UInt64 { lastSeq.load(ordering: .relaxed) }
+    var framesSent: UInt64 { lastSeq.withLock { $0 } }
 
-    /// Sends `event` as the next frame of the call, tagged with the item's `index`.
+    /// Queues `event` as the next frame of the call, tagged with the item's `index`,
+    /// without waiting; `settle` the result outside any lock.
     /// - Throws: `TokenwireError(.cancelled)` once the client has gone away.
-    func send(_ event: TokenEvent, index: UInt32) async throws {
-        try await writer.writeFramed(sharedWait: waitForCapacity) { buffer in
-            let seq = lastSeq.wrappingAdd(1, ordering: .relaxed).newValue
-            GRPCMessageFramer.appendMessage(TokenFrame(seq: seq, index: index, event: event), to: &buffer)
+    func enqueue(_ event: TokenEvent, index: UInt32) throws(TokenwireError) -> GRPCResponseWriter.Enqueued {
+        // Numbered and queued in one critical section: frames leave in seq order.
+        try lastSeq.withLock { lastSeq throws(TokenwireError) in
+            let enqueued = try writer.enqueue(TokenFrame(seq: lastSeq + 1, index: index, event: event))
+            lastSeq += 1
+            return enqueued
+        }
+    }
+
+    /// Waits as a queued frame asks: for the client's window (one item on the stream, the
+    /// others behind it) or for the next turn on the loop.
+    /// - Throws: `TokenwireError(.cancelled)` once the client has gone away.
+    func settle(_ enqueued: GRPCResponseWriter.Enqueued) async throws {
+        if enqueued.mustWaitForCapacity {
+            try await waitForCapacity()
+        } else {
+            try await writer.settle(enqueued)
         }
     }
 

@@ -1,37 +1,60 @@
+import Synchronization
 import TokenwireCore
 
 /// Gathers a provider's events into one `Completion` (for `Complete`).
 ///
-/// Tool-call fragments are joined by index: a fragment with a new id at an index starts a
-/// new call; a repeated id is not appended again.
+/// Tool-call fragments are joined by index, as providers stream them: a fragment with a
+/// new id at an index starts a new call there; a fragment that repeats its call's id is
+/// appended to that call (the id is not concatenated); a call that never gets an id is
+/// given a stable one, `call_<position>`. Each call's arguments are then checked: a call
+/// whose arguments are not one complete JSON object keeps them as sent and says what is
+/// wrong in `argumentsError`.
 final class CompletionCollector: TokenSink {
-    private(set) var completion: Completion
-    private var calls: [(index: UInt32, call: ToolCall)] = []
+    private let state: Mutex<State>
+
+    private struct State {
+        var completion: Completion
+        var calls: [(index: UInt32, call: ToolCall)] = []
+        var deliveredContent = false
+    }
 
     init(model: String) {
-        completion = Completion(model: model)
+        state = Mutex(State(completion: Completion(model: model)))
     }
+
+    var hasDeliveredContent: Bool { state.withLock { $0.deliveredContent } }
 
     func send(_ event: TokenEvent) async throws {
         try Task.checkCancellation()
-        switch event {
-        case .text(let text): completion.text += text
-        case .toolCall(let delta): add(delta)
-        case .finish(let finish): completion.finish = finish
-        case .error(let error):
-            throw TokenwireError(code: GRPCStatus.Code(rawValue: Int(error.code)), message: error.message)
-        case .start, .reasoning, .heartbeat: break
+        try state.withLock { state in
+            switch event {
+            case .text(let text): state.completion.text += text
+            case .toolCall(let delta): Self.add(delta, to: &state.calls)
+            case .finish(let finish): state.completion.finish = finish
+            case .error(let error):
+                throw TokenwireError(code: GRPCStatus.Code(rawValue: Int(error.code)), message: error.message)
+            case .start, .reasoning, .heartbeat: break
+            }
+            if event != .heartbeat { state.deliveredContent = true }
         }
     }
 
-    /// The completion with its tool calls in index order.
+    /// The completion with its tool calls in the order they started, ids filled in and
+    /// arguments checked.
     func result() -> Completion {
-        var result = completion
-        result.toolCalls = calls.map(\.call)
-        return result
+        state.withLock { state in
+            var result = state.completion
+            result.toolCalls = state.calls.enumerated().map { position, entry in
+                var call = entry.call
+                if call.id.isEmpty { call.id = "call_\(position)" }
+                call.argumentsError = ToolCallArguments.problem(in: call.arguments) ?? ""
+                return call
+            }
+            return result
+        }
     }
 
-    private func add(_ delta: ToolCallDelta) {
+    private static func add(_ delta: ToolCallDelta, to calls: inout [(index: UInt32, call: ToolCall)]) {
         if let last = calls.lastIndex(where: { $0.index == delta.index }),
             delta.id.isEmpty || delta.id == calls[last].call.id
         {

@@ -19,35 +19,56 @@ public struct GRPCResponseWriter: Sendable {
     /// the HTTP/2 window) or this writer has had a long turn (then it yields).
     /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
     public func write(_ message: some WireMessage) async throws {
-        try await writeFramed { buffer in GRPCMessageFramer.appendMessage(message, to: &buffer) }
+        try await settle(try enqueue(message))
     }
 
-    /// Sends one message that `append` frames into the stream's queue. `append` runs under
-    /// the stream's lock, so messages written by several tasks keep the order in which
-    /// their `append`s ran (`BatchFrameSequencer` numbers frames there).
-    /// - Parameter sharedWait: how to wait for the stream's queue to drain, for writers that
-    ///   share the stream (it has room for one waiting writer); nil: `waitForCapacity()`.
+    /// What a queued message asks of its writer before the next one.
+    struct Enqueued: Sendable {
+        fileprivate var outcome: HTTP2OutboundStream.WriteOutcome
+        fileprivate var messageNumber: Int
+
+        /// Whether the queue is full: the writer must wait for the client's window.
+        var mustWaitForCapacity: Bool { outcome == .mustWait }
+    }
+
+    /// Queues one message without waiting: the first half of `write`. Callers that need
+    /// several tasks' messages in a fixed order queue them under their own lock, then call
+    /// `settle` outside it.
     /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
-    func writeFramed(sharedWait: (() async throws -> Void)? = nil, _ append: (inout ByteBuffer) -> Void) async throws {
+    func enqueue(_ message: some WireMessage) throws(TokenwireError) -> Enqueued {
         do {
-            if let gate {
+            if gate != nil {
+                let (outcome, count) = try outbound.enqueueCounting(turnBytes: .max) { buffer in
+                    GRPCMessageFramer.appendMessage(message, to: &buffer)
+                }
+                return Enqueued(outcome: outcome, messageNumber: count)
+            }
+            let outcome = try outbound.enqueue { buffer in GRPCMessageFramer.appendMessage(message, to: &buffer) }
+            return Enqueued(outcome: outcome, messageNumber: 0)
+        } catch let error as HTTP2StreamClosedError {
+            throw TokenwireError.cancelled("the client closed the call (\(error.reason))")
+        } catch {
+            throw TokenwireError.cancelled("the client closed the call (\(error))")
+        }
+    }
+
+    /// Waits as the queued message asks: for the client's window, or for the next turn.
+    /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
+    func settle(_ enqueued: Enqueued) async throws {
+        do {
+            if enqueued.outcome == .mustWait {
+                try await outbound.waitForCapacity()
+            } else if let gate {
                 // On an event loop: the loop's per-tick budget decides when to pause.
-                let (outcome, count) = try outbound.enqueueCounting(turnBytes: .max, append)
-                if outcome == .mustWait {
-                    try await (sharedWait ?? waitForCapacity)()
-                } else if gate.spend(messageNumber: count) {
+                if gate.spend(messageNumber: enqueued.messageNumber) {
                     await gate.park()
-                } else if count == 2, gate.isQuiet {
+                } else if enqueued.messageNumber == 2, gate.isQuiet {
                     // The call's first token (after StreamStart) is queued: on a quiet loop, step
                     // aside once so the flush already scheduled sends it before we make more.
                     await Task.yield()
                 }
-                return
-            }
-            switch try outbound.enqueue(append) {
-            case .written: return
-            case .mustYield: await Task.yield()
-            case .mustWait: try await (sharedWait ?? waitForCapacity)()
+            } else if enqueued.outcome == .mustYield {
+                await Task.yield()
             }
         } catch let error as HTTP2StreamClosedError {
             throw TokenwireError.cancelled("the client closed the call (\(error.reason))")
@@ -56,11 +77,18 @@ public struct GRPCResponseWriter: Sendable {
         }
     }
 
-    /// Suspends until the stream's queue has drained to its low watermark. Only one task
-    /// may wait at a time.
-    /// - Throws: `HTTP2StreamClosedError` once the stream has closed; `CancellationError`.
+    /// Suspends until the stream's queue has drained to its low watermark. The stream keeps
+    /// one waiting writer: writers that share it must wait one at a time (`BatchFrameSequencer`).
+    /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away or the
+    ///   call was cancelled.
     func waitForCapacity() async throws {
-        try await outbound.waitForCapacity()
+        do {
+            try await outbound.waitForCapacity()
+        } catch let error as HTTP2StreamClosedError {
+            throw TokenwireError.cancelled("the client closed the call (\(error.reason))")
+        } catch is CancellationError {
+            throw TokenwireError.cancelled("the call was cancelled")
+        }
     }
 
     /// Ends the response with `status` in the trailers.

@@ -14,32 +14,77 @@ struct TokenStreamService: Sendable {
 
     var methods: [GRPCMethod] {
         [
-            GRPCMethod(path: "/\(Self.serviceName)/Generate") { request, _, writer in
+            GRPCMethod(path: "/\(Self.serviceName)/Generate") { request, context, writer in
                 let request = try GenerateRequest(decoding: request)
-                try await admission.withSlot { try await generate(request, writer: writer) }
+                try await CallDeadline.$current.withValue(context.deadline) {
+                    try await admission.withSlot { try await generate(request, writer: writer) }
+                }
             },
-            GRPCMethod(path: "/\(Self.serviceName)/Complete") { request, _, writer in
+            GRPCMethod(path: "/\(Self.serviceName)/Complete") { request, context, writer in
                 let request = try GenerateRequest(decoding: request)
-                try await admission.withSlot { try await complete(request, writer: writer) }
+                try await CallDeadline.$current.withValue(context.deadline) {
+                    try await admission.withSlot { try await complete(request, writer: writer) }
+                }
             },
-            GRPCMethod(path: "/\(Self.serviceName)/GenerateBatch") { request, _, writer in
-                try await generateBatch(try BatchRequest(decoding: request), writer: writer)
+            GRPCMethod(path: "/\(Self.serviceName)/GenerateBatch") { request, context, writer in
+                let request = try BatchRequest(decoding: request)
+                try await CallDeadline.$current.withValue(context.deadline) {
+                    try await generateBatch(request, writer: writer)
+                }
             },
         ]
     }
 
     func generate(_ request: GenerateRequest, writer: GRPCResponseWriter) async throws {
-        let provider = try providers.provider(for: request.model)
-        let start = StreamStart(streamID: Self.makeStreamID(), model: request.model, provider: provider.name)
+        let routes = try providers.routes(for: request.model)
+        let start = StreamStart(streamID: Self.makeStreamID(), model: routes[0].model, provider: routes[0].provider.name)
         let sink = StreamingTokenSink(writer: writer, start: start)
-        try await provider.generate(request, into: sink)
+        try await Self.run(request, routes: routes, into: sink)
     }
 
     func complete(_ request: GenerateRequest, writer: GRPCResponseWriter) async throws {
-        let provider = try providers.provider(for: request.model)
-        let collector = CompletionCollector(model: request.model)
-        try await provider.generate(request, into: collector)
+        let routes = try providers.routes(for: request.model)
+        let collector = CompletionCollector(model: routes[0].model)
+        try await Self.run(request, routes: routes, into: collector)
         try await writer.write(collector.result())
+    }
+
+    /// Runs the request on its first route; while nothing but heartbeats has reached the
+    /// sink, a failure that another provider might not share moves on to the next route.
+    /// The last failure is the call's.
+    static func run(_ request: GenerateRequest, routes: [ProviderRegistry.Route], into sink: some TokenSink) async throws {
+        var failures: [String] = []
+        for (position, route) in routes.enumerated() {
+            var routed = request
+            routed.model = route.model
+            if position > 0 { sink.route(to: route.provider.name, model: route.model) }
+            do {
+                try await route.provider.generate(routed, into: sink)
+                return
+            } catch let error as TokenwireError {
+                let isLast = position == routes.count - 1
+                guard !isLast, !sink.hasDeliveredContent, Self.allowsFallback(error) else {
+                    if failures.isEmpty { throw error }
+                    throw TokenwireError(
+                        code: error.code,
+                        message: "\(error.message) (after fallbacks: \(failures.joined(separator: "; ")))")
+                }
+                failures.append("\(route.model): \(error.code)")
+            }
+        }
+    }
+
+    /// Whether a failure before the first token is worth trying on a fallback model: yes
+    /// for the provider's own trouble (unavailable, rate limited, misconfigured, model
+    /// missing, timed out upstream, garbled); no when the request itself is at fault, or
+    /// the call is over.
+    static func allowsFallback(_ error: TokenwireError) -> Bool {
+        switch error.code {
+        case .invalidArgument, .cancelled, .outOfRange, .failedPrecondition: false
+        case .deadlineExceeded:
+            if let deadline = CallDeadline.current { ContinuousClock.now < deadline } else { true }
+        default: !Task.isCancelled
+        }
     }
 
     /// A random id naming one stream, 16 hex digits.

@@ -24,6 +24,7 @@ public final class TokenwireServer: Sendable {
     let router: GRPCMethodRouter
     let logger: Logger
     private let group: any EventLoopGroup
+    private let providers: [any TokenProvider]
     private let ownsGroup: Bool
     /// Present when the server made its own event loops: calls then run on them.
     private let tickGates: LoopTickGates?
@@ -42,12 +43,50 @@ public final class TokenwireServer: Sendable {
     ///   - configuration: address, limits and timeouts.
     ///   - providers: token providers besides the built-in synthetic one.
     ///   - group: event loops to use; by default the server makes its own.
-    public init(configuration: ServerConfiguration, providers: [any TokenProvider] = [], group: (any EventLoopGroup)? = nil) {
+    public convenience init(configuration: ServerConfiguration, providers: [any TokenProvider] = [], group: (any EventLoopGroup)? = nil) {
+        self.init(configuration: configuration, group: group) { _ in ProviderCatalog(providers: providers) }
+    }
+
+    /// A server whose providers are made on its event loops (upstream providers want their
+    /// HTTP connections on the loops that run the calls, so a token never changes thread).
+    ///
+    /// - Parameters:
+    ///   - configuration: address, limits and timeouts.
+    ///   - group: event loops to use; by default the server makes its own.
+    ///   - makeProviders: called once, with the server's event loops.
+    public init(
+        configuration: ServerConfiguration,
+        group: (any EventLoopGroup)? = nil,
+        makeProviders: (any EventLoopGroup) throws -> ProviderCatalog
+    ) rethrows {
         self.configuration = configuration
         var logger = Logger(label: "tokenwire.server")
         logger.logLevel = configuration.logLevel
         self.logger = logger
-        let registry = ProviderRegistry([SyntheticProvider(tokensPerSecond: configuration.pacedTokensPerSecond)] + providers)
+        let tickGates: LoopTickGates?
+        if let group {
+            self.group = group
+            self.ownsGroup = false
+            tickGates = nil
+        } else {
+            let threads = configuration.eventLoopThreads > 0
+                ? configuration.eventLoopThreads : UsableCores.count(fallback: System.coreCount)
+            let gates = LoopTickGates()
+            self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads, metricsDelegate: gates)
+            self.ownsGroup = true
+            tickGates = configuration.runCallsOnEventLoops ? gates : nil
+        }
+        self.tickGates = tickGates
+        let catalog: ProviderCatalog
+        do {
+            catalog = try makeProviders(self.group)
+        } catch {
+            if ownsGroup { try? self.group.syncShutdownGracefully() }
+            throw error
+        }
+        let synthetic = SyntheticProvider(tokensPerSecond: configuration.pacedTokensPerSecond)
+        self.providers = [synthetic] + catalog.providers
+        let registry = ProviderRegistry(self.providers, aliases: catalog.aliases, fallbacks: catalog.fallbacks)
         let health = HealthStatusStore(services: [TokenStreamService.serviceName])
         self.health = health
         let admission = AdmissionControl(limit: configuration.limits.maxActiveCalls)
@@ -55,18 +94,6 @@ public final class TokenwireServer: Sendable {
         self.router = GRPCMethodRouter(
             TokenStreamService(providers: registry, admission: admission, limits: configuration.limits).methods
                 + HealthService(store: health).methods)
-        if let group {
-            self.group = group
-            self.ownsGroup = false
-            self.tickGates = nil
-        } else {
-            let threads = configuration.eventLoopThreads > 0
-                ? configuration.eventLoopThreads : UsableCores.count(fallback: System.coreCount)
-            let gates = LoopTickGates()
-            self.group = MultiThreadedEventLoopGroup(numberOfThreads: threads, metricsDelegate: gates)
-            self.ownsGroup = true
-            self.tickGates = configuration.runCallsOnEventLoops ? gates : nil
-        }
     }
 
     /// The port the server listens on (useful with port 0).
@@ -157,6 +184,7 @@ public final class TokenwireServer: Sendable {
         for connection in stragglers {
             connection.eventLoop.execute { connection.value.close(reason: "drain timeout") }
         }
+        for provider in providers { await provider.shutdown() }
         tickGates?.shutdown()
         if ownsGroup { try? await group.shutdownGracefully() }
         let stopped = state.withLock { state in

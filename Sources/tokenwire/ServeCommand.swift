@@ -1,6 +1,7 @@
 import ArgumentParser
 @preconcurrency import Dispatch
 import Logging
+import TokenwireRelay
 import TokenwireServer
 
 #if canImport(Glibc)
@@ -23,7 +24,7 @@ struct ServeCommand: AsyncParsableCommand {
             handler.logLevel = configuration.logLevel
             return handler
         }
-        let tokenwire = TokenwireServer(configuration: configuration)
+        let tokenwire = try server.makeServer(configuration: configuration)
         try await tokenwire.start()
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
             Task { await tokenwire.shutdown() }
@@ -63,6 +64,18 @@ struct ServerOptions: ParsableArguments {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
+
+    @Option(help: "Provider configuration file (JSON, see docs/PROVIDERS.md). Without it only synthetic/* is served.")
+    var config: String?
+
+    /// The server, with the upstream providers of `--config` if given.
+    func makeServer(configuration: ServerConfiguration) throws -> TokenwireServer {
+        guard let config else { return TokenwireServer(configuration: configuration) }
+        let relay = try RelayConfiguration.load(path: config)
+        return try TokenwireServer(configuration: configuration) { group in
+            try RelayCatalog.make(relay, group: group)
+        }
+    }
 
     func configuration() throws -> ServerConfiguration {
         guard let level = Logger.Level(rawValue: logLevel) else {

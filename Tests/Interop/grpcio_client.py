@@ -21,6 +21,10 @@ Cases:
                    names an unknown model. seq runs 1, 2, 3, ... over the whole call; each
                    item's frames are its start, its words in order and its finish, or its
                    start and an ItemError with NOT_FOUND; then status OK.
+    relay          Runs the calls listed in the JSON file --calls (a list of
+                   {"method": "Generate"|"Complete", "model": ..., "metadata": {...}}) and
+                   prints every frame (or the completion) and the final status of each, for
+                   the Swift test that started it to compare with what the upstream sent.
 
 Python stubs are generated at startup with grpc_tools.protoc from the repository's own
 proto files (proto/tokenwire/v1/*.proto and proto/grpc/health/v1/health.proto, the
@@ -606,9 +610,45 @@ def case_batch(channel, args, report, budget):
             report.fail(problem)
     failed = sum(1 for k in range(args.n) if batch_item_model(k) == UNKNOWN_MODEL)
     return {"frames": count, "items": len(by_index), "item_errors": failed, "status": status_name(call)}
+def frame_to_json(frame):
+    """A TokenFrame as a plain dict: seq, index and the one event that is set."""
+    from google.protobuf import json_format
+
+    return json_format.MessageToDict(frame, preserving_proto_field_name=True)
+
+
+def case_relay(channel, args, report, budget):
+    stubs = args.tokenwire_stubs()
+    stub = stubs.services.TokenStreamStub(channel)
+    with open(args.calls) as handle:
+        calls = json.load(handle)
+    results = []
+    from google.protobuf import json_format
+
+    for spec in calls:
+        request = stubs.messages.GenerateRequest(
+            model=spec["model"],
+            max_tokens=spec.get("max_tokens", 0),
+            messages=[stubs.messages.ChatMessage(role="user", content="Tokenwire relay interop test")],
+            metadata=spec.get("metadata", {}),
+        )
+        result = {"frames": [], "code": "OK", "details": ""}
+        try:
+            if spec.get("method", "Generate") == "Complete":
+                completion = stub.Complete(request, timeout=budget.timeout(30))
+                result["completion"] = json_format.MessageToDict(completion, preserving_proto_field_name=True)
+            else:
+                for frame in stub.Generate(request, timeout=budget.timeout(30)):
+                    result["frames"].append(frame_to_json(frame))
+        except grpc.RpcError as error:
+            result["code"] = error.code().name
+            result["details"] = error.details() or ""
+        results.append(result)
+    return {"results": results}
 
 
 CASES = {
+    "relay": case_relay,
     "generate": case_generate,
     "complete": case_complete,
     "unknown-model": case_unknown_model,
@@ -632,7 +672,10 @@ def parse_arguments(argv):
     parser.add_argument(
         "--n", type=int, help="max_tokens for generate (default 10000) and complete (default 100); items for batch (default 200)"
     )
+    parser.add_argument("--calls", help="relay: JSON file listing the calls to make")
     args = parser.parse_args(argv)
+    if args.case == "relay" and not args.calls:
+        parser.error("relay needs --calls FILE")
     if args.n is not None and args.case not in DEFAULT_N:
         parser.error(f"--n applies to {' and '.join(DEFAULT_N)} only, not to {args.case}")
     if args.n is None:

@@ -4,11 +4,13 @@ import NIOPosix
 import Testing
 import TokenwireClient
 import TokenwireCore
+import TokenwireRelay
 import TokenwireServer
 
 /// A real server on a free loopback port, shut down after `body`.
 func withTestServer<R: Sendable>(
     configure: (inout ServerConfiguration) -> Void = { _ in },
+    relay: RelayConfiguration? = nil,
     _ body: (TokenwireServer, Int) async throws -> R
 ) async throws -> R {
     var configuration = ServerConfiguration()
@@ -16,7 +18,10 @@ func withTestServer<R: Sendable>(
     configuration.logLevel = ProcessInfo.processInfo.environment["TOKENWIRE_TEST_LOG_LEVEL"].flatMap { .init(rawValue: $0) } ?? .error
     configuration.drainTimeout = .seconds(5)
     configure(&configuration)
-    let server = TokenwireServer(configuration: configuration)
+    let server = try TokenwireServer(configuration: configuration) { group in
+        guard let relay else { return ProviderCatalog() }
+        return try RelayCatalog.make(relay, group: group)
+    }
     try await server.start()
     let port = try #require(server.port)
     do {
@@ -32,9 +37,10 @@ func withTestServer<R: Sendable>(
 /// A real server and a connected client.
 func withServerAndClient<R: Sendable>(
     configure: (inout ServerConfiguration) -> Void = { _ in },
+    relay: RelayConfiguration? = nil,
     _ body: (TokenwireServer, TokenwireClient) async throws -> R
 ) async throws -> R {
-    try await withTestServer(configure: configure) { server, port in
+    try await withTestServer(configure: configure, relay: relay) { server, port in
         try await TokenwireClient.withConnection(host: "127.0.0.1", port: port) { client in
             try await body(server, client)
         }
@@ -111,8 +117,8 @@ func runProcess(_ executable: String, _ arguments: [String], timeout: Double = 1
     let name = UUID().uuidString
     let outURL = directory.appendingPathComponent("tokenwire-test-\(name).out")
     let errURL = directory.appendingPathComponent("tokenwire-test-\(name).err")
-    FileManager.default.createFile(atPath: outURL.path, contents: nil)
-    FileManager.default.createFile(atPath: errURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
     defer {
         try? FileManager.default.removeItem(at: outURL)
         try? FileManager.default.removeItem(at: errURL)

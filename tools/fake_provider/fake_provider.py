@@ -1,11 +1,14 @@
 #!/usr/bin/env python3
-"""Fake LLM provider: a real HTTP/1.1 server on loopback for Tokenwire's upstream tests.
+"""Fake LLM provider: a real HTTP/1.1 and HTTP/2 server on loopback for Tokenwire's tests.
 
     python3 tools/fake_provider/fake_provider.py --port 0 [--host 127.0.0.1]
+                                                 [--tls-cert FILE --tls-key FILE]
+    python3 tools/fake_provider/fake_provider.py --make-self-signed DIR
 
 Prints `listening HOST:PORT` on stdout once bound, then serves until SIGTERM/SIGINT (exit 0).
-Standard library only (asyncio streams). HTTP/1.1 with chunked responses and keep-alive;
-h2c (HTTP/2 cleartext) is NOT implemented, nor TLS or HTTP/1.0 close-delimited bodies.
+asyncio streams; HTTP/1.1 with chunked responses and keep-alive (wire.py), and HTTP/2 on
+the same port (h2wire.py, needs the `h2` package): h2c when a connection opens with the
+HTTP/2 preface, h2 when TLS is on and ALPN picks it. No HTTP/1.0 close-delimited bodies.
 
 Behaviour is chosen per request by `x-fake-*` headers (replay a recorded fixture byte for
 byte, or generate a synthetic stream in the route's dialect, with faults on demand); every
@@ -19,15 +22,25 @@ import itertools
 import json
 import os
 import re
+import math
 import signal
-import socket
-import struct
+import ssl
+import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dialects import DIALECTS, error_body  # noqa: E402
+from wire import (MAX_HEAD, BadRequest, ClientGone, Connection, Http1Exchange,  # noqa: E402
+                  fake_error, header_int, parse_head, read_body)
+
+try:
+    import h2wire  # noqa: E402  (needs the `h2` package; only HTTP/2 does)
+except ImportError as missing:
+    h2wire, H2_MISSING = None, missing
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 FIXTURES = os.path.join(REPO_ROOT, "Tests", "TokenwireUpstreamTests", "Fixtures")
@@ -41,18 +54,7 @@ ROUTES = {
     "/generate_stream": "tgi",
 }
 GEMINI_ROUTE = re.compile(r"^/v1beta/models/([^/:]+):streamGenerateContent$")
-MAX_HEAD, MAX_BODY, MAX_LOG = 64 * 1024, 16 * 1024 * 1024, 10_000
-REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-           404: "Not Found", 405: "Method Not Allowed", 429: "Too Many Requests",
-           500: "Internal Server Error", 503: "Service Unavailable"}
-
-
-class BadRequest(Exception):
-    """The request (or an x-fake-* header) cannot be served; answered with 400."""
-
-
-class ClientGone(Exception):
-    """The client closed the connection or a write to it failed."""
+MAX_LOG = 10_000
 
 
 class Faults:
@@ -65,6 +67,8 @@ class Faults:
         self.split_utf8 = False
         self.status = None
         self.slow_headers_ms = 0
+        self.retry_after = None  # the Retry-After value as written, e.g. "0.2"
+        self.fail_first = None
         for item in filter(None, (part.strip() for part in header.split(","))):
             name, _, value = item.partition(":")
             try:
@@ -76,10 +80,33 @@ class Faults:
                     self.status = int(value)
                 elif name == "slow-headers":
                     self.slow_headers_ms = int(value)
+                elif name == "fail-first":
+                    self.fail_first = int(value)
+                elif name == "retry-after":
+                    self.retry_after = self.seconds(item, value)
                 else:
                     raise BadRequest(f"unknown fault {item!r}")
             except ValueError:
                 raise BadRequest(f"fault {item!r} needs an integer") from None
+        if self.fail_first is not None and self.status is None:
+            self.status = 429
+
+    @staticmethod
+    def seconds(item, value):
+        """A non-negative, finite number of seconds, kept as written."""
+        try:
+            number = float(value)
+        except ValueError:
+            number = -1
+        if not (math.isfinite(number) and number >= 0):
+            raise BadRequest(f"fault {item!r} needs a non-negative number of seconds")
+        return value
+
+    def status_headers(self):
+        """Extra headers of a status-fault response: Retry-After if chosen, or 2 for 429."""
+        if self.retry_after is not None:
+            return [("Retry-After", self.retry_after)]
+        return [("Retry-After", "2")] if self.status == 429 else []
 
 
 def split_sse_events(data):
@@ -124,9 +151,11 @@ def utf8_split_point(data):
 class Record:
     """One logged request; `finished` fires when its response is over, however it ended."""
 
-    def __init__(self, request_id, method, target, dialect):
+    def __init__(self, request_id, method, target, dialect, protocol="http/1.1", tls=False):
         self.fields = {"id": request_id, "method": method, "target": target,
-                       "dialect": dialect, "mode": None, "status": None, "fault": "",
+                       "dialect": dialect, "protocol": protocol, "tls": tls,
+                       "mode": None, "status": None, "fault": "",
+                       "fault_key": None, "attempt": None,
                        "start_ns": time.time_ns(), "headers_sent_ns": None,
                        "events_sent": 0, "outcome": "in-progress", "end_ns": None,
                        "disconnected": False, "disconnected_ns": None}
@@ -142,102 +171,21 @@ class Record:
         self.finished.set()
 
 
-class Connection:
-    """Buffered reads on one client connection, plus writes that raise ClientGone."""
-
-    def __init__(self, reader, writer):
-        self.reader, self.writer = reader, writer
-        self.buffer = bytearray()
-        self.eof = False
-        self.gone = asyncio.Event()
-        self.arrived = asyncio.Event()
-        sock = writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        # drain() then waits until every byte is in the kernel, so a drop or reset after
-        # K events loses none of them.
-        writer.transport.set_write_buffer_limits(high=0)
-
-    async def pump(self):
-        """Read everything the client sends, for the connection's life; EOF sets `gone`.
-
-        One reader for the whole connection means the end of a client is noticed even
-        mid-stream, and no read is ever cancelled (which could drop a pipelined request).
-        """
-        while True:
-            try:
-                data = await self.reader.read(65536)
-            except (ConnectionError, OSError):
-                data = b""
-            if not data:
-                self.eof = True
-                self.gone.set()
-                self.arrived.set()
-                return
-            self.buffer += data
-            self.arrived.set()
-
-    async def wait_for_bytes(self):
-        """Wait until more bytes arrive; return False at EOF."""
-        if self.eof:
-            return False
-        self.arrived.clear()
-        await self.arrived.wait()
-        return True
-
-    async def read_until(self, separator, limit):
-        while (index := self.buffer.find(separator)) < 0:
-            if len(self.buffer) > limit:
-                raise BadRequest("request head too large")
-            if not await self.wait_for_bytes():
-                return None
-        out = bytes(self.buffer[:index + len(separator)])
-        del self.buffer[:index + len(separator)]
-        return out
-
-    async def read_exactly(self, count):
-        while len(self.buffer) < count:
-            if not await self.wait_for_bytes():
-                raise BadRequest("request body truncated")
-        out = bytes(self.buffer[:count])
-        del self.buffer[:count]
-        return out
-
-    async def write(self, data):
-        if self.gone.is_set():
-            raise ClientGone()
-        try:
-            self.writer.write(data)
-            await self.writer.drain()
-        except (ConnectionError, OSError, RuntimeError):
-            self.gone.set()
-            raise ClientGone() from None
-
-    async def sleep(self, seconds):
-        """Sleep, but raise ClientGone as soon as the client goes away."""
-        if seconds > 0:
-            try:
-                await asyncio.wait_for(self.gone.wait(), seconds)
-            except asyncio.TimeoutError:
-                return
-        if self.gone.is_set():
-            raise ClientGone()
-
-
 class ChunkWriter:
-    """Writes stream events as HTTP chunks: one per event, or fixed-size, or split in UTF-8."""
+    """Writes stream events as body chunks (HTTP/1.1 chunks, HTTP/2 DATA frames): one per
+    event, or fixed-size, or split in UTF-8."""
 
-    def __init__(self, conn, chunk_bytes, delay_ms, split_utf8):
-        self.conn, self.chunk_bytes, self.delay = conn, chunk_bytes, delay_ms / 1000
+    def __init__(self, exchange, chunk_bytes, delay_ms, split_utf8):
+        self.exchange, self.chunk_bytes, self.delay = exchange, chunk_bytes, delay_ms / 1000
         self.split_utf8 = split_utf8
         self.pending = bytearray()
         self.chunks = 0
 
     async def chunk(self, data):
         if self.chunks and self.delay:
-            await self.conn.sleep(self.delay)
+            await self.exchange.sleep(self.delay)
         self.chunks += 1
-        await self.conn.write(b"%x\r\n%b\r\n" % (len(data), data))
+        await self.exchange.chunk(data)
 
     async def event(self, data):
         if self.split_utf8 and (cut := utf8_split_point(data)) is not None:
@@ -260,24 +208,38 @@ class ChunkWriter:
 
 
 class FakeProvider:
-    """Serves every connection; owns the request log."""
+    """Serves every connection; owns the request log and the fail-first counters."""
 
     def __init__(self, fixtures=FIXTURES):
         self.fixtures = fixtures
         self.log = collections.OrderedDict()
         self.ids = itertools.count(1)
+        self.attempts = collections.Counter()  # x-fake-fault-key -> requests seen
         self.tasks = set()
         self.stopping = asyncio.Event()
 
     # -- connections -----------------------------------------------------------------
 
+    def spawn(self, coro):
+        """Start a task that shutdown() cancels."""
+        task = asyncio.create_task(coro)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
     async def handle_connection(self, reader, writer):
+        """Serve one TCP (or TLS) connection as HTTP/2 or HTTP/1.1."""
         self.tasks.add(asyncio.current_task())
         conn = Connection(reader, writer)
         pump = asyncio.create_task(conn.pump())
+        tls = writer.get_extra_info("ssl_object")
         try:
-            while await self.serve_one(conn):
-                pass
+            alpn = tls.selected_alpn_protocol() if tls is not None else None
+            if alpn == "h2" or await conn.starts_with(PREFACE):
+                await self.serve_h2(conn, "h2" if tls is not None else "h2c")
+            else:
+                while await self.serve_one(conn, tls is not None):
+                    pass
         except (ClientGone, asyncio.CancelledError):
             pass
         finally:
@@ -285,8 +247,15 @@ class FakeProvider:
             pump.cancel()
             writer.transport.abort() if conn.gone.is_set() else writer.close()
 
-    async def serve_one(self, conn):
-        """Serve one request; return whether the connection may carry another."""
+    async def serve_h2(self, conn, protocol):
+        if h2wire is None:
+            print(f"fake_provider: HTTP/2 needs the h2 package ({H2_MISSING})",
+                  file=sys.stderr, flush=True)
+            return
+        await h2wire.H2Session(conn, protocol, self.handle, self.spawn).run()
+
+    async def serve_one(self, conn, tls=False):
+        """Serve one HTTP/1.1 request; return whether the connection may carry another."""
         try:
             head = await conn.read_until(b"\r\n\r\n", MAX_HEAD)
             if head is None:
@@ -296,39 +265,33 @@ class FakeProvider:
                 await conn.write(b"HTTP/1.1 100 Continue\r\n\r\n")
             body = await read_body(conn, headers)
         except BadRequest as error:
-            await self.respond(conn, 400, fake_error(str(error)), close=True)
+            await Http1Exchange(conn, False, tls).respond(400, fake_error(str(error)))
             return False
         keep_alive = headers.get("connection", "").lower() != "close"
+        exchange = Http1Exchange(conn, keep_alive, tls)
+        return await self.handle(exchange, method, target, headers, body) and keep_alive
+
+    async def handle(self, exchange, method, target, headers, body):
+        """Serve one request of either protocol; return whether the connection is usable."""
         url = urllib.parse.urlsplit(target)
         if url.path.startswith("/_fake/"):
-            await self.control(conn, method, url, keep_alive)
-            return keep_alive
-        return await self.provider(conn, method, url, headers, body) and keep_alive
-
-    async def respond(self, conn, status, body, headers=(), close=False,
-                      content_type="application/json"):
-        lines = [f"HTTP/1.1 {status} {REASONS.get(status, 'Status')}",
-                 f"Content-Type: {content_type}", f"Content-Length: {len(body)}",
-                 *headers]
-        if close:
-            lines.append("Connection: close")
-        await conn.write(("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+            await self.control(exchange, method, url)
+            return True
+        return await self.provider(exchange, method, url, headers, body)
 
     # -- /_fake/ control endpoints ---------------------------------------------------
 
-    async def control(self, conn, method, url, keep_alive):
-        close = not keep_alive
+    async def control(self, exchange, method, url):
         if method == "GET" and url.path == "/_fake/health":
-            return await self.respond(conn, 200, b"ok", content_type="text/plain", close=close)
+            return await exchange.respond(200, b"ok", content_type="text/plain")
         if method == "GET" and url.path == "/_fake/requests":
             body = json.dumps([r.fields for r in self.log.values()]).encode()
-            return await self.respond(conn, 200, body, close=close)
+            return await exchange.respond(200, body)
         match = re.fullmatch(r"/_fake/requests/([^/]+)", url.path)
         if method == "GET" and match:
             record = self.log.get(urllib.parse.unquote(match.group(1)))
             if record is None:
-                return await self.respond(conn, 404, fake_error("unknown request id"),
-                                          close=close)
+                return await exchange.respond(404, fake_error("unknown request id"))
             query = urllib.parse.parse_qs(url.query)
             wait_ms = int(query.get("wait_ms", ["0"])[0] or 0)
             if wait_ms > 0:
@@ -336,53 +299,65 @@ class FakeProvider:
                     await asyncio.wait_for(record.finished.wait(), wait_ms / 1000)
                 except asyncio.TimeoutError:
                     pass
-            return await self.respond(conn, 200, json.dumps(record.fields).encode(),
-                                      close=close)
-        await self.respond(conn, 404, fake_error(f"no control endpoint {url.path}"),
-                           close=close)
+            return await exchange.respond(200, json.dumps(record.fields).encode())
+        await exchange.respond(404, fake_error(f"no control endpoint {url.path}"))
 
     # -- provider routes -------------------------------------------------------------
 
-    def new_record(self, headers, method, target, dialect):
+    def new_record(self, exchange, headers, method, target, dialect):
         request_id = headers.get("x-fake-request-id") or f"r{next(self.ids)}"
         if request_id in self.log:
             request_id = f"{request_id}-{next(self.ids)}"
-        record = Record(request_id, method, target, dialect)
+        record = Record(request_id, method, target, dialect, exchange.protocol, exchange.tls)
         self.log[request_id] = record
         while len(self.log) > MAX_LOG:
             self.log.popitem(last=False)
         return record
 
-    async def provider(self, conn, method, url, headers, body):
+    def count_attempt(self, record, headers, faults):
+        """Count this request under its x-fake-fault-key; return the status fault to
+        answer with (None once a fail-first:N key has had its N failures)."""
+        key = headers.get("x-fake-fault-key")
+        if key is None:
+            if faults.fail_first is not None:
+                raise BadRequest("fail-first needs an x-fake-fault-key header")
+            return faults.status
+        self.attempts[key] += 1
+        record.fields.update(fault_key=key, attempt=self.attempts[key])
+        if faults.fail_first is not None and self.attempts[key] > faults.fail_first:
+            return None
+        return faults.status
+
+    async def provider(self, exchange, method, url, headers, body):
         """Serve a provider route; return whether the connection is still usable."""
         dialect, model = ROUTES.get(url.path), None
         if (gemini := GEMINI_ROUTE.match(url.path)) is not None:
             dialect, model = "gemini", gemini.group(1)
         if dialect is None:
-            await self.respond(conn, 404, fake_error(f"no route {url.path}"))
+            await exchange.respond(404, fake_error(f"no route {url.path}"))
             return True
-        record = self.new_record(headers, method, url.geturl(), dialect)
-        id_header = f"x-fake-request-id: {record.fields['id']}"
+        record = self.new_record(exchange, headers, method, url.geturl(), dialect)
+        id_header = ("x-fake-request-id", record.fields["id"])
         try:
             plan = self.plan(method, url, headers, body, dialect, model)
             record.fields.update(mode=plan["mode"], fault=headers.get("x-fake-fault", ""))
             faults = plan["faults"]
-            await conn.sleep(faults.slow_headers_ms / 1000)
-            if faults.status is not None:
-                extra = [id_header] + (["Retry-After: 2"] if faults.status == 429 else [])
-                record.fields["status"] = faults.status
-                await self.respond(conn, faults.status, error_body(dialect, faults.status),
-                                   extra)
+            status = self.count_attempt(record, headers, faults)
+            await exchange.sleep(faults.slow_headers_ms / 1000)
+            if status is not None:
+                record.fields["status"] = status
+                await exchange.respond(status, error_body(dialect, status),
+                                       [id_header] + faults.status_headers())
                 record.finish("status")
                 return True
-            return await self.stream(conn, record, plan, id_header)
+            return await self.stream(exchange, record, plan, id_header)
         except BadRequest as error:
             record.fields["status"] = 400
-            await self.respond(conn, 400, fake_error(str(error)), [id_header])
+            await exchange.respond(400, fake_error(str(error)), [id_header])
             record.finish("bad-request")
             return True
-        except ClientGone:
-            record.finish("client-disconnected", disconnected=True)
+        except ClientGone as gone:
+            record.finish(gone.outcome, disconnected=gone.outcome == "client-disconnected")
             return False
         except asyncio.CancelledError:
             record.finish("shutdown")
@@ -437,14 +412,12 @@ class FakeProvider:
             yield render
         yield from generator.finish()
 
-    async def stream(self, conn, record, plan, id_header):
+    async def stream(self, exchange, record, plan, id_header):
         faults = plan["faults"]
         synthetic = plan["mode"] == "synthetic"
-        head = ["HTTP/1.1 200 OK", f"Content-Type: {plan['content_type']}",
-                "Transfer-Encoding: chunked", "Cache-Control: no-cache", id_header]
-        await conn.write(("\r\n".join(head) + "\r\n\r\n").encode())
+        await exchange.start_stream(plan["content_type"], [id_header])
         record.fields.update(status=200, headers_sent_ns=time.time_ns())
-        out = ChunkWriter(conn, plan["chunk_bytes"], plan["delay_ms"], faults.split_utf8)
+        out = ChunkWriter(exchange, plan["chunk_bytes"], plan["delay_ms"], faults.split_utf8)
         events = self.synthetic_events(plan) if synthetic else iter(plan["events"])
         after, sent, tokens, start = faults.after, 0, 0, time.monotonic()
         for event in itertools.chain(events, [None]):
@@ -455,18 +428,18 @@ class FakeProvider:
                                     else DIALECTS[plan["dialect"]]("fake", 0, False)).error_events():
                     await out.event(error_event)
                 await out.flush()
-                await conn.write(b"0\r\n\r\n")
+                await exchange.end()
                 record.finish("error-event")
                 return True
             for fault in ("drop-after", "reset-after", "stall-after"):
                 if sent == after.get(fault):
                     await out.flush()
-                    return await self.end_abnormally(conn, record, fault)
+                    return await self.end_abnormally(exchange, record, fault)
             if event is None:
                 break
             if callable(event):
                 if plan["rate"] > 0:
-                    await conn.sleep(start + tokens / plan["rate"] - time.monotonic())
+                    await exchange.sleep(start + tokens / plan["rate"] - time.monotonic())
                 tokens += 1
                 event = event()
             if sent == after.get("malformed-json-after"):
@@ -475,28 +448,27 @@ class FakeProvider:
             sent += 1
             record.fields["events_sent"] = sent
         await out.flush()
-        await conn.write(b"0\r\n\r\n")
+        await exchange.end()
         record.finish("completed")
         return True
 
-    async def end_abnormally(self, conn, record, fault):
+    async def end_abnormally(self, exchange, record, fault):
+        """drop-after, reset-after or stall-after fires; return False (connection unusable
+        for HTTP/1.1)."""
         if fault == "stall-after":
             record.fields["outcome"] = "stalled"
             stop = asyncio.create_task(self.stopping.wait())
-            gone = asyncio.create_task(conn.gone.wait())
+            gone = asyncio.create_task(exchange.gone.wait())
             await asyncio.wait({stop, gone}, return_when=asyncio.FIRST_COMPLETED)
             stop.cancel(), gone.cancel()
-            if conn.gone.is_set():
-                raise ClientGone()
+            exchange.raise_if_gone()
             record.finish("shutdown")
             return False
         if fault == "reset-after":
-            sock = conn.writer.get_extra_info("socket")
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            conn.writer.transport.abort()
+            await exchange.reset()
             record.finish("reset")
         else:
-            conn.writer.close()
+            await exchange.drop()
             record.finish("dropped")
         return False
 
@@ -505,61 +477,6 @@ class FakeProvider:
         for task in list(self.tasks):
             task.cancel()
         await asyncio.gather(*self.tasks, return_exceptions=True)
-
-
-def parse_head(head):
-    try:
-        lines = head.decode("latin-1").split("\r\n")
-        method, target, version = lines[0].split(" ")
-    except ValueError:
-        raise BadRequest("malformed request line") from None
-    if version != "HTTP/1.1":
-        raise BadRequest(f"only HTTP/1.1 is served, not {version}")
-    headers = {}
-    for line in lines[1:]:
-        if line:
-            name, colon, value = line.partition(":")
-            if not colon:
-                raise BadRequest(f"malformed header line {line!r}")
-            headers[name.strip().lower()] = value.strip()
-    return method, target, headers
-
-
-async def read_body(conn, headers):
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = bytearray()
-        while True:
-            size_line = await conn.read_until(b"\r\n", MAX_HEAD)
-            if size_line is None:
-                raise BadRequest("request body truncated")
-            try:
-                size = int(size_line.split(b";")[0], 16)
-            except ValueError:
-                raise BadRequest("malformed chunk size") from None
-            if size == 0:
-                while (await conn.read_until(b"\r\n", MAX_HEAD)) not in (b"\r\n", None):
-                    pass
-                return bytes(body)
-            body += (await conn.read_exactly(size + 2))[:-2]
-            if len(body) > MAX_BODY:
-                raise BadRequest("request body too large")
-    length = header_int(headers, "content-length", 0)
-    if length > MAX_BODY:
-        raise BadRequest("request body too large")
-    return await conn.read_exactly(length)
-
-
-def header_int(headers, name, default):
-    value = headers.get(name)
-    if value is None or value == "":
-        return default
-    try:
-        number = int(value)
-    except ValueError:
-        raise BadRequest(f"{name} must be an integer, got {value!r}") from None
-    if number < 0:
-        raise BadRequest(f"{name} must not be negative")
-    return number
 
 
 def request_token_limit(request):
@@ -574,19 +491,61 @@ def request_token_limit(request):
     return None
 
 
-def fake_error(message):
-    return json.dumps({"error": {"message": f"fake_provider: {message}",
-                                 "type": "fake_provider_error"}}).encode()
+def tls_context(cert_file, key_file):
+    """A server TLS context offering h2 and http/1.1 by ALPN."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    context.set_alpn_protocols(["h2", "http/1.1"])
+    return context
 
 
-async def main_async(host, port):
+OPENSSL_CONFIG = """\
+[req]
+distinguished_name = dn
+x509_extensions = ext
+prompt = no
+[dn]
+CN = localhost
+O = Tokenwire fake provider
+[ext]
+basicConstraints = critical, CA:TRUE
+keyUsage = critical, digitalSignature, keyCertSign
+extendedKeyUsage = serverAuth
+subjectAltName = IP:127.0.0.1, IP:::1, DNS:localhost
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid:always
+"""
+
+
+def make_self_signed(directory):
+    """Write DIR/cert.pem and DIR/key.pem with the `openssl` CLI: an EC P-256 key and a
+    self-signed certificate for 127.0.0.1, ::1 and localhost, valid 10 years, that is
+    also its own CA (so a client can use cert.pem as its CA file). Return both paths."""
+    os.makedirs(directory, exist_ok=True)
+    cert, key = os.path.join(directory, "cert.pem"), os.path.join(directory, "key.pem")
+    with tempfile.NamedTemporaryFile("w", suffix=".cnf") as config:
+        config.write(OPENSSL_CONFIG)
+        config.flush()
+        subprocess.run(["openssl", "req", "-x509", "-config", config.name,
+                        "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+                        "-nodes", "-sha256", "-days", "3650",
+                        "-keyout", key, "-out", cert],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return cert, key
+
+
+async def main_async(host, port, ssl_context=None):
     # Handlers go in before the "listening" line so a signal sent right after it is seen.
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # A parent may start us from a thread that blocks signals (Swift's Foundation.Process
+    # passes its mask on); unblock them, or SIGTERM would never arrive.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM, signal.SIGINT})
     provider = FakeProvider()
-    server = await asyncio.start_server(provider.handle_connection, host, port)
+    server = await asyncio.start_server(provider.handle_connection, host, port,
+                                        ssl=ssl_context)
     bound_host, bound_port = server.sockets[0].getsockname()[:2]
     shown = f"[{bound_host}]" if ":" in bound_host else bound_host
     print(f"listening {shown}:{bound_port}", flush=True)
@@ -600,8 +559,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument("--tls-cert", metavar="FILE", help="serve TLS (ALPN h2, http/1.1)")
+    parser.add_argument("--tls-key", metavar="FILE", help="the key of --tls-cert")
+    parser.add_argument("--make-self-signed", metavar="DIR",
+                        help="write DIR/cert.pem and DIR/key.pem, print their paths, exit")
     args = parser.parse_args()
-    sys.exit(asyncio.run(main_async(args.host, args.port)))
+    if args.make_self_signed:
+        try:
+            cert, key = make_self_signed(args.make_self_signed)
+        except (OSError, subprocess.CalledProcessError) as error:
+            sys.exit(f"fake_provider: openssl failed: {getattr(error, 'stderr', '') or error}")
+        print(f"cert {cert}\nkey {key}", flush=True)
+        return
+    if bool(args.tls_cert) != bool(args.tls_key):
+        parser.error("--tls-cert and --tls-key go together")
+    context = tls_context(args.tls_cert, args.tls_key) if args.tls_cert else None
+    sys.exit(asyncio.run(main_async(args.host, args.port, context)))
 
 
 if __name__ == "__main__":

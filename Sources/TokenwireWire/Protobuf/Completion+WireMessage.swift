@@ -18,6 +18,7 @@ extension Completion: WireMessage {
                 element.pointee.id = arena.cString(toolCall.id)
                 element.pointee.name = arena.cString(toolCall.name)
                 element.pointee.arguments = arena.cString(toolCall.arguments)
+                element.pointee.arguments_error = arena.cString(toolCall.argumentsError)
                 message.pointee.tool_calls[position] = element
             }
             guard let finish else {
@@ -64,7 +65,8 @@ extension Completion: WireMessage {
                 ToolCall(
                     id: ProtobufCCodec.string(toolCall.id),
                     name: ProtobufCCodec.string(toolCall.name),
-                    arguments: ProtobufCCodec.string(toolCall.arguments)
+                    arguments: ProtobufCCodec.string(toolCall.arguments),
+                    argumentsError: ProtobufCCodec.string(toolCall.arguments_error)
                 )
             )
         }

@@ -1366,7 +1366,7 @@ const ProtobufCMessageDescriptor tokenwire__v1__completion__descriptor =
   (ProtobufCMessageInit) tokenwire__v1__completion__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tokenwire__v1__tool_call__field_descriptors[3] =
+static const ProtobufCFieldDescriptor tokenwire__v1__tool_call__field_descriptors[4] =
 {
   {
     "id",
@@ -1404,16 +1404,29 @@ static const ProtobufCFieldDescriptor tokenwire__v1__tool_call__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "arguments_error",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__ToolCall, arguments_error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tokenwire__v1__tool_call__field_indices_by_name[] = {
   2,   /* field[2] = arguments */
+  3,   /* field[3] = arguments_error */
   0,   /* field[0] = id */
   1,   /* field[1] = name */
 };
 static const ProtobufCIntRange tokenwire__v1__tool_call__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 3 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor tokenwire__v1__tool_call__descriptor =
 {
@@ -1423,7 +1436,7 @@ const ProtobufCMessageDescriptor tokenwire__v1__tool_call__descriptor =
   "Tokenwire__V1__ToolCall",
   "tokenwire.v1",
   sizeof(Tokenwire__V1__ToolCall),
-  3,
+  4,
   tokenwire__v1__tool_call__field_descriptors,
   tokenwire__v1__tool_call__field_indices_by_name,
   1,  tokenwire__v1__tool_call__number_ranges,

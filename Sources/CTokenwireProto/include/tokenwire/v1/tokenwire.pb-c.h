@@ -262,13 +262,17 @@ struct  Tokenwire__V1__ToolCall
   char *id;
   char *name;
   /*
-   * complete JSON
+   * the JSON arguments, as the provider sent them
    */
   char *arguments;
+  /*
+   * empty when `arguments` is one complete JSON object; else what is wrong
+   */
+  char *arguments_error;
 };
 #define TOKENWIRE__V1__TOOL_CALL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__tool_call__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 /* Tokenwire__V1__ChatMessage methods */

@@ -1,0 +1,164 @@
+import Foundation
+import TokenwireUpstream
+
+/// Turns the parsed JSON of a configuration file into `RelayConfiguration`, rejecting
+/// unknown keys and wrong types with messages that name the key and the provider.
+struct ConfigurationReader {
+    let path: String
+
+    private static let topKeys: Set<String> = ["providers", "aliases", "fallbacks"]
+    private static let providerKeys: Set<String> = [
+        "name", "dialect", "base_url", "api_key_env", "api_key_file", "headers", "forward_metadata",
+        "models", "connect_timeout_ms", "stall_timeout_ms", "first_heartbeat_ms", "heartbeat_interval_ms",
+        "max_attempts", "initial_backoff_ms", "max_backoff_ms", "tls_ca_file", "http1_only",
+    ]
+
+    init(path: String) {
+        self.path = path
+    }
+
+    mutating func configuration(from object: Any) throws(RelayConfigurationError) -> RelayConfiguration {
+        guard let top = object as? [String: Any] else { throw fail("the top level must be a JSON object") }
+        try checkKeys(top, allowed: Self.topKeys, in: "the top level")
+        guard let list = top["providers"] as? [Any], !list.isEmpty else {
+            throw fail("'providers' must be a non-empty list of provider objects")
+        }
+        var providers: [UpstreamProviderConfiguration] = []
+        for (position, entry) in list.enumerated() {
+            providers.append(try provider(from: entry, position: position))
+        }
+        return RelayConfiguration(
+            providers: providers,
+            aliases: try stringMap(top["aliases"], key: "aliases", in: "the top level"),
+            fallbacks: try fallbacks(top["fallbacks"]))
+    }
+
+    private func provider(from entry: Any, position: Int) throws(RelayConfigurationError) -> UpstreamProviderConfiguration {
+        guard let fields = entry as? [String: Any] else { throw fail("providers[\(position)] must be an object") }
+        guard let name = fields["name"] as? String, !name.isEmpty, !name.contains("/") else {
+            throw fail("providers[\(position)] needs a 'name' without '/' (it starts the model names: name/model)")
+        }
+        let place = "provider '\(name)'"
+        try checkKeys(fields, allowed: Self.providerKeys, in: place)
+        let dialectName = try string(fields["dialect"], key: "dialect", in: place)
+        guard let dialectName, let dialect = UpstreamDialectKind(rawValue: dialectName) else {
+            let known = UpstreamDialectKind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw fail("\(place) needs a 'dialect', one of: \(known)")
+        }
+        guard let baseURL = try string(fields["base_url"], key: "base_url", in: place)
+            ?? UpstreamProviderConfiguration.defaultBaseURL(for: dialect)
+        else { throw fail("\(place) needs a 'base_url' (the \(dialect.rawValue) dialect has no public default)") }
+        guard URL(string: baseURL)?.scheme.map({ ["http", "https"].contains($0) }) == true else {
+            throw fail("\(place): 'base_url' must be an http:// or https:// URL, not '\(baseURL)'")
+        }
+        guard let models = fields["models"] as? [String], !models.isEmpty else {
+            throw fail("\(place) needs 'models', a non-empty list of the provider's model names")
+        }
+        return UpstreamProviderConfiguration(
+            name: name,
+            dialect: dialect,
+            baseURL: baseURL,
+            apiKey: try apiKey(fields, in: place),
+            headers: try stringMap(fields["headers"], key: "headers", in: place),
+            forwardMetadata: try stringList(fields["forward_metadata"], key: "forward_metadata", in: place),
+            models: models,
+            timeouts: try timeouts(fields, in: place),
+            retry: try retry(fields, in: place),
+            tlsCAFile: try string(fields["tls_ca_file"], key: "tls_ca_file", in: place),
+            http1Only: try bool(fields["http1_only"], key: "http1_only", in: place) ?? false)
+    }
+
+    private func apiKey(_ fields: [String: Any], in place: String) throws(RelayConfigurationError) -> APIKeySource {
+        let environment = try string(fields["api_key_env"], key: "api_key_env", in: place)
+        let file = try string(fields["api_key_file"], key: "api_key_file", in: place)
+        switch (environment, file) {
+        case (.some, .some): throw fail("\(place): give 'api_key_env' or 'api_key_file', not both")
+        case (.some(let name), nil): return .environment(name)
+        case (nil, .some(let path)): return .file(path)
+        case (nil, nil): return .none
+        }
+    }
+
+    private func timeouts(_ fields: [String: Any], in place: String) throws(RelayConfigurationError) -> UpstreamTimeouts {
+        let defaults = UpstreamTimeouts()
+        return UpstreamTimeouts(
+            connect: try milliseconds(fields["connect_timeout_ms"], key: "connect_timeout_ms", in: place) ?? defaults.connect,
+            stall: try milliseconds(fields["stall_timeout_ms"], key: "stall_timeout_ms", in: place) ?? defaults.stall,
+            firstHeartbeat: try milliseconds(fields["first_heartbeat_ms"], key: "first_heartbeat_ms", in: place)
+                ?? defaults.firstHeartbeat,
+            heartbeatInterval: try milliseconds(fields["heartbeat_interval_ms"], key: "heartbeat_interval_ms", in: place)
+                ?? defaults.heartbeatInterval)
+    }
+
+    private func retry(_ fields: [String: Any], in place: String) throws(RelayConfigurationError) -> RetryPolicy {
+        let defaults = RetryPolicy()
+        return RetryPolicy(
+            maxAttempts: try integer(fields["max_attempts"], key: "max_attempts", in: place) ?? defaults.maxAttempts,
+            initialBackoff: try milliseconds(fields["initial_backoff_ms"], key: "initial_backoff_ms", in: place)
+                ?? defaults.initialBackoff,
+            maxBackoff: try milliseconds(fields["max_backoff_ms"], key: "max_backoff_ms", in: place) ?? defaults.maxBackoff)
+    }
+
+    private func fallbacks(_ value: Any?) throws(RelayConfigurationError) -> [String: [String]] {
+        guard let value else { return [:] }
+        guard let map = value as? [String: Any] else { throw fail("'fallbacks' must map a model to a list of models") }
+        var result: [String: [String]] = [:]
+        for (model, list) in map {
+            guard let names = list as? [String] else { throw fail("fallbacks of '\(model)' must be a list of model names") }
+            result[model] = names
+        }
+        return result
+    }
+
+    // MARK: Typed fields
+
+    private func checkKeys(_ fields: [String: Any], allowed: Set<String>, in place: String) throws(RelayConfigurationError) {
+        if let unknown = fields.keys.sorted().first(where: { !allowed.contains($0) }) {
+            throw fail("\(place) has an unknown key '\(unknown)' (known: \(allowed.sorted().joined(separator: ", ")))")
+        }
+    }
+
+    private func string(_ value: Any?, key: String, in place: String) throws(RelayConfigurationError) -> String? {
+        guard let value else { return nil }
+        guard let text = value as? String else { throw fail("\(place): '\(key)' must be a string") }
+        return text
+    }
+
+    private func bool(_ value: Any?, key: String, in place: String) throws(RelayConfigurationError) -> Bool? {
+        guard let value else { return nil }
+        guard let flag = value as? Bool else { throw fail("\(place): '\(key)' must be true or false") }
+        return flag
+    }
+
+    private func integer(_ value: Any?, key: String, in place: String) throws(RelayConfigurationError) -> Int? {
+        guard let value else { return nil }
+        guard let number = value as? NSNumber, let integer = Int(exactly: number.doubleValue), integer >= 1 else {
+            throw fail("\(place): '\(key)' must be a whole number of at least 1")
+        }
+        return integer
+    }
+
+    private func milliseconds(_ value: Any?, key: String, in place: String) throws(RelayConfigurationError) -> Duration? {
+        guard let value else { return nil }
+        guard let number = value as? NSNumber, number.doubleValue >= 0, number.doubleValue.isFinite else {
+            throw fail("\(place): '\(key)' must be a non-negative number")
+        }
+        return .milliseconds(number.doubleValue)
+    }
+
+    private func stringMap(_ value: Any?, key: String, in place: String) throws(RelayConfigurationError) -> [String: String] {
+        guard let value else { return [:] }
+        guard let map = value as? [String: String] else { throw fail("\(place): '\(key)' must map strings to strings") }
+        return map
+    }
+
+    private func stringList(_ value: Any?, key: String, in place: String) throws(RelayConfigurationError) -> [String] {
+        guard let value else { return [] }
+        guard let list = value as? [String] else { throw fail("\(place): '\(key)' must be a list of strings") }
+        return list
+    }
+
+    private func fail(_ problem: String) -> RelayConfigurationError {
+        RelayConfigurationError(path: path, problem: problem)
+    }
+}

@@ -1,0 +1,73 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import TokenwireCore
+import TokenwireUpstream
+
+/// Where and how to ask one provider for a stream: the URL of each dialect's streaming
+/// endpoint, its authentication headers, and the dialect's request body.
+struct UpstreamEndpoint: Sendable {
+    let provider: String
+    let dialect: UpstreamDialectKind
+    let baseURL: String
+    /// Headers sent with every request, authentication included. Never logged.
+    private let fixedHeaders: [(String, String)]
+    private let forwardMetadata: [String]
+
+    init(configuration: UpstreamProviderConfiguration, apiKey: String?) {
+        provider = configuration.name
+        dialect = configuration.dialect
+        var base = configuration.baseURL
+        while base.hasSuffix("/") { base.removeLast() }
+        baseURL = base
+        var headers: [(String, String)] = [("content-type", "application/json"), ("user-agent", "tokenwire")]
+        headers.append(("accept", dialect.dialectType.framing == .newlineDelimitedJSON ? "application/x-ndjson" : "text/event-stream"))
+        if let apiKey { headers += Self.authentication(for: configuration.dialect, key: apiKey) }
+        if configuration.dialect == .anthropic { headers.append(("anthropic-version", "2023-06-01")) }
+        headers += configuration.headers.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        fixedHeaders = headers
+        forwardMetadata = configuration.forwardMetadata.map { $0.lowercased() }
+    }
+
+    /// The URL of the streaming endpoint for `model` (the provider's own model name).
+    func url(model: String) -> String {
+        switch dialect {
+        case .openAIChat: "\(baseURL)/chat/completions"
+        case .openAIResponses: "\(baseURL)/responses"
+        case .anthropic: "\(baseURL)/v1/messages"
+        case .gemini:
+            "\(baseURL)/v1beta/models/\(model.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? model):streamGenerateContent?alt=sse"
+        case .cohere: "\(baseURL)/v2/chat"
+        case .ollama: "\(baseURL)/api/chat"
+        case .tgi: "\(baseURL)/generate_stream"
+        }
+    }
+
+    /// The streaming request for `request`, whose model is `provider/model`.
+    func makeRequest(for request: GenerateRequest, model: String) -> HTTPClientRequest {
+        var http = HTTPClientRequest(url: url(model: model))
+        http.method = .POST
+        for (name, value) in fixedHeaders { http.headers.add(name: name, value: value) }
+        for (key, value) in request.metadata.sorted(by: { $0.key < $1.key }) where forwards(key) {
+            http.headers.replaceOrAdd(name: key, value: value)
+        }
+        http.body = .bytes(ByteBuffer(bytes: dialect.dialectType.requestBody(for: request, model: model)))
+        return http
+    }
+
+    /// Whether a metadata key is configured to travel to the provider as a header.
+    private func forwards(_ key: String) -> Bool {
+        let key = key.lowercased()
+        return forwardMetadata.contains { pattern in
+            pattern.hasSuffix("*") ? key.hasPrefix(pattern.dropLast()) : key == pattern
+        }
+    }
+
+    private static func authentication(for dialect: UpstreamDialectKind, key: String) -> [(String, String)] {
+        switch dialect {
+        case .anthropic: [("x-api-key", key)]
+        case .gemini: [("x-goog-api-key", key)]
+        case .openAIChat, .openAIResponses, .cohere, .ollama, .tgi: [("authorization", "Bearer \(key)")]
+        }
+    }
+}

@@ -1,0 +1,15 @@
+/// The providers a server serves besides the synthetic one, with the names that route to
+/// them: what a provider configuration file turns into.
+public struct ProviderCatalog: Sendable {
+    public var providers: [any TokenProvider]
+    /// Extra model names: alias → `provider/model`.
+    public var aliases: [String: String]
+    /// For a `provider/model`, the models to try in order when it fails before its first token.
+    public var fallbacks: [String: [String]]
+
+    public init(providers: [any TokenProvider] = [], aliases: [String: String] = [:], fallbacks: [String: [String]] = [:]) {
+        self.providers = providers
+        self.aliases = aliases
+        self.fallbacks = fallbacks
+    }
+}

@@ -1,0 +1,58 @@
+public import TokenwireCore
+
+/// Finds the providers for a model name: `provider/model` or an alias, followed by the
+/// model's fallbacks in order.
+public struct ProviderRegistry: Sendable {
+    /// One place a request can go: a provider and the routed model name it answers to.
+    public struct Route: Sendable {
+        public var provider: any TokenProvider
+        public var model: String
+    }
+
+    private var byModel: [String: any TokenProvider] = [:]
+    private var aliases: [String: String]
+    private var fallbacks: [String: [String]]
+
+    /// - Parameters:
+    ///   - providers: Every provider; a model served by two is served by the later one.
+    ///   - aliases: Extra names for routed models (`"fast": "openai/gpt-4o-mini"`).
+    ///   - fallbacks: For a routed model, the routed models to try in order when it fails
+    ///     before its first token.
+    public init(_ providers: [any TokenProvider], aliases: [String: String] = [:], fallbacks: [String: [String]] = [:]) {
+        for provider in providers {
+            for model in provider.models { byModel[model] = provider }
+        }
+        self.aliases = aliases
+        self.fallbacks = fallbacks
+    }
+
+    /// Every model served, sorted, aliases included.
+    public var models: [String] { (Array(byModel.keys) + Array(aliases.keys)).sorted() }
+
+    /// The routed name of `model`: itself, or what the alias stands for.
+    public func resolve(_ model: String) -> String {
+        aliases[model] ?? model
+    }
+
+    /// - Throws: `TokenwireError(.notFound)` naming the models that do exist.
+    public func provider(for model: String) throws(TokenwireError) -> any TokenProvider {
+        if let provider = byModel[resolve(model)] { return provider }
+        let reason = model.isEmpty ? "the request names no model" : "unknown model '\(model)'"
+        throw TokenwireError.notFound("\(reason): this server serves \(models.joined(separator: ", "))")
+    }
+
+    /// The model's route followed by its fallbacks' routes (fallbacks this server does not
+    /// serve are skipped).
+    /// - Throws: `TokenwireError(.notFound)` if the model itself is not served.
+    public func routes(for model: String) throws(TokenwireError) -> [Route] {
+        let routed = resolve(model)
+        var routes = [Route(provider: try provider(for: routed), model: routed)]
+        for fallback in fallbacks[routed] ?? [] {
+            let name = resolve(fallback)
+            if let provider = byModel[name], !routes.contains(where: { $0.model == name }) {
+                routes.append(Route(provider: provider, model: name))
+            }
+        }
+        return routes
+    }
+}

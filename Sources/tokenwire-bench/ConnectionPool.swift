@@ -1,0 +1,63 @@
+import NIOPosix
+import TokenwireClient
+
+/// The load client's HTTP/2 connections, shared by the workers (worker i uses slot
+/// i mod count). A slot whose connection broke is reconnected by the next worker that
+/// needs it, as `client.py` reconnects a worker's socket.
+actor ConnectionPool {
+    private enum Slot {
+        case empty
+        case connecting(Task<TokenwireClient, any Error>)
+        case connected(TokenwireClient)
+    }
+
+    private let host: String
+    private let port: Int
+    private let group: MultiThreadedEventLoopGroup
+    private var slots: [Slot]
+
+    init(host: String, port: Int, count: Int, group: MultiThreadedEventLoopGroup) {
+        self.host = host
+        self.port = port
+        self.group = group
+        slots = Array(repeating: .empty, count: count)
+    }
+
+    /// The connection for `slot`, connecting first if it has none.
+    /// - Throws: `TokenwireError` (UNAVAILABLE) when the server cannot be reached.
+    func client(slot: Int) async throws -> TokenwireClient {
+        switch slots[slot] {
+        case .connected(let client):
+            return client
+        case .connecting(let task):
+            return try await task.value
+        case .empty:
+            let (host, port, group) = (host, port, group)
+            let task = Task { try await TokenwireClient.connect(host: host, port: port, group: group) }
+            slots[slot] = .connecting(task)
+            do {
+                let client = try await task.value
+                slots[slot] = .connected(client)
+                return client
+            } catch {
+                slots[slot] = .empty
+                throw error
+            }
+        }
+    }
+
+    /// Drops `client` from `slot` after its connection broke, so the next call reconnects.
+    func discard(_ client: TokenwireClient, slot: Int) async {
+        guard case .connected(let current) = slots[slot], current === client else { return }
+        slots[slot] = .empty
+        await client.close()
+    }
+
+    /// Closes every connection.
+    func closeAll() async {
+        for index in slots.indices {
+            if case .connected(let client) = slots[index] { await client.close() }
+            slots[index] = .empty
+        }
+    }
+}

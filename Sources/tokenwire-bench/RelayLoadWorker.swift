@@ -1,0 +1,99 @@
+import TokenwireClient
+import TokenwireCore
+
+/// One stream slot of the load: requests back to back on its connection until the budget
+/// says stop, recording every request as `client.py`'s `raw_worker` does.
+struct RelayLoadWorker: Sendable {
+    let index: Int
+    let configuration: RelayLoadConfiguration
+    let pool: ConnectionPool
+    let budget: RequestBudget
+
+    private enum Outcome { case ended, connectionLost, cut }
+
+    /// Runs until the budget is spent or the task is cancelled (the grace period ran out).
+    func run() async -> RelayLoadTally {
+        var tally = RelayLoadTally()
+        let delay = configuration.ramp * Double(index) / Double(max(1, configuration.concurrency))
+        if delay > 0 { try? await Task.sleep(for: .milliseconds(Int(delay * 1000))) }
+        let request = GenerateRequest(
+            model: configuration.model, messages: [ChatMessage(role: "user", content: "Say something.")],
+            maxTokens: UInt32(configuration.maxTokens))
+        let slot = index % configuration.connections
+        while budget.take() {
+            let client: TokenwireClient
+            do {
+                client = try await pool.client(slot: slot)
+            } catch {
+                tally.error("connect", "\(error)")
+                try? await Task.sleep(for: .milliseconds(200))
+                continue
+            }
+            tally.started += 1
+            let outcome = await stream(request, on: client, into: &tally)
+            if outcome == .connectionLost { await pool.discard(client, slot: slot) }
+            if outcome == .cut { break }
+        }
+        budget.workerFinished()
+        return tally
+    }
+
+    private func stream(_ request: GenerateRequest, on client: TokenwireClient, into tally: inout RelayLoadTally) async -> Outcome {
+        var current = RelayRequest(sentAt: MonotonicClock.now())
+        let deadline = Duration.milliseconds(Int(configuration.timeout * 1000))
+        do {
+            for try await frame in client.generate(request, deadline: deadline) {
+                let now = MonotonicClock.now()
+                switch frame.event {
+                case .text(let text): current.receiveText(text, at: now, into: &tally)
+                case .finish(let finish): current.finish = finish
+                default: break
+                }
+            }
+            if Task.isCancelled { return cut(current, &tally) }
+            current.close(status: nil, expectedTokens: configuration.maxTokens, requireUsage: configuration.requireUsage, into: &tally)
+            return .ended
+        } catch {
+            if Task.isCancelled { return cut(current, &tally) }
+            return failed(current, error, &tally)
+        }
+    }
+
+    /// The grace period ran out with this request in flight (`cut_at_deadline`).
+    private func cut(_ current: RelayRequest, _ tally: inout RelayLoadTally) -> Outcome {
+        tally.error("cut_at_deadline")
+        tally.tokens += current.tokens
+        return .cut
+    }
+
+    private func failed(_ current: RelayRequest, _ error: any Error, _ tally: inout RelayLoadTally) -> Outcome {
+        guard let status = error as? TokenwireError else {
+            tally.error("conn_error", "\(error)")
+            return connectionLost(current, &tally)
+        }
+        if status.code == .deadlineExceeded {
+            tally.error("timeout")
+            tally.tokens += current.tokens
+            return .ended
+        }
+        if Self.isConnectionLoss(status) {
+            tally.error("conn_error", status.message)
+            return connectionLost(current, &tally)
+        }
+        current.close(status: status, expectedTokens: configuration.maxTokens, requireUsage: configuration.requireUsage, into: &tally)
+        return .ended
+    }
+
+    private func connectionLost(_ current: RelayRequest, _ tally: inout RelayLoadTally) -> Outcome {
+        tally.tokens += current.tokens
+        if let timeToFirstToken = current.timeToFirstToken { tally.timesToFirstToken.append(timeToFirstToken) }
+        return .connectionLost
+    }
+
+    /// The client reports a lost connection or a GOAWAY as UNAVAILABLE, like a server's
+    /// UNAVAILABLE status (an upstream that ended early); only its messages tell them apart.
+    private static func isConnectionLoss(_ error: TokenwireError) -> Bool {
+        guard error.code == .unavailable else { return false }
+        return ["the connection to", "GOAWAY", "cannot start a call", "shutting down"].contains { error.message.contains($0) }
+    }
+}
