@@ -70,7 +70,7 @@ final class BatchItemSink: TokenSink {
 
     private func enqueue(_ event: TokenEvent) throws(TokenwireError) -> GRPCResponseWriter.Enqueued {
         try state.withLock { state throws(TokenwireError) in
-            do {
+            do throws(TokenwireError) {
                 if !state.started {
                     state.started = true
                     _ = try sequencer.enqueue(.start(state.start), index: index)
