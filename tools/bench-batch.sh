@@ -6,8 +6,8 @@
 #    one GenerateBatch call at concurrency 1, 32 and 256 against `tokenwire serve`; prints
 #    items/s and tokens/s per concurrency as a markdown table. The server is pinned to
 #    CPU 1 and the client to CPU 0 when the machine has two CPUs.
-#    Over the fake provider (tools/fake_provider) once `tokenwire serve --config` exists;
-#    until then that row is reported as skipped.
+#    And 500 items over the fake provider (tools/fake_provider: a real HTTP/1.1 upstream
+#    streaming SSE, relayed through `tokenwire serve --config`).
 # 2. Slow consumers: a fresh server; `tokenwire slow-consumers` opens S streams of
 #    synthetic/flood (20,000 tokens each), reads each at 1 frame/s for X seconds while
 #    sampling the server's RSS from /proc, then reads the rest at full speed and checks
@@ -20,7 +20,7 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-port=50095 items=2000 tokens=100 slow_streams=1000 slow_seconds=60 build=1
+port=50095 items=2000 fake_items=500 tokens=100 slow_streams=1000 slow_seconds=60 build=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
@@ -101,12 +101,27 @@ prompts synthetic/flood "$items" "$tokens" > "$work/flood.jsonl"
 prompts synthetic/paced 256 10 > "$work/paced.jsonl"
 for concurrency in 1 32 256; do run_batch "$work/flood.jsonl" "synthetic/flood ($tokens tokens)" "$items" "$concurrency"; done
 for concurrency in 1 32 256; do run_batch "$work/paced.jsonl" "synthetic/paced (10 tokens at 100/s)" 256 "$concurrency"; done
-if "$binary" serve --help 2>&1 | grep -q -- "--config"; then
-  echo "| fake provider | | | not scripted yet | | |"
-else
-  echo "| fake provider | | | skipped: this build has no upstream providers (tokenwire serve --config) | | |"
-fi
 stop_server
+
+# The fake provider (Python, HTTP/1.1 on loopback) as an openai-chat upstream: every item
+# is a real HTTP request and an SSE stream parsed by the relay.
+python3 "$repo_root/tools/fake_provider/fake_provider.py" --port 0 > "$work/fake.log" 2>&1 &
+fake_pid=$!
+trap 'stop_server; kill "$fake_pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+fake_port=""
+for _ in $(seq 1 200); do
+  fake_port="$(sed -n 's/^listening .*:\([0-9][0-9]*\)$/\1/p' "$work/fake.log" | head -1)"
+  [ -n "$fake_port" ] && break
+  sleep 0.05
+done
+[ -n "$fake_port" ] || { echo "bench-batch: the fake provider did not start: $(cat "$work/fake.log")" >&2; exit 1; }
+printf '{"providers": [{"name": "fake", "dialect": "openai-chat", "base_url": "http://127.0.0.1:%s/v1", "models": ["m"]}]}\n' \
+  "$fake_port" > "$work/providers.json"
+start_server --batch-max-concurrency 256 --config "$work/providers.json"
+prompts fake/m "$fake_items" "$tokens" > "$work/fake.jsonl"
+for concurrency in 1 32 256; do run_batch "$work/fake.jsonl" "fake provider ($tokens tokens, SSE)" "$fake_items" "$concurrency"; done
+stop_server
+kill "$fake_pid" 2>/dev/null || true
 
 echo
 echo "## Slow consumers: $slow_streams streams, 1 frame/s for $slow_seconds s, then full speed"
