@@ -87,7 +87,7 @@ slow_consumers() {
   start_server --max-active-calls $((slow_streams + 16)) "$@"
   echo "server options: ${*:-(defaults: 64 KiB / 16 KiB outbound watermarks)}"
   "${client_pin[@]}" "$binary" slow-consumers --port "$port" --server-pid "$server_pid" \
-    --streams "$slow_streams" --connections 4 --tokens 20000 --rate 1 --seconds "$slow_seconds"
+    --streams "$slow_streams" --connections 8 --tokens 20000 --rate 1 --seconds "$slow_seconds"
   stop_server
 }
 

@@ -240,7 +240,8 @@ struct BatchTests {
 
     @Test func shutdownStartsNoNewItemsLetsRunningOnesFinishAndEndsWithUnavailable() async throws {
         try await withBatchServer(configure: { $0.pacedTokensPerSecond = 200 }) { server, client in
-            let items = Array(repeating: GenerateRequest(model: "synthetic/paced", maxTokens: 20), count: 30)
+            // 400 items of 0.1 s, 2 at a time: 20 s of work, so the shutdown surely comes first.
+            let items = Array(repeating: GenerateRequest(model: "synthetic/paced", maxTokens: 20), count: 400)
             let (firstResult, signal) = AsyncStream<Void>.makeStream()
             let reader = Task {
                 var frames: [TokenFrame] = []
@@ -260,8 +261,8 @@ struct BatchTests {
             let (frames, error) = try await withTimeout(30, "the batch to end") { await reader.value }
             #expect(error?.code == .unavailable)
             #expect(error?.message.contains("were not started") == true)
-            let events = checkBatchFraming(frames, items: 30, mustEnd: .everyStartedItem)
-            #expect(events.count < 30)
+            let events = checkBatchFraming(frames, items: 400, mustEnd: .everyStartedItem)
+            #expect(events.count < 400)
             #expect(events.values.allSatisfy { $0 == floodEvents(20) })
             await shutdown.value
         }
