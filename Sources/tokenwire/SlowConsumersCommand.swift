@@ -62,12 +62,14 @@ struct SlowConsumersCommand: AsyncParsableCommand {
                 peak = max(peak, try residentKiB(pid: serverPid))
             }
             let fastStart = clock.now
+            printError("slow-consumers: slow phase over, peak server RSS \(peak) KiB; reading the rest at full speed")
             release.open()
             var lost = 0
             for try await problems in group { lost += problems }
             return (clock.now - fastStart, lost)
         }
         let afterFast = try residentKiB(pid: serverPid)
+        printError("slow-consumers: every stream read; now the reference run")
         // The same bytes again, read at full speed from the start: the speed to recover to.
         let reference = try await timeFastStreams(clients: clients, tokens: tokens)
         for client in clients { await client.close() }
