@@ -71,7 +71,11 @@ final class GRPCClientStream {
     }
 
     func receivedData(_ data: ByteBuffer) {
-        guard !ended else { return }
+        guard !ended else {
+            // Nobody will read it, but the connection's window must have it back.
+            connection.consume(streamID: streamID, bytes: data.readableBytes)
+            return
+        }
         if isReading { connection.consume(streamID: streamID, bytes: data.readableBytes) } else { unconsumedBytes += data.readableBytes }
         deframer.append(data)
         var messages: [ByteBuffer] = []
@@ -106,7 +110,7 @@ final class GRPCClientStream {
 
     private func resumeReading() {
         isReading = true
-        if unconsumedBytes > 0, !ended {
+        if unconsumedBytes > 0 {
             connection.consume(streamID: streamID, bytes: unconsumedBytes)
         }
         unconsumedBytes = 0
@@ -131,6 +135,14 @@ final class GRPCClientStream {
     func end(with status: GRPCStatus, reset: Bool) {
         guard !ended else { return }
         ended = true
+        // Bytes held back from a reader that was behind: the stream takes no more, but the
+        // connection's window is shared by every stream and must have them back (nghttp2
+        // credits the connection even for a closed stream). Kept, they would close the
+        // connection's window for good after enough such calls.
+        if unconsumedBytes > 0 {
+            connection.consume(streamID: streamID, bytes: unconsumedBytes)
+            unconsumedBytes = 0
+        }
         deadlineTimer?.cancel()
         if reset, streamID != 0 { connection.resetStream(streamID, errorCode: .cancel) }
         if status.code == .ok {

@@ -164,6 +164,12 @@ public final class HTTP2OutboundStream: Sendable {
         if schedule { scheduler.schedule(self) }
     }
 
+    /// Sent bytes at the front of the queue's buffer worth reclaiming.
+    static let reclaimThreshold = 16 * 1024
+
+    /// The queue buffer's allocated size, for tests of its bound.
+    var bufferCapacity: Int { state.withLock { $0.buffer.capacity } }
+
     /// Bytes queued and not yet taken by nghttp2.
     public var queuedBytes: Int { state.withLock { $0.buffer.readableBytes } }
 
@@ -231,6 +237,13 @@ public final class HTTP2OutboundStream: Sendable {
                 state.buffer.moveReaderIndex(forwardBy: count)
                 if state.buffer.readableBytes == 0 {
                     state.buffer.clear()
+                } else if state.buffer.readerIndex >= Self.reclaimThreshold,
+                    state.buffer.readerIndex >= state.buffer.readableBytes
+                {
+                    // A queue that never runs dry (a client slower than its producer) would
+                    // otherwise keep every byte ever sent: ByteBuffer grows at its end and never
+                    // reuses its front. Moving the unsent rest costs no more than what was sent.
+                    state.buffer.discardReadBytes()
                 }
                 if state.buffer.readableBytes <= lowWatermark, let waiter = state.waiter {
                     state.waiter = nil

@@ -26,6 +26,9 @@ public struct GRPCResponseWriter: Sendable {
     struct Enqueued: Sendable {
         fileprivate var outcome: HTTP2OutboundStream.WriteOutcome
         fileprivate var messageNumber: Int
+
+        /// Whether the queue is full: the writer must wait for the client's window.
+        var mustWaitForCapacity: Bool { outcome == .mustWait }
     }
 
     /// Queues one message without waiting: the first half of `write`. Callers that need
@@ -67,6 +70,20 @@ public struct GRPCResponseWriter: Sendable {
             } else if enqueued.outcome == .mustYield {
                 await Task.yield()
             }
+        } catch let error as HTTP2StreamClosedError {
+            throw TokenwireError.cancelled("the client closed the call (\(error.reason))")
+        } catch is CancellationError {
+            throw TokenwireError.cancelled("the call was cancelled")
+        }
+    }
+
+    /// Suspends until the stream's queue has drained to its low watermark. The stream keeps
+    /// one waiting writer: writers that share it must wait one at a time (`BatchFrameSequencer`).
+    /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away or the
+    ///   call was cancelled.
+    func waitForCapacity() async throws {
+        do {
+            try await outbound.waitForCapacity()
         } catch let error as HTTP2StreamClosedError {
             throw TokenwireError.cancelled("the client closed the call (\(error.reason))")
         } catch is CancellationError {

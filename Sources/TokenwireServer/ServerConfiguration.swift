@@ -11,6 +11,8 @@ public struct ServerConfiguration: Sendable {
     public var http2 = HTTP2Configuration()
     /// PING policy: permitted client keepalives, optional server keepalive.
     public var keepalive = HTTP2KeepalivePolicy()
+    /// Active provider calls (server-wide) and batch concurrency.
+    public var limits = CallLimits()
     /// Largest request message accepted; bigger ones get RESOURCE_EXHAUSTED.
     public var maxReceiveMessageSize = 4 * 1024 * 1024
     /// How long open calls may run after a shutdown begins before they are cut off.

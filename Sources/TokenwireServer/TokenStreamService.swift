@@ -7,25 +7,30 @@ struct TokenStreamService: Sendable {
     static let serviceName = "tokenwire.v1.TokenStream"
 
     let providers: ProviderRegistry
+    /// Slots for provider calls, shared by the whole server.
+    var admission = AdmissionControl(limit: CallLimits().maxActiveCalls)
+    /// Batch concurrency defaults and caps.
+    var limits = CallLimits()
 
     var methods: [GRPCMethod] {
         [
             GRPCMethod(path: "/\(Self.serviceName)/Generate") { request, context, writer in
                 let request = try GenerateRequest(decoding: request)
                 try await CallDeadline.$current.withValue(context.deadline) {
-                    try await generate(request, writer: writer)
+                    try await admission.withSlot { try await generate(request, writer: writer) }
                 }
             },
             GRPCMethod(path: "/\(Self.serviceName)/Complete") { request, context, writer in
                 let request = try GenerateRequest(decoding: request)
                 try await CallDeadline.$current.withValue(context.deadline) {
-                    try await complete(request, writer: writer)
+                    try await admission.withSlot { try await complete(request, writer: writer) }
                 }
             },
-            GRPCMethod(path: "/\(Self.serviceName)/GenerateBatch") { request, _, _ in
-                _ = try BatchRequest(decoding: request)
-                throw TokenwireError.unimplemented(
-                    "GenerateBatch is not available on this server yet: call Generate once per item")
+            GRPCMethod(path: "/\(Self.serviceName)/GenerateBatch") { request, context, writer in
+                let request = try BatchRequest(decoding: request)
+                try await CallDeadline.$current.withValue(context.deadline) {
+                    try await generateBatch(request, writer: writer)
+                }
             },
         ]
     }

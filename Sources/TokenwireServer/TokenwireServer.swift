@@ -19,6 +19,8 @@ public final class TokenwireServer: Sendable {
     public let ledger = CallLedger()
     /// Health statuses served by `grpc.health.v1.Health`.
     public let health: HealthStatusStore
+    /// Slots for provider calls (`CallLimits.maxActiveCalls`): held, waiting, draining.
+    public let admission: AdmissionControl
     let router: GRPCMethodRouter
     let logger: Logger
     private let group: any EventLoopGroup
@@ -87,8 +89,11 @@ public final class TokenwireServer: Sendable {
         let registry = ProviderRegistry(self.providers, aliases: catalog.aliases, fallbacks: catalog.fallbacks)
         let health = HealthStatusStore(services: [TokenStreamService.serviceName])
         self.health = health
+        let admission = AdmissionControl(limit: configuration.limits.maxActiveCalls)
+        self.admission = admission
         self.router = GRPCMethodRouter(
-            TokenStreamService(providers: registry).methods + HealthService(store: health).methods)
+            TokenStreamService(providers: registry, admission: admission, limits: configuration.limits).methods
+                + HealthService(store: health).methods)
     }
 
     /// The port the server listens on (useful with port 0).
@@ -169,6 +174,7 @@ public final class TokenwireServer: Sendable {
         logger.info("shutting down: draining open calls", metadata: ["connections": "\(connections.count)"])
         health.setAll(.notServing)
         health.finishWatchers()
+        admission.beginDraining()
         try? await listener.close()
         for connection in connections {
             connection.eventLoop.execute { connection.value.beginGracefulShutdown() }

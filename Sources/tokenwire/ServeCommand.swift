@@ -60,6 +60,8 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Tokens per second of synthetic/paced.")
     var pacedRate: Double = 50
 
+    @OptionGroup var limits: LimitOptions
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -90,6 +92,7 @@ struct ServerOptions: ParsableArguments {
         if keepaliveInterval > 0 { configuration.keepalive.pingInterval = .milliseconds(Int(keepaliveInterval * 1000)) }
         configuration.pacedTokensPerSecond = pacedRate
         configuration.logLevel = level
+        try limits.apply(to: &configuration)
         return configuration
     }
 }

@@ -6,7 +6,7 @@ struct TokenwireCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenwire",
         abstract: "A gRPC token-streaming server for LLM output, and its client.",
-        subcommands: [ServeCommand.self, StreamCommand.self, HealthCommand.self, DemoCommand.self]
+        subcommands: [ServeCommand.self, StreamCommand.self, HealthCommand.self, DemoCommand.self, BatchCommand.self, SlowConsumersCommand.self]
     )
 }
 

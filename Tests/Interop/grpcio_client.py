@@ -16,6 +16,11 @@ Cases:
                    CANCELLED, and a new call on the same channel still succeeds.
     deadline       Generate on synthetic/paced, max_tokens 1000, 2 s deadline: the start
                    frame arrives, then DEADLINE_EXCEEDED.
+    batch          GenerateBatch of N items (default 200) at max_concurrency 16: item k is
+                   synthetic/flood with max_tokens 1 + k % 50, except every tenth, which
+                   names an unknown model. seq runs 1, 2, 3, ... over the whole call; each
+                   item's frames are its start, its words in order and its finish, or its
+                   start and an ItemError with NOT_FOUND; then status OK.
     relay          Runs the calls listed in the JSON file --calls (a list of
                    {"method": "Generate"|"Complete", "model": ..., "metadata": {...}}) and
                    prints every frame (or the completion) and the final status of each, for
@@ -61,7 +66,9 @@ UNKNOWN_MODEL = "nope/none"
 SERVICE_NAME = "tokenwire.v1.TokenStream"
 UNKNOWN_SERVICE_NAME = "no.such.Service"
 
-DEFAULT_N = {"generate": 10000, "complete": 100}
+DEFAULT_N = {"generate": 10000, "complete": 100, "batch": 200}
+BATCH_CONCURRENCY = 16
+GRPC_NOT_FOUND = 5
 CANCEL_MAX_TOKENS = 100_000_000
 CANCEL_AFTER_FRAMES = 100
 # grpcio buffers at most one message ahead of the reader, so a cancelled stream may hand
@@ -544,6 +551,65 @@ def case_deadline(channel, args, report, budget):
     return {"frames": frames, "status": status_name(call), "elapsed_ms": round(elapsed * 1000)}
 
 
+def batch_item_model(index):
+    return UNKNOWN_MODEL if index % 10 == 9 else FLOOD_MODEL
+
+
+def batch_item_problems(index, frames):
+    """What is wrong with one batch item's frames (its start first)."""
+    where = f"item {index}"
+    if not frames or frames[0].WhichOneof("event") != "start":
+        return [f"{where}: expected a start frame first, got {describe_frame(frames[0]) if frames else 'nothing'}"]
+    start = frames[0].start
+    if start.model != batch_item_model(index) or not start.stream_id:
+        return [f"{where}: expected start.model {batch_item_model(index)!r} and a stream_id, got {describe_frame(frames[0])}"]
+    rest = frames[1:]
+    if batch_item_model(index) == UNKNOWN_MODEL:
+        if len(rest) != 1 or rest[0].WhichOneof("event") != "error":
+            return [f"{where}: expected one ItemError after the start, got {[describe_frame(f) for f in rest[:3]]}"]
+        if rest[0].error.code != GRPC_NOT_FOUND or not rest[0].error.message:
+            return [f"{where}: expected ItemError code {GRPC_NOT_FOUND} with a message, got {describe_frame(rest[0])}"]
+        return []
+    max_tokens = 1 + index % 50
+    texts = [frame.text for frame in rest[:-1]]
+    expected = [VOCAB[k % len(VOCAB)] for k in range(max_tokens)]
+    if texts != expected:
+        return [f"{where}: expected the words {expected[:4]}... ({max_tokens}), got {texts[:4]}... ({len(texts)})"]
+    last = rest[-1]
+    if last.WhichOneof("event") != "finish" or last.finish.usage.output_tokens != max_tokens:
+        return [f"{where}: expected a finish with {max_tokens} output tokens, got {describe_frame(last)}"]
+    return []
+
+
+def case_batch(channel, args, report, budget):
+    stubs = args.tokenwire_stubs()
+    messages = stubs.messages
+    items = [generate_request(stubs, batch_item_model(k), 1 + k % 50) for k in range(args.n)]
+    request = messages.BatchRequest(items=items, max_concurrency=BATCH_CONCURRENCY)
+    call = stubs.services.TokenStreamStub(channel).GenerateBatch(request, timeout=budget.timeout())
+    by_index = {}
+    count = 0
+    try:
+        for frame in call:
+            count += 1
+            if frame.seq != count:
+                report.fail(f"frame {count}: expected seq {count}, got seq {frame.seq} in {describe_frame(frame)}")
+                break
+            if frame.index >= args.n:
+                report.fail(f"frame {count}: index {frame.index} is out of range (the batch has {args.n} items)")
+                break
+            by_index.setdefault(frame.index, []).append(frame)
+    except grpc.RpcError as error:
+        report.fail(f"expected status OK after every item, got {describe_rpc_error(error, args.target)} after {count} frames")
+        return {"frames": count, "status": status_name(call)}
+    missing = [k for k in range(args.n) if k not in by_index]
+    if missing:
+        report.fail(f"expected frames for every item, got none for {len(missing)} items, the first {missing[:5]}")
+    for index in sorted(by_index):
+        for problem in batch_item_problems(index, by_index[index]):
+            report.fail(problem)
+    failed = sum(1 for k in range(args.n) if batch_item_model(k) == UNKNOWN_MODEL)
+    return {"frames": count, "items": len(by_index), "item_errors": failed, "status": status_name(call)}
 def frame_to_json(frame):
     """A TokenFrame as a plain dict: seq, index and the one event that is set."""
     from google.protobuf import json_format
@@ -589,6 +655,7 @@ CASES = {
     "health": case_health,
     "cancel": case_cancel,
     "deadline": case_deadline,
+    "batch": case_batch,
 }
 
 
@@ -603,7 +670,7 @@ def parse_arguments(argv):
     parser.add_argument("--target", required=True, help="host:port of the server, e.g. 127.0.0.1:50051")
     parser.add_argument("case", choices=sorted(CASES), help="the scenario to run")
     parser.add_argument(
-        "--n", type=int, help="max_tokens for generate (default 10000) and complete (default 100)"
+        "--n", type=int, help="max_tokens for generate (default 10000) and complete (default 100); items for batch (default 200)"
     )
     parser.add_argument("--calls", help="relay: JSON file listing the calls to make")
     args = parser.parse_args(argv)

@@ -22,6 +22,27 @@ struct HTTP2OutboundStreamTests {
         return bytes.withUnsafeMutableBytes { stream.read(into: $0) }
     }
 
+    @Test func queueThatNeverRunsDryKeepsItsBufferBoundedByTheWatermarks() throws {
+        // A producer ahead of a slow client: the queue hovers between the watermarks for
+        // 16 MiB of messages and is never empty, so it is never cleared.
+        let (stream, _) = makeStream(high: 64 * 1024, low: 16 * 1024)
+        let message = [UInt8](repeating: 7, count: 100)
+        var sent = 0
+        var largest = 0
+        while sent < 16 * 1024 * 1024 {
+            while stream.queuedBytes < 64 * 1024 { _ = try stream.enqueue { $0.writeBytes(message) } }
+            while stream.queuedBytes > 16 * 1024 {
+                guard case .data(let count, _, _) = drain(stream, upTo: 16 * 1024 - 1) else {
+                    Issue.record("expected data")
+                    return
+                }
+                sent += count
+            }
+            largest = max(largest, stream.bufferCapacity)
+        }
+        #expect(largest <= 256 * 1024, "the queue's buffer grew to \(largest) bytes")
+    }
+
     @Test func emptyOpenStreamDefersInsteadOfEndingTheData() {
         let (stream, _) = makeStream()
         guard case .deferred = drain(stream, upTo: 100) else {

@@ -114,15 +114,6 @@ struct ClientStreamingTests {
         }
     }
 
-    @Test func generateBatchAnswersUnimplementedForNow() async throws {
-        try await withServerAndClient { _, client in
-            let error = await #expect(throws: TokenwireError.self) {
-                for try await _ in client.call("/tokenwire.v1.TokenStream/GenerateBatch", BatchRequest(items: [])) {}
-            }
-            #expect(error?.code == .unimplemented)
-        }
-    }
-
     @Test(arguments: [true, false])
     func streamsCompleteWhetherHandlersRunOnTheLoopsOrTheGlobalExecutor(onLoops: Bool) async throws {
         var configuration = ServerConfiguration()

@@ -34,6 +34,14 @@ struct GrpcioInteropTests {
         try await withTestServer { _, port in _ = try await runCase("deadline", port: port) }
     }
 
+    @Test func generateBatchFromGrpcioHasContiguousSeqAndItemErrorsForUnknownModels() async throws {
+        try await withTestServer { server, port in
+            let output = try await runCase("batch", port: port)
+            #expect(output.stdout.contains("\"items\": 200, \"item_errors\": 20, \"status\": \"OK\""))
+            #expect(server.admission.snapshot.active == 0)
+        }
+    }
+
     @Test func cancelFromPythonStopsTheServerProducer() async throws {
         try await withTestServer { server, port in
             _ = try await runCase("cancel", port: port)

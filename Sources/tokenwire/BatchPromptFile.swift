@@ -1,0 +1,94 @@
+import Foundation
+import TokenwireCore
+
+/// The requests of a `tokenwire batch` input file: JSON Lines, one request per line.
+///
+/// Each line is an object with `model` (else `--model`), either `messages` (a list of
+/// `{"role", "content"}`) or `prompt` (one user message, after an optional `system`),
+/// and optionally `max_tokens` (else `--max-tokens`), `temperature` and `metadata`.
+/// Blank lines are skipped; an item's index is its position among the non-blank lines,
+/// counting from 0.
+struct BatchPromptFile {
+    /// The requests, in file order; `requests[i]` is item `i`.
+    var requests: [GenerateRequest]
+
+    struct Defaults {
+        var model: String
+        var maxTokens: UInt32
+    }
+
+    /// One input line as written.
+    private struct Line: Decodable {
+        struct Message: Decodable {
+            var role: String
+            var content: String
+        }
+
+        var model: String?
+        var prompt: String?
+        var system: String?
+        var messages: [Message]?
+        var max_tokens: UInt32?
+        var temperature: Float?
+        var metadata: [String: String]?
+    }
+
+    /// Reads and checks the whole file before anything is sent.
+    /// - Throws: `BatchInputError` naming the file and line that is wrong.
+    init(path: String, defaults: Defaults) throws {
+        let text: String
+        do {
+            text = try String(contentsOfFile: path, encoding: .utf8)
+        } catch {
+            throw BatchInputError(message: "cannot read \(path): \(error.localizedDescription)")
+        }
+        let decoder = JSONDecoder()
+        var requests: [GenerateRequest] = []
+        for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let trimmed = line.trimmingCharacters(in: .whitespaces)
+            if trimmed.isEmpty { continue }
+            let parsed: Line
+            do {
+                parsed = try decoder.decode(Line.self, from: Data(trimmed.utf8))
+            } catch {
+                throw BatchInputError(message: "\(path) line \(number + 1) is not a request object: \(Self.describe(error))")
+            }
+            requests.append(try Self.request(from: parsed, defaults: defaults, where: "\(path) line \(number + 1)"))
+        }
+        self.requests = requests
+    }
+
+    private static func request(from line: Line, defaults: Defaults, where location: String) throws -> GenerateRequest {
+        var messages = (line.messages ?? []).map { ChatMessage(role: $0.role, content: $0.content) }
+        if let prompt = line.prompt {
+            guard messages.isEmpty else {
+                throw BatchInputError(message: "\(location) has both 'prompt' and 'messages': give one of them")
+            }
+            if let system = line.system { messages.append(ChatMessage(role: "system", content: system)) }
+            messages.append(ChatMessage(role: "user", content: prompt))
+        }
+        guard !messages.isEmpty else {
+            throw BatchInputError(message: "\(location) has neither 'prompt' nor 'messages'")
+        }
+        return GenerateRequest(
+            model: line.model ?? defaults.model, messages: messages, maxTokens: line.max_tokens ?? defaults.maxTokens,
+            temperature: line.temperature ?? 0, metadata: line.metadata ?? [:])
+    }
+
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+            DecodingError.keyNotFound(_, let context), DecodingError.dataCorrupted(let context):
+            let path = context.codingPath.map(\.stringValue).joined(separator: ".")
+            return path.isEmpty ? context.debugDescription : "\(path): \(context.debugDescription)"
+        default:
+            return "\(error)"
+        }
+    }
+}
+
+/// A `tokenwire batch` input file that cannot be used, with the place to fix.
+struct BatchInputError: Error, CustomStringConvertible {
+    var message: String
+    var description: String { message }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+extension CLITests {
+    /// Writes `lines` (each followed by a newline) to a new temporary file; returns its path.
+    func temporaryFile(_ name: String, lines: [String], trailing: String = "") throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tokenwire-\(UUID().uuidString)-\(name)").path
+        try (lines.map { $0 + "\n" }.joined() + trailing).write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    /// Each output line as a JSON object.
+    func jsonLines(_ text: String) throws -> [[String: Any]] {
+        try text.split(separator: "\n").map { line in
+            try #require(JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "not a JSON object: \(line)")
+        }
+    }
+
+    static let batchInput = [
+        #"{"model": "synthetic/flood", "prompt": "a", "max_tokens": 3}"#,
+        #"{"model": "nope/none", "prompt": "b"}"#,
+        #"{"messages": [{"role": "user", "content": "c"}], "max_tokens": 2}"#,
+        "",
+        #"{"prompt": "d", "system": "be brief", "max_tokens": 1}"#,
+        #"{"model": "synthetic/flood", "prompt": "e", "max_tokens": 4}"#,
+    ]
+
+    @Test func batchWritesOneJSONLinePerItemAndAnErrorLineForAFailedItem() async throws {
+        let input = try temporaryFile("prompts.jsonl", lines: Self.batchInput)
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        try await withTestServer { _, port in
+            let output = try await runProcess(binary, ["batch", input, "--port", "\(port)", "--model", "synthetic/flood", "--concurrency", "2"])
+            #expect(output.status == 1, "exit 1: an item failed\n\(output.stderr)")
+            let lines = try jsonLines(output.stdout)
+            #expect(lines.count == 5)
+            let byIndex = Dictionary(uniqueKeysWithValues: lines.map { ($0["index"] as? Int ?? -1, $0) })
+            #expect(Set(byIndex.keys) == [0, 1, 2, 3, 4])
+            #expect(byIndex[0]?["text"] as? String == "the quick brown ")
+            #expect(byIndex[2]?["text"] as? String == "the quick ")
+            #expect(byIndex[3]?["text"] as? String == "the ")
+            #expect(byIndex[4]?["text"] as? String == "the quick brown fox ")
+            let finish = byIndex[4]?["finish"] as? [String: Any]
+            #expect(finish?["reason"] as? String == "length")
+            #expect((finish?["usage"] as? [String: Any])?["output_tokens"] as? Int == 4)
+            #expect(byIndex[4]?["tool_calls"] as? [Any] != nil)
+            let error = byIndex[1]?["error"] as? [String: Any]
+            #expect(error?["status"] as? String == "NOT_FOUND")
+            #expect(error?["code"] as? Int == 5)
+            #expect((error?["message"] as? String)?.contains("unknown model 'nope/none'") == true)
+            #expect(output.stderr.contains("batch: 5 items (4 ok, 1 failed, 0 already done) of 5"))
+            #expect(output.stderr.contains("status=OK"))
+        }
+    }
+
+    @Test func batchWithOutSkipsItemsAlreadyInTheFileAndDropsACutOffLastLine() async throws {
+        let input = try temporaryFile("prompts.jsonl", lines: Self.batchInput)
+        let earlier = [#"{"index":0,"model":"synthetic/flood","text":"from before"}"#, #"{"index":3,"model":"synthetic/flood","text":"from before"}"#]
+        let out = try temporaryFile("results.jsonl", lines: earlier, trailing: #"{"index":1,"mod"#)
+        defer {
+            try? FileManager.default.removeItem(atPath: input)
+            try? FileManager.default.removeItem(atPath: out)
+        }
+        try await withTestServer { _, port in
+            let output = try await runProcess(binary, ["batch", input, "--port", "\(port)", "--model", "synthetic/flood", "--out", out])
+            #expect(output.status == 1, "\(output.stderr)")
+            #expect(output.stdout.isEmpty)
+            #expect(output.stderr.contains("batch: 3 items (2 ok, 1 failed, 2 already done) of 5"))
+            let text = try String(contentsOfFile: out, encoding: .utf8)
+            #expect(text.hasPrefix(earlier.map { $0 + "\n" }.joined()))
+            let lines = try jsonLines(text)
+            #expect(lines.compactMap { $0["index"] as? Int }.sorted() == [0, 1, 2, 3, 4])
+            #expect(lines.filter { $0["text"] as? String == "from before" }.count == 2)
+
+            // A second run finds every item done and sends nothing.
+            let again = try await runProcess(binary, ["batch", input, "--port", "\(port)", "--out", out])
+            #expect(again.status == 0, "\(again.stderr)")
+            #expect(again.stderr.contains("batch: 0 items (0 ok, 0 failed, 5 already done) of 5"))
+            #expect(try String(contentsOfFile: out, encoding: .utf8) == text)
+        }
+    }
+
+    @Test func batchRefusesAnInputLineWithoutPromptOrMessagesNamingTheLine() async throws {
+        let input = try temporaryFile("bad.jsonl", lines: [#"{"prompt": "fine"}"#, #"{"model": "synthetic/flood"}"#])
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        let output = try await runProcess(binary, ["batch", input, "--port", "1"])
+        #expect(output.status == 64)
+        #expect(output.stderr.contains("line 2 has neither 'prompt' nor 'messages'"))
+    }
+}
