@@ -1,5 +1,5 @@
 public import NIOCore
-public import TokenwireCore
+import TokenwireCore
 
 /// The raw response messages of one call, with backpressure: when the consumer falls
 /// `bufferedFrames` behind, the client stops crediting the HTTP/2 window.

@@ -129,9 +129,10 @@ public final class TokenwireClient: Sendable {
             finishOnDeinit: true,
             delegate: GRPCClientStream.Delegate(stream: box))
         let source = sequence.source
+        let request = body
         channel.eventLoop.execute {
             box.value = grpc.value.startCall(
-                on: handler.value, path: path, request: body, timeout: timeout, configuration: configuration, source: source)
+                on: handler.value, path: path, request: request, timeout: timeout, configuration: configuration, source: source)
         }
         return GRPCMessageStream(producer: sequence.sequence)
     }

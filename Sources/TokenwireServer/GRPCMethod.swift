@@ -1,5 +1,5 @@
 public import NIOCore
-public import TokenwireCore
+import TokenwireCore
 
 /// One RPC the server serves: its path and the async function that answers it.
 ///

@@ -1,6 +1,6 @@
-public import NIOCore
-public import TokenwireCore
-public import TokenwireHTTP2
+import NIOCore
+import TokenwireCore
+import TokenwireHTTP2
 public import TokenwireWire
 
 /// Writes one call's response messages. Any task may use it; a write suspends while the

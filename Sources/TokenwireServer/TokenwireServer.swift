@@ -1,8 +1,8 @@
-public import Logging
+import Logging
 public import NIOCore
 import NIOPosix
 import Synchronization
-public import TokenwireCore
+import TokenwireCore
 import TokenwireHTTP2
 
 /// The Tokenwire gRPC server: `tokenwire.v1.TokenStream` and `grpc.health.v1.Health` over

@@ -51,9 +51,9 @@ final class RawHTTP2Client: Sendable {
         if let contentType { headers.append(HTTP2Header("content-type", contentType)) }
         headers.append(HTTP2Header("te", "trailers"))
         headers += extraHeaders
-        let (handler, collector) = (self.handler, self.collector)
+        let (handler, collector, requestHeaders) = (self.handler, self.collector, headers)
         return try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<RawResponse> in
-            let outbound = handler.value.makeOutboundStream(headers: headers)
+            let outbound = handler.value.makeOutboundStream(headers: requestHeaders)
             outbound.writeAndFinish({ $0.writeBytes(body) }, trailers: nil)
             let promise = handler.eventLoop.makePromise(of: RawResponse.self)
             do {
