@@ -51,10 +51,11 @@ public final class UpstreamProvider: TokenProvider {
                 }
                 return
             } catch let failure as UpstreamFailure {
-                backoff = try retryDelay(after: failure, attempt: attempt, sink: sink)
+                let delay = try retryDelay(after: failure, attempt: attempt, sink: sink)
+                backoff = delay
                 logger.debug(
                     "retrying upstream",
-                    metadata: ["provider": "\(name)", "attempt": "\(attempt)", "error": "\(failure.error)", "backoff": "\(backoff!)"])
+                    metadata: ["provider": "\(name)", "attempt": "\(attempt)", "error": "\(failure.error)", "backoff": "\(delay)"])
             } catch is CancellationError {
                 throw TokenwireError.cancelled("the call was cancelled")
             }
