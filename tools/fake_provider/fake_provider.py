@@ -30,6 +30,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import zlib
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from dialects import DIALECTS, error_body  # noqa: E402
@@ -55,16 +56,25 @@ ROUTES = {
 }
 GEMINI_ROUTE = re.compile(r"^/v1beta/models/([^/:]+):streamGenerateContent$")
 MAX_LOG = 10_000
+MAX_LOGGED_BODY = 64 * 1024  # the log's `body` holds at most this much of a request body
+CHUNK_MAX = 64 * 1024  # largest body chunk of the huge-* / many-data-lines / cut faults
+HUGE_MARKER = "FAKE-HUGE-EVENT-TEXT"  # stands for huge-event's text until it is streamed
 
 
 class Faults:
     """The parsed `x-fake-fault` header: a comma-separated list of faults."""
 
     AFTER = ("drop-after", "reset-after", "stall-after", "malformed-json-after", "error-after")
+    # Faults that take a byte count; the first three replace the normal body.
+    SIZED = ("huge-line", "many-data-lines", "cut-mid-line-after-bytes", "huge-event")
+    REPLACE_BODY = SIZED[:3]
 
     def __init__(self, header):
         self.after = {}
+        self.sized = {}  # SIZED fault name -> bytes
         self.split_utf8 = False
+        self.nul_token = False
+        self.gzip = False
         self.status = None
         self.slow_headers_ms = 0
         self.retry_after = None  # the Retry-After value as written, e.g. "0.2"
@@ -74,8 +84,16 @@ class Faults:
             try:
                 if name in self.AFTER:
                     self.after[name] = int(value)
+                elif name in self.SIZED:
+                    self.sized[name] = int(value)
+                    if self.sized[name] < 0:
+                        raise BadRequest(f"fault {item!r} needs a non-negative byte count")
                 elif name == "split-utf8":
                     self.split_utf8 = True
+                elif name == "nul-token":
+                    self.nul_token = True
+                elif name == "gzip":
+                    self.gzip = True
                 elif name == "status":
                     self.status = int(value)
                 elif name == "slow-headers":
@@ -90,6 +108,12 @@ class Faults:
                 raise BadRequest(f"fault {item!r} needs an integer") from None
         if self.fail_first is not None and self.status is None:
             self.status = 429
+        replacing = [name for name in self.REPLACE_BODY if name in self.sized]
+        if len(replacing) > 1:
+            raise BadRequest(f"faults {' and '.join(replacing)} cannot be combined")
+        self.replace_body = replacing[0] if replacing else None
+        if self.sized.get("cut-mid-line-after-bytes") == 0:
+            raise BadRequest("cut-mid-line-after-bytes needs at least 1 byte")
 
     @staticmethod
     def seconds(item, value):
@@ -148,6 +172,67 @@ def utf8_split_point(data):
     return None
 
 
+def repeat(byte, count):
+    """`count` copies of one byte, lazily, in pieces of at most CHUNK_MAX bytes."""
+    block = byte * min(count, CHUNK_MAX)
+    while count >= CHUNK_MAX:
+        yield block
+        count -= CHUNK_MAX
+    if count:
+        yield block[:count]
+
+
+def take(pieces, count):
+    """The first `count` bytes of an iterable of byte pieces, still in pieces."""
+    for piece in pieces:
+        if count <= 0:
+            return
+        yield piece[:count]
+        count -= len(piece)
+
+
+class Huge:
+    """An event too large to hold in memory (huge-event): its rendered bytes with
+    HUGE_MARKER standing for `size` bytes of `x`, produced in pieces when sent."""
+
+    def __init__(self, data, size):
+        self.parts, self.size = data.split(HUGE_MARKER.encode()), size
+
+    def __len__(self):
+        return sum(map(len, self.parts)) + self.size * (len(self.parts) - 1)
+
+    def pieces(self):
+        for i, part in enumerate(self.parts):
+            if i:
+                yield from repeat(b"x", self.size)
+            for start in range(0, len(part), CHUNK_MAX):
+                yield part[start:start + CHUNK_MAX]
+
+
+class GzipExchange:
+    """Wraps an exchange for the gzip fault: `Content-Encoding: gzip` on the stream's
+    head, every body chunk compressed and sync-flushed (so it decompresses at once),
+    and the gzip trailer as the last chunk before the normal end."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.compressor = zlib.compressobj(wbits=31)  # 31: gzip header and trailer
+
+    def __getattr__(self, name):
+        return getattr(self.inner, name)
+
+    async def start_stream(self, content_type, headers=()):
+        await self.inner.start_stream(content_type, [("Content-Encoding", "gzip"), *headers])
+
+    async def chunk(self, data):
+        out = self.compressor.compress(data) + self.compressor.flush(zlib.Z_SYNC_FLUSH)
+        await self.inner.chunk(out)
+
+    async def end(self):
+        await self.inner.chunk(self.compressor.flush(zlib.Z_FINISH))
+        await self.inner.end()
+
+
 class Record:
     """One logged request; `finished` fires when its response is over, however it ended."""
 
@@ -188,7 +273,9 @@ class ChunkWriter:
         await self.exchange.chunk(data)
 
     async def event(self, data):
-        if self.split_utf8 and (cut := utf8_split_point(data)) is not None:
+        if isinstance(data, Huge):
+            await self.stream(data.pieces())
+        elif self.split_utf8 and (cut := utf8_split_point(data)) is not None:
             await self.flush()
             await self.chunk(data[:cut])
             await self.chunk(data[cut:])
@@ -200,6 +287,20 @@ class ChunkWriter:
                 await self.chunk(piece)
         else:
             await self.chunk(data)
+
+    async def stream(self, pieces):
+        """Send a long run of bytes, given lazily in pieces, in chunks of CHUNK_MAX (or of
+        x-fake-chunk-bytes, if smaller); without x-fake-chunk-bytes it ends a chunk, like
+        an event, so what follows starts a new one."""
+        size = min(self.chunk_bytes or CHUNK_MAX, CHUNK_MAX)
+        for piece in pieces:
+            self.pending += piece
+            while len(self.pending) >= size:
+                chunk = bytes(self.pending[:size])
+                del self.pending[:size]
+                await self.chunk(chunk)
+        if not self.chunk_bytes:
+            await self.flush()
 
     async def flush(self):
         if self.pending:
@@ -337,6 +438,8 @@ class FakeProvider:
             await exchange.respond(404, fake_error(f"no route {url.path}"))
             return True
         record = self.new_record(exchange, headers, method, url.geturl(), dialect)
+        record.fields.update(body_size=len(body), body_has_nul_escape=b"\\u0000" in body,
+                             body=body[:MAX_LOGGED_BODY].decode("utf-8", "replace"))
         id_header = ("x-fake-request-id", record.fields["id"])
         try:
             plan = self.plan(method, url, headers, body, dialect, model)
@@ -374,7 +477,12 @@ class FakeProvider:
             raise BadRequest("request body is not JSON") from None
         if not isinstance(request, dict):
             request = {}
-        plan = {"faults": Faults(headers.get("x-fake-fault", "")),
+        faults = Faults(headers.get("x-fake-fault", ""))
+        if dialect == "ollama" and "many-data-lines" in faults.sized:
+            raise BadRequest("many-data-lines needs an SSE route, not ollama's NDJSON")
+        if headers.get("x-fake-replay") and "huge-event" in faults.sized:
+            raise BadRequest("huge-event works only on synthetic streams, not replays")
+        plan = {"faults": faults,
                 "chunk_bytes": header_int(headers, "x-fake-chunk-bytes", 0),
                 "delay_ms": header_int(headers, "x-fake-delay-ms", 0),
                 "dialect": dialect,
@@ -403,7 +511,11 @@ class FakeProvider:
         yield from generator.preamble()
         for k in range(1, generator.tokens + 1):
             def render(k=k):
+                if k == 1 and "huge-event" in faults.sized:
+                    return Huge(generator.token(k, HUGE_MARKER), faults.sized["huge-event"])
                 text = f"tok{k}"
+                if faults.nul_token:
+                    text += "\x00x"  # compact() writes it as \u0000
                 if faults.split_utf8:
                     text += "é" if k % 2 else "😈"
                 if plan["stamp"]:
@@ -415,11 +527,16 @@ class FakeProvider:
     async def stream(self, exchange, record, plan, id_header):
         faults = plan["faults"]
         synthetic = plan["mode"] == "synthetic"
+        if faults.gzip:
+            exchange = GzipExchange(exchange)
         await exchange.start_stream(plan["content_type"], [id_header])
         record.fields.update(status=200, headers_sent_ns=time.time_ns())
         out = ChunkWriter(exchange, plan["chunk_bytes"], plan["delay_ms"], faults.split_utf8)
         events = self.synthetic_events(plan) if synthetic else iter(plan["events"])
+        if faults.replace_body:
+            return await self.replaced_body(exchange, record, plan, out, events)
         after, sent, tokens, start = faults.after, 0, 0, time.monotonic()
+        huge = faults.sized.get("huge-event")
         for event in itertools.chain(events, [None]):
             # Faults fire once `sent` events are out, so K equal to the stream's length
             # means "after every event, before the end of the HTTP body".
@@ -442,7 +559,9 @@ class FakeProvider:
                     await exchange.sleep(start + tokens / plan["rate"] - time.monotonic())
                 tokens += 1
                 event = event()
-            if sent == after.get("malformed-json-after"):
+            if huge is not None and isinstance(event, bytes) and HUGE_MARKER.encode() in event:
+                event = Huge(event, huge)  # e.g. a final event that repeats the whole text
+            if sent == after.get("malformed-json-after") and isinstance(event, bytes):
                 event = corrupt(event)
             await out.event(event)
             sent += 1
@@ -451,6 +570,36 @@ class FakeProvider:
         await exchange.end()
         record.finish("completed")
         return True
+
+    async def replaced_body(self, exchange, record, plan, out, events):
+        """huge-line, many-data-lines or cut-mid-line-after-bytes: a body that is not
+        the normal stream, then a stall (or, for the cut, a drop)."""
+        faults = plan["faults"]
+        fault = faults.replace_body
+        size = faults.sized[fault]
+        if fault == "huge-line":
+            await out.stream(repeat(b"a", size))
+        elif fault == "many-data-lines":
+            line = b"data: " + b"x" * (1024 - len(b"data: \n")) + b"\n"
+            lines = -(-size // 1024) or 1
+            block = line * (CHUNK_MAX // 1024)
+            await out.stream(take(itertools.repeat(block), lines * 1024))
+        else:  # cut-mid-line-after-bytes: one normal event, then an unfinished line
+            first = next(events, None)
+            if callable(first):
+                first = first()
+            if isinstance(first, Huge):  # with huge-event: no first event
+                first = None
+            prefix = b'{"pad":"' if plan["dialect"] == "ollama" else b'data: {"pad":"'
+            if first is not None and len(first) + len(prefix) < size:
+                await out.event(first)
+                record.fields["events_sent"] = 1
+                size -= len(first)
+            await out.stream(take(itertools.chain([prefix], repeat(b"x", size)), size))
+            await out.flush()
+            return await self.end_abnormally(exchange, record, "drop-after")
+        await out.flush()
+        return await self.end_abnormally(exchange, record, "stall-after")
 
     async def end_abnormally(self, exchange, record, fault):
         """drop-after, reset-after or stall-after fires; return False (connection unusable

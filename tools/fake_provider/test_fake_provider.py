@@ -1,5 +1,6 @@
 """Tests for the fake provider: a real server subprocess on loopback, plain sockets and
 http.client as clients. Every network wait is bounded by a socket timeout."""
+import gzip
 import http.client
 import json
 import os
@@ -8,6 +9,7 @@ import socket
 import subprocess
 import sys
 import time
+import zlib
 
 import pytest
 
@@ -17,6 +19,9 @@ FIXTURES = os.path.join(os.path.dirname(os.path.dirname(HERE)),
                         "Tests", "TokenwireUpstreamTests", "Fixtures")
 FIXTURE_FILES = sorted(f for f in os.listdir(FIXTURES) if f.endswith((".sse", ".ndjson")))
 TIMEOUT = 5.0
+ALL_ROUTES = ["/v1/chat/completions", "/v1/responses", "/v1/messages", "/v2/chat",
+              "/api/chat", "/generate_stream",
+              "/v1beta/models/gemini-2.5-flash:streamGenerateContent?alt=sse"]
 
 sys.path.insert(0, HERE)
 from fake_provider import split_lines, split_sse_events  # noqa: E402
@@ -126,6 +131,56 @@ def sse_data(body):
     """The data payloads of a well-framed LF stream, in order."""
     return [line[len("data: "):] for line in body.decode().split("\n")
             if line.startswith("data: ")]
+
+
+def payloads(body):
+    """The parsed JSON of every SSE data line (`data:` or `data: `, LF or CRLF) or NDJSON
+    line of a stream, in order; `[DONE]` is skipped."""
+    out = []
+    for line in body.splitlines():
+        if line.startswith(b"data:"):
+            line = line[len(b"data:"):].removeprefix(b" ")
+        elif not line.startswith(b"{"):
+            continue
+        if line != b"[DONE]":
+            out.append(json.loads(line))
+    return out
+
+
+def strings(value):
+    """Every string value inside a parsed JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+
+
+def read_body_bytes(reader, count):
+    """Read HTTP/1.1 chunks until at least `count` body bytes have come; the chunks."""
+    chunks, total = [], 0
+    while total < count:
+        chunks.append(reader.chunk())
+        assert chunks[-1], "the body ended early"
+        total += len(chunks[-1])
+    return chunks
+
+
+def assert_silent(sock, reader, seconds=0.3):
+    sock.settimeout(seconds)
+    with pytest.raises(socket.timeout):
+        reader.more()
+    assert reader.buf == b""
+    sock.settimeout(TIMEOUT)
+
+
+def high_water_kib(pid):
+    """Peak resident memory (VmHWM) of a process, in KiB."""
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:"))
 
 
 # -- basics -------------------------------------------------------------------------
@@ -376,3 +431,161 @@ def test_sigterm_during_a_stall_exits_zero():
     finally:
         proc.kill() if proc.poll() is None else None
         proc.stdout.close(), proc.stderr.close()
+
+
+# -- nul-token, huge-line, huge-event, many-data-lines, gzip, cut-mid-line ------------
+
+@pytest.mark.parametrize("path", ALL_ROUTES)
+def test_nul_token_puts_an_escaped_nul_in_every_token(port, path):
+    reply = request(port, path, {"x-fake-tokens": "3", "x-fake-fault": "nul-token"})
+    assert reply.status == 200 and reply.terminated
+    assert b"\x00" not in reply.body  # written as the JSON escape, never raw
+    for k in (1, 2, 3):
+        assert f"tok{k}\\u0000x ".encode() in reply.body
+    texts = {text for payload in payloads(reply.body) for text in strings(payload)}
+    assert {"tok1\x00x ", "tok2\x00x ", "tok3\x00x "} <= texts
+
+
+def test_nul_token_leaves_a_replay_unchanged(port):
+    name = FIXTURE_FILES[0]
+    with open(os.path.join(FIXTURES, name), "rb") as file:
+        expected = file.read()
+    reply = request(port, "/v1/chat/completions", {"x-fake-replay": name,
+                                                   "x-fake-fault": "nul-token"})
+    assert reply.body == expected
+
+
+def test_huge_line_sends_bytes_without_a_line_end_then_stalls(port):
+    size = 1_000_003
+    with send(port, "/v1/chat/completions", {"x-fake-fault": f"huge-line:{size}"}) as sock:
+        reader = Reader(sock)
+        status, headers = reader.head()
+        assert status == 200 and headers["content-type"] == "text/event-stream"
+        chunks = read_body_bytes(reader, size)
+        assert b"".join(chunks) == b"a" * size
+        assert max(map(len, chunks)) == 65536
+        assert_silent(sock, reader)
+        request_id = headers["x-fake-request-id"]
+        entry = record(port, request_id)
+        assert entry["outcome"] == "stalled" and entry["events_sent"] == 0
+    gone = record(port, request_id, wait_ms=3000)
+    assert gone["outcome"] == "client-disconnected" and gone["disconnected"]
+
+
+@pytest.mark.parametrize("path", ALL_ROUTES)
+def test_huge_event_is_one_framed_event_and_the_rest_is_normal(port, path):
+    size = 200_000
+    reply = request(port, path, {"x-fake-tokens": "3", "x-fake-fault": f"huge-event:{size}"})
+    assert reply.status == 200 and reply.terminated
+    assert max(map(len, reply.chunks)) == 65536
+    texts = [list(strings(payload)) for payload in payloads(reply.body)]
+    first = next(i for i, strs in enumerate(texts) if "x" * size in strs)
+    assert not any(s.startswith("tok") for strs in texts[:first] for s in strs)
+    later = {s for strs in texts[first + 1:] for s in strs}
+    assert {"tok2 ", "tok3 "} <= later
+    assert b"tok1" not in reply.body
+
+
+def test_huge_event_of_110_mb_keeps_the_server_memory_bounded():
+    proc, port = start_server()
+    try:
+        size = 110_000_000
+        with send(port, "/v1/chat/completions",
+                  {"x-fake-tokens": "2", "x-fake-fault": f"huge-event:{size}"}) as sock:
+            reader = Reader(sock)
+            assert reader.head()[0] == 200
+            total = xs = largest = 0
+            while data := reader.chunk():
+                total, xs, largest = total + len(data), xs + data.count(b"x"), max(largest,
+                                                                                  len(data))
+        assert total > size and xs >= size and largest == 65536
+        assert high_water_kib(proc.pid) < 64 * 1024  # far below the 110 MB it sent
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=TIMEOUT)
+        proc.stdout.close(), proc.stderr.close()
+
+
+def test_many_data_lines_sends_one_unended_event_of_1_kib_lines_then_stalls(port):
+    size = 300_000
+    lines = -(-size // 1024)
+    with send(port, "/v1/messages", {"x-fake-fault": f"many-data-lines:{size}"}) as sock:
+        reader = Reader(sock)
+        _, headers = reader.head()
+        chunks = read_body_bytes(reader, lines * 1024)
+        assert max(map(len, chunks)) == 65536
+        body = b"".join(chunks)
+        assert body == (b"data: " + b"x" * 1017 + b"\n") * lines
+        assert_silent(sock, reader)
+        request_id = headers["x-fake-request-id"]
+        assert record(port, request_id)["outcome"] == "stalled"
+    assert record(port, request_id, wait_ms=3000)["outcome"] == "client-disconnected"
+
+
+@pytest.mark.parametrize("path,headers", [
+    ("/api/chat", {"x-fake-fault": "many-data-lines:1000"}),
+    ("/v1/chat/completions", {"x-fake-fault": "huge-line:-1"}),
+    ("/v1/chat/completions", {"x-fake-fault": "huge-event:lots"}),
+    ("/v1/chat/completions", {"x-fake-fault": "huge-line:10,many-data-lines:10"}),
+    ("/v1/chat/completions", {"x-fake-fault": "cut-mid-line-after-bytes:0"}),
+    ("/v1/chat/completions", {"x-fake-fault": "huge-event:10",
+                              "x-fake-replay": FIXTURE_FILES[0]}),
+])
+def test_bad_uses_of_the_size_faults_are_400(port, path, headers):
+    reply = request(port, path, headers)
+    assert reply.status == 400 and b"fake_provider" in reply.body
+
+
+def test_gzip_compresses_a_replay_and_every_chunk_decompresses_at_once(port):
+    name = next(f for f in FIXTURE_FILES if f.endswith(".sse"))
+    with open(os.path.join(FIXTURES, name), "rb") as file:
+        expected = file.read()
+    reply = request(port, "/v1/chat/completions", {"x-fake-replay": name, "x-fake-fault": "gzip"})
+    assert reply.status == 200 and reply.terminated
+    assert reply.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(reply.body) == expected
+    decompressor = zlib.decompressobj(wbits=31)
+    parts = [decompressor.decompress(chunk) for chunk in reply.chunks]
+    assert parts[:-1] == split_sse_events(expected) and parts[-1] == b""
+    assert decompressor.eof
+
+
+def test_gzip_compresses_a_synthetic_stream_and_combines_with_drop_after(port):
+    reply = request(port, "/api/chat", {"x-fake-tokens": "3", "x-fake-fault": "gzip"})
+    assert reply.headers["content-encoding"] == "gzip"
+    assert [p["message"]["content"] for p in payloads(gzip.decompress(reply.body))] == \
+        ["tok1 ", "tok2 ", "tok3 ", ""]
+    reply = request(port, "/v1/messages", {"x-fake-fault": "gzip,drop-after:2"})
+    assert not reply.terminated and len(reply.chunks) == 2
+    text = zlib.decompressobj(wbits=31).decompress(reply.body)
+    assert text.startswith(b"event: message_start") and text.endswith(b"\n\n")
+
+
+@pytest.mark.parametrize("path,size", [("/v1/chat/completions", 5000), ("/api/chat", 5000),
+                                       ("/v1/messages", 10), ("/v1/responses", 1_000_000)])
+def test_cut_mid_line_after_bytes_closes_after_exactly_n_body_bytes(port, path, size):
+    reply = request(port, path, {"x-fake-fault": f"cut-mid-line-after-bytes:{size}"})
+    assert reply.status == 200 and not reply.terminated and isinstance(reply.error, EOFError)
+    assert len(reply.body) == size and max(map(len, reply.chunks)) <= 65536
+    head, _, line = reply.body.rpartition(b"\n")
+    prefix = b'{"pad":"' if path == "/api/chat" else b'data: {"pad":"'
+    assert line == (prefix + b"x" * len(line))[:len(line)]  # the unfinished last line
+    entry = record(port, reply.headers["x-fake-request-id"], wait_ms=3000)
+    assert entry["outcome"] == "dropped" and not entry["disconnected"]
+    if size >= 1000:  # room for one whole first event before the cut line
+        assert entry["events_sent"] == 1 and len(payloads(head + b"\n")) == 1
+    else:
+        assert entry["events_sent"] == 0 and reply.body == prefix[:size]
+
+
+def test_request_log_has_the_body_its_size_and_whether_it_escapes_a_nul(port):
+    body = json.dumps({"prompt": "é\x00" + "y" * 100_000}, ensure_ascii=False).encode()
+    assert b"\\u0000" in body and len(body) > 65536
+    reply = request(port, "/v1/chat/completions", {"x-fake-tokens": "1"}, body=body)
+    entry = record(port, reply.headers["x-fake-request-id"])
+    assert entry["body_size"] == len(body) and entry["body_has_nul_escape"] is True
+    assert entry["body"] == body[:65536].decode("utf-8", "replace")
+    reply = request(port, "/v1/messages", {"x-fake-tokens": "1"}, body=b'{"max_tokens":1}')
+    entry = record(port, reply.headers["x-fake-request-id"])
+    assert (entry["body_size"], entry["body_has_nul_escape"], entry["body"]) == \
+        (16, False, '{"max_tokens":1}')

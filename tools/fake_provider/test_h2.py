@@ -3,6 +3,7 @@ retry faults (retry-after, fail-first). A real server subprocess; the HTTP/2 cli
 the `h2` package on a plain blocking socket (plus nghttp as an independent client).
 Every network wait is bounded by a socket timeout."""
 import http.client
+import gzip
 import json
 import os
 import re
@@ -24,7 +25,7 @@ import pytest
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from test_fake_provider import (FIXTURE_FILES, FIXTURES, SCRIPT, TIMEOUT,  # noqa: E402
-                                record, request, sse_data)
+                                payloads, record, request, sse_data, strings)
 from fake_provider import split_lines, split_sse_events  # noqa: E402
 
 DIALECT_ROUTES = ["/v1/chat/completions", "/v1/responses", "/v1/messages", "/v2/chat",
@@ -371,6 +372,66 @@ def test_h2c_status_fault_with_retry_after_and_slow_headers(port):
 def test_h2c_bad_header_is_400(port):
     reply = h2_request(port, "/v1/chat/completions", {"x-fake-tokens": "many"})
     assert reply.status == 400 and b"fake_provider" in reply.body
+
+
+def test_h2c_nul_token_and_huge_event(port):
+    reply = h2_request(port, "/v1/messages", {"x-fake-tokens": "2", "x-fake-fault": "nul-token"})
+    assert reply.ended and b"tok1\\u0000x " in reply.body and b"\x00" not in reply.body
+    assert "tok2\x00x " in {s for p in payloads(reply.body) for s in strings(p)}
+    size = 200_000
+    reply = h2_request(port, "/v1/chat/completions", {"x-fake-tokens": "2",
+                                                      "x-fake-fault": f"huge-event:{size}"})
+    assert reply.ended and max(map(len, reply.frames)) <= 16384
+    texts = [list(strings(p)) for p in payloads(reply.body)]
+    assert "x" * size in texts[1] and "tok2 " in texts[2]
+
+
+@pytest.mark.parametrize("fault,expected", [
+    ("huge-line:300001", b"a" * 300001),
+    ("many-data-lines:5000", (b"data: " + b"x" * 1017 + b"\n") * 5),
+], ids=["huge-line", "many-data-lines"])
+def test_h2c_huge_line_and_many_data_lines_then_stall_until_the_client_resets(port, fault,
+                                                                            expected):
+    with H2Client(port) as client:
+        stream = client.request("/v1/chat/completions", {"x-fake-fault": fault})
+        reply = client.replies[stream]
+        while len(reply.body) < len(expected) and client.pump():
+            pass
+        assert reply.body == expected and not reply.done
+        client.quiet_for(0.3)
+        request_id = reply.headers["x-fake-request-id"]
+        assert record(port, request_id)["outcome"] == "stalled"
+        client.cancel(stream)
+        entry = record(port, request_id, wait_ms=3000)
+    assert entry["outcome"] == "client-disconnected" and entry["disconnected"]
+
+
+def test_h2c_gzip(port):
+    name = next(f for f in FIXTURE_FILES if f.endswith(".sse"))
+    reply = h2_request(port, "/v1/chat/completions", {"x-fake-replay": name,
+                                                      "x-fake-fault": "gzip"})
+    assert reply.ended and reply.headers["content-encoding"] == "gzip"
+    assert gzip.decompress(reply.body) == fixture(name)
+
+
+def test_h2c_cut_mid_line_after_bytes_closes_the_connection(port):
+    size = 100_000
+    with H2Client(port) as client:
+        reply = client.wait(client.request(
+            "/v1/chat/completions", {"x-fake-fault": f"cut-mid-line-after-bytes:{size}"}))
+        assert client.closed and not reply.ended and reply.reset_code is None
+    assert len(reply.body) == size and reply.body.endswith(b"xxxx")
+    assert len(payloads(reply.body.rpartition(b"\n")[0])) == 1
+    entry = record(port, reply.headers["x-fake-request-id"], wait_ms=3000)
+    assert entry["outcome"] == "dropped" and entry["events_sent"] == 1
+
+
+def test_h2c_request_log_has_the_body_fields(port):
+    body = json.dumps({"max_tokens": 1, "prompt": "a\x00" + "z" * 70_000}).encode()
+    reply = h2_request(port, "/v1/chat/completions", body=body)
+    entry = record(port, reply.headers["x-fake-request-id"])
+    assert (entry["body_size"], entry["body_has_nul_escape"]) == (len(body), True)
+    assert entry["body"] == body[:65536].decode()
 
 
 # -- h2c: disconnects, concurrency, flow control -------------------------------------
