@@ -21,5 +21,12 @@ public struct HTTP2Configuration: Sendable {
     /// call's first token is not stuck behind producers that are never made to wait).
     public var writerYieldInterval: Int = 1024
 
+    /// Server: time a new connection has to send the HTTP/2 preface and its SETTINGS
+    /// before it is closed (`--preface-timeout`); nil: no limit.
+    public var prefaceTimeout: Duration? = .seconds(10)
+    /// Server: a connection with no open stream for this long gets GOAWAY and is closed
+    /// (`--idle-timeout`); nil: never.
+    public var idleTimeout: Duration? = .seconds(300)
+
     public init() {}
 }

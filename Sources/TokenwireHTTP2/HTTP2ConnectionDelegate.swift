@@ -7,6 +7,9 @@ public import NIOCore
 public protocol HTTP2ConnectionDelegate: AnyObject {
     /// A HEADERS block arrived: request headers (server), response headers or trailers (client).
     func connection(_ connection: HTTP2ConnectionHandler, receivedHeaders headers: [HTTP2Header], streamID: HTTP2StreamID, endStream: Bool)
+    /// A HEADERS block decoded to more than the SETTINGS_MAX_HEADER_LIST_SIZE we advertise;
+    /// its fields were dropped. The default resets the stream (PROTOCOL_ERROR).
+    func connection(_ connection: HTTP2ConnectionHandler, refusedHeaders refusal: HTTP2HeaderListTooLarge, streamID: HTTP2StreamID, endStream: Bool)
     /// A piece of a stream's DATA arrived.
     func connection(_ connection: HTTP2ConnectionHandler, receivedData data: ByteBuffer, streamID: HTTP2StreamID)
     /// The peer ended its side of the stream with a DATA frame.
@@ -18,4 +21,12 @@ public protocol HTTP2ConnectionDelegate: AnyObject {
     /// The connection is gone, and with it every stream still open on it (they get no
     /// `closedStream` of their own).
     func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?)
+}
+
+extension HTTP2ConnectionDelegate {
+    public func connection(
+        _ connection: HTTP2ConnectionHandler, refusedHeaders refusal: HTTP2HeaderListTooLarge, streamID: HTTP2StreamID, endStream: Bool
+    ) {
+        connection.resetStream(streamID, errorCode: .protocolError)
+    }
 }

@@ -39,7 +39,9 @@ extension HTTP2ConnectionHandler {
 
     /// Ends the connection now: GOAWAY, then close; open streams are reset.
     public func close(errorCode: HTTP2ErrorCode = .noError, reason: String) {
-        guard !isClosed else { return }
+        // One GOAWAY per connection: a flood that earns a GOAWAY keeps arriving until the
+        // socket closes, and each PING of it would otherwise queue another.
+        guard !isClosed, !closeAfterFlush else { return }
         session.submitGoAway(lastStreamID: session.lastProcessedStreamID, errorCode: errorCode, debugData: reason)
         closeAfterFlush = true
         flush()
@@ -48,6 +50,7 @@ extension HTTP2ConnectionHandler {
     /// The last open stream closed. Often called from inside nghttp2's output pass, so
     /// the close waits for that pass's bytes to be written.
     func streamsDidDrain() {
+        startIdleTimer()
         if case .goAwaySent = shutdownState {
             closeAfterFlush = true
             flush()
@@ -87,7 +90,7 @@ extension HTTP2ConnectionHandler {
         guard role == .server else { return }
         let now = NIODeadline.now()
         defer { pingState.lastPingReceived = now }
-        guard openStreams.isEmpty, let last = pingState.lastPingReceived else { return }
+        guard openStreams.isEmpty, !closeAfterFlush, let last = pingState.lastPingReceived else { return }
         let minimum = TimeAmount(keepalive.minimumPingIntervalWithoutCalls)
         guard now - last < minimum else { return }
         pingState.strikes += 1
@@ -118,6 +121,7 @@ extension HTTP2ConnectionHandler {
     }
 
     func stopTimers() {
+        stopLifetimeTimers()
         pingState.keepaliveTask?.cancel()
         pingState.keepaliveTask = nil
         pingState.timeoutTask?.cancel()

@@ -35,6 +35,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     var resetsAfterResponse: [HTTP2StreamID] = []
     var isClosed = false
     var pingState = PingState()
+    var lifetimeTimers = LifetimeTimers()
     var shutdownState: ShutdownState = .running
     private let allocator = ByteBufferAllocator()
 
@@ -72,11 +73,17 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         context.fireChannelActive()
     }
 
-    private var activated = false
+    private(set) var activated = false
     private func channelActiveOnce() {
         guard !activated else { return }
         activated = true
+        if let (errorCode, reason) = lifetimeTimers.refusal {
+            close(errorCode: errorCode, reason: reason)
+            return
+        }
         startKeepaliveTimer()
+        startPrefaceTimer()
+        startIdleTimer()
         flush()  // the connection preface and our SETTINGS
     }
 
@@ -272,8 +279,22 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
 
 extension HTTP2ConnectionHandler: NGHTTP2SessionDelegate {
     func sessionReceivedHeaders(streamID: HTTP2StreamID, headers: [HTTP2Header], endStream: Bool) {
-        if role == .server { openStreams.insert(streamID) }
+        if role == .server { streamOpened(streamID) }
         delegate?.connection(self, receivedHeaders: headers, streamID: streamID, endStream: endStream)
+    }
+
+    func sessionRefusedHeaders(streamID: HTTP2StreamID, _ refusal: HTTP2HeaderListTooLarge, endStream: Bool) {
+        logger.debug("refusing a stream: header list too large", metadata: ["stream": "\(streamID)", "size": "\(refusal.decodedSize)"])
+        if role == .server { streamOpened(streamID) }
+        if let delegate {
+            delegate.connection(self, refusedHeaders: refusal, streamID: streamID, endStream: endStream)
+        } else {
+            session.submitReset(streamID: streamID, errorCode: .protocolError)
+        }
+    }
+
+    func sessionReceivedSettings() {
+        prefaceReceived()
     }
 
     func sessionReceivedData(streamID: HTTP2StreamID, data: ByteBuffer) {

@@ -6,6 +6,11 @@ import NIOCore
 /// `produceOutput` again (they may submit frames: nghttp2 only queues them).
 protocol NGHTTP2SessionDelegate: AnyObject {
     func sessionReceivedHeaders(streamID: HTTP2StreamID, headers: [HTTP2Header], endStream: Bool)
+    /// A HEADERS block (with its CONTINUATIONs) decoded to more than SETTINGS_MAX_HEADER_LIST_SIZE:
+    /// its fields were dropped as they arrived.
+    func sessionRefusedHeaders(streamID: HTTP2StreamID, _ refusal: HTTP2HeaderListTooLarge, endStream: Bool)
+    /// The peer's SETTINGS arrived (not an ACK): its connection preface is complete.
+    func sessionReceivedSettings()
     func sessionReceivedData(streamID: HTTP2StreamID, data: ByteBuffer)
     func sessionReceivedEndStream(streamID: HTTP2StreamID)
     func sessionClosedStream(streamID: HTTP2StreamID, errorCode: HTTP2ErrorCode)
@@ -32,12 +37,24 @@ final class NGHTTP2Session {
 
     private var session: OpaquePointer?
     weak var delegate: (any NGHTTP2SessionDelegate)?
-    private var headerBlocks: [HTTP2StreamID: [HTTP2Header]] = [:]
+    private var headerBlocks: [HTTP2StreamID: HeaderBlock] = [:]
+    /// SETTINGS_MAX_HEADER_LIST_SIZE we advertised, enforced on every block we decode.
+    private let maxHeaderListSize: Int
     private let allocator = ByteBufferAllocator()
     /// Guards against calling into nghttp2 from inside its own callbacks.
     private(set) var isInsideCallback = false
 
+    /// The fields of a HEADERS block still arriving, and its decoded size (RFC 9113 §6.5.2:
+    /// name + value + 32 per field).
+    private struct HeaderBlock {
+        var fields: [HTTP2Header] = []
+        var decodedSize = 0
+        /// Past the limit: fields are counted, no longer kept.
+        var isOversized = false
+    }
+
     init(role: Role, configuration: HTTP2Configuration) {
+        maxHeaderListSize = Int(configuration.maxHeaderListSize)
         var callbacks: OpaquePointer?
         precondition(nghttp2_session_callbacks_new(&callbacks) == 0, "out of memory")
         defer { nghttp2_session_callbacks_del(callbacks) }
@@ -46,6 +63,7 @@ final class NGHTTP2Session {
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameReceived)
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunk)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+        nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, onFrameNotSent)
 
         var option: OpaquePointer?
         precondition(nghttp2_option_new(&option) == 0, "out of memory")
@@ -217,12 +235,22 @@ final class NGHTTP2Session {
     // MARK: Callback targets (called by the thunks below)
 
     fileprivate func beginHeaders(streamID: HTTP2StreamID) {
-        headerBlocks[streamID] = []
+        headerBlocks[streamID] = HeaderBlock()
     }
 
+    /// Keeps one decoded field, or only counts it once the block is past the limit: HPACK
+    /// lets a peer send a 4 KiB field once and then repeat it with one-byte indexes, so the
+    /// decoded size, not the wire size, is what must be bounded.
     fileprivate func header(streamID: HTTP2StreamID, name: UnsafeBufferPointer<UInt8>, value: UnsafeBufferPointer<UInt8>) {
-        headerBlocks[streamID, default: []].append(
-            HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        var block = headerBlocks.removeValue(forKey: streamID) ?? HeaderBlock()
+        block.decodedSize += name.count + value.count + 32
+        if block.isOversized || block.decodedSize > maxHeaderListSize {
+            block.isOversized = true
+            block.fields = []
+        } else {
+            block.fields.append(HTTP2Header(String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+        }
+        headerBlocks[streamID] = block
     }
 
     fileprivate func frameReceived(_ frame: UnsafePointer<nghttp2_frame>) {
@@ -230,8 +258,17 @@ final class NGHTTP2Session {
         let endStream = header.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
         switch UInt32(header.type) {
         case NGHTTP2_HEADERS.rawValue:
-            let headers = headerBlocks.removeValue(forKey: header.stream_id) ?? []
-            delegate?.sessionReceivedHeaders(streamID: header.stream_id, headers: headers, endStream: endStream)
+            let block = headerBlocks.removeValue(forKey: header.stream_id) ?? HeaderBlock()
+            if block.isOversized {
+                delegate?.sessionRefusedHeaders(
+                    streamID: header.stream_id,
+                    HTTP2HeaderListTooLarge(decodedSize: block.decodedSize, limit: maxHeaderListSize),
+                    endStream: endStream)
+            } else {
+                delegate?.sessionReceivedHeaders(streamID: header.stream_id, headers: block.fields, endStream: endStream)
+            }
+        case NGHTTP2_SETTINGS.rawValue:
+            if header.flags & UInt8(NGHTTP2_FLAG_ACK.rawValue) == 0 { delegate?.sessionReceivedSettings() }
         case NGHTTP2_DATA.rawValue:
             if endStream { delegate?.sessionReceivedEndStream(streamID: header.stream_id) }
         case NGHTTP2_PING.rawValue:
@@ -261,6 +298,15 @@ final class NGHTTP2Session {
         delegate?.sessionClosedStream(streamID: streamID, errorCode: HTTP2ErrorCode(rawValue: errorCode))
     }
 
+    /// nghttp2 could not send a HEADERS frame (a response's headers or trailers too large to
+    /// pack, say): reset the stream so the peer learns that it ended instead of waiting forever.
+    fileprivate func frameNotSent(_ frame: UnsafePointer<nghttp2_frame>, libraryError: Int32) {
+        let header = frame.pointee.hd
+        guard UInt32(header.type) == NGHTTP2_HEADERS.rawValue, header.stream_id > 0 else { return }
+        _ = nghttp2_submit_rst_stream(
+            session, UInt8(NGHTTP2_FLAG_NONE.rawValue), header.stream_id, HTTP2ErrorCode.internalError.rawValue)
+    }
+
     fileprivate func readData(
         streamID: HTTP2StreamID, into destination: UnsafeMutableRawBufferPointer, flags: UnsafeMutablePointer<UInt32>
     ) -> Int {
@@ -276,8 +322,10 @@ final class NGHTTP2Session {
             if endOfData {
                 flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
                 if let trailers {
+                    let submitted = Self.withNameValues(trailers) { nva, n in nghttp2_submit_trailer(session, streamID, nva, n) }
+                    // Without trailers the stream would never end: nghttp2 resets it instead.
+                    guard submitted == 0 else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
                     flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-                    _ = Self.withNameValues(trailers) { nva, n in nghttp2_submit_trailer(session, streamID, nva, n) }
                 }
             }
             return count
@@ -316,6 +364,11 @@ private let onDataChunk: nghttp2_on_data_chunk_recv_callback = { _, _, streamID,
 
 private let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
     owner(userData).streamClosed(streamID: streamID, errorCode: errorCode)
+    return 0
+}
+
+private let onFrameNotSent: nghttp2_on_frame_not_send_callback = { _, frame, libraryError, userData in
+    owner(userData).frameNotSent(frame!, libraryError: libraryError)
     return 0
 }
 

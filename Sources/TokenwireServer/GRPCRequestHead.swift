@@ -26,11 +26,11 @@ struct GRPCRequestHead {
             return .failure(Rejection(headers: [
                 HTTP2Header(":status", "405"), HTTP2Header("allow", "POST"),
                 HTTP2Header("grpc-status", String(GRPCStatus.Code.unimplemented.rawValue)),
-                HTTP2Header("grpc-message", GRPCStatusMessage.percentEncode("gRPC calls use POST, not \(method)")),
+                HTTP2Header("grpc-message", GRPCStatusMessage.percentEncode("gRPC calls use POST, not \(ErrorExcerpt.quoted(method))")),
             ]))
         }
         guard contentType.hasPrefix("application/grpc"), !contentType.hasPrefix("application/grpc-web") else {
-            let shown = contentType.isEmpty ? "no content-type" : "content-type '\(contentType)'"
+            let shown = contentType.isEmpty ? "no content-type" : "content-type \(ErrorExcerpt.quoted(contentType))"
             return .failure(Rejection(headers: [
                 HTTP2Header(":status", "415"), HTTP2Header("content-type", "application/grpc"),
                 HTTP2Header("grpc-status", String(GRPCStatus.Code.internal.rawValue)),
@@ -39,11 +39,11 @@ struct GRPCRequestHead {
             ]))
         }
         if contentType.hasPrefix("application/grpc+"), contentType != "application/grpc+proto" {
-            return .failure(.status(.unimplemented, "only protobuf messages are served; \(contentType) is not supported"))
+            return .failure(.status(.unimplemented, "only protobuf messages are served; \(ErrorExcerpt.quoted(contentType)) is not supported"))
         }
         guard let found = router.method(for: path) else {
             return .failure(.status(.unimplemented,
-                "unknown method \(path): this server serves \(router.paths.joined(separator: ", "))"))
+                "unknown method \(ErrorExcerpt.quoted(path)): this server serves \(router.paths.joined(separator: ", "))"))
         }
         if let encoding = headers.first(named: "grpc-encoding"), encoding != "identity" {
             // Only a compressed message would need it; reject those when they arrive.
@@ -53,7 +53,7 @@ struct GRPCRequestHead {
         if let value = headers.first(named: "grpc-timeout") {
             guard let parsed = GRPCTimeout.parse(value) else {
                 return .failure(.status(.internal,
-                    "malformed grpc-timeout '\(value)': expected 1 to 8 digits and a unit (H, M, S, m, u, n)"))
+                    "malformed grpc-timeout \(ErrorExcerpt.quoted(value)): expected 1 to 8 digits and a unit (H, M, S, m, u, n)"))
             }
             timeout = parsed
         }

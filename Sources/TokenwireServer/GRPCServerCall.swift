@@ -30,11 +30,18 @@ final class GRPCServerCall {
     unowned let connection: HTTP2ConnectionHandler
     private(set) var phase: Phase
     private var deadlineTimer: Scheduled<Void>?
+    private var requestTimer: Scheduled<Void>?
+    /// Where the bytes of the request still arriving are counted.
+    private let requestBytes: RequestBufferAccount
+    /// Bytes of this call's request held until the request is whole.
+    private var heldRequestBytes = 0
 
     init(
         streamID: HTTP2StreamID, method: GRPCMethod, context: CallContext, maxMessageSize: Int,
-        connection: HTTP2ConnectionHandler, scheduling: CallScheduling, ledger: CallLedger, logger: Logger
+        connection: HTTP2ConnectionHandler, scheduling: CallScheduling, ledger: CallLedger,
+        requestBytes: RequestBufferAccount, logger: Logger
     ) {
+        self.requestBytes = requestBytes
         self.scheduling = scheduling
         self.streamID = streamID
         self.path = method.path
@@ -53,8 +60,21 @@ final class GRPCServerCall {
         }
     }
 
+    /// Arms the request timeout: the request message must arrive whole within `timeout`.
+    func startRequestTimer(_ timeout: Duration) {
+        let loopBound = NIOLoopBound(self, eventLoop: connection.eventLoop)
+        requestTimer = connection.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            loopBound.value.requestTimedOut(timeout)
+        }
+    }
+
     func received(_ data: ByteBuffer) {
         guard case .receiving(let method, var deframer, var messages) = phase else { return }
+        if let refusal = requestBytes.reserve(data.readableBytes) {
+            fail(refusal.status)
+            return
+        }
+        heldRequestBytes += data.readableBytes
         phase = .done  // avoid a copy-on-write of the deframer while we mutate it
         deframer.append(data)
         do {
@@ -88,15 +108,33 @@ final class GRPCServerCall {
         }
     }
 
+    /// The request is whole, or will never be: its bytes no longer count against the limits.
+    private func requestEnded() {
+        requestTimer?.cancel()
+        requestTimer = nil
+        requestBytes.release(heldRequestBytes)
+        heldRequestBytes = 0
+    }
+
+    private func requestTimedOut(_ timeout: Duration) {
+        guard case .receiving(_, let deframer, _) = phase else { return }
+        fail(GRPCStatus(
+            code: .deadlineExceeded,
+            message: "the request did not arrive whole within \(timeout) (the server's --request-timeout); "
+                + "\(heldRequestBytes) bytes arrived, \(deframer.bufferedBytes) of them in an unfinished message"))
+    }
+
     /// Answers with `status` at once (trailers-only) and ends the call.
     func fail(_ status: GRPCStatus) {
         phase = .done
+        requestEnded()
         deadlineTimer?.cancel()
         connection.respondHeadersOnly(streamID: streamID, headers: GRPCStatusTrailers.trailersOnly(status))
         logger.debug("call failed before it started", metadata: ["path": "\(path)", "status": "\(status)"])
     }
 
     private func start(_ method: GRPCMethod, request: ByteBuffer) {
+        requestEnded()
         let outbound = connection.makeOutboundStream(headers: GRPCStatusTrailers.responseHeaders)
         connection.startResponse(streamID: streamID, outbound: outbound)
         let writer = GRPCResponseWriter(outbound: outbound, gate: scheduling.gate)
@@ -139,6 +177,7 @@ final class GRPCServerCall {
 
     /// The stream is gone (finished, reset, or the connection closed).
     func closed() {
+        requestEnded()
         deadlineTimer?.cancel()
         if case .running(let task, _) = phase { task.cancel() }
         phase = .done

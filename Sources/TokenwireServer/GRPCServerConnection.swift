@@ -15,11 +15,14 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
     private let onClose: () -> Void
     private var calls: [HTTP2StreamID: GRPCServerCall] = [:]
     private let scheduling: CallScheduling
+    private let requestBytes: RequestBufferAccount
 
     init(
         router: GRPCMethodRouter, configuration: ServerConfiguration, scheduling: CallScheduling, ledger: CallLedger,
-        logger: Logger, onClose: @escaping () -> Void
+        requestBudget: RequestBufferBudget, logger: Logger, onClose: @escaping () -> Void
     ) {
+        self.requestBytes = RequestBufferAccount(
+            budget: requestBudget, limit: configuration.connectionLimits.maxBufferedRequestBytesPerConnection)
         self.scheduling = scheduling
         self.router = router
         self.configuration = configuration
@@ -37,10 +40,23 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
             let call = GRPCServerCall(
                 streamID: streamID, method: head.method, context: head.context,
                 maxMessageSize: configuration.maxReceiveMessageSize,
-                connection: connection, scheduling: scheduling, ledger: ledger, logger: logger)
+                connection: connection, scheduling: scheduling, ledger: ledger, requestBytes: requestBytes, logger: logger)
             calls[streamID] = call
             if let timeout = head.timeout { call.startDeadline(after: timeout) }
+            if !endStream { call.startRequestTimer(configuration.connectionLimits.requestTimeout) }
             if endStream { call.receivedEnd() }
+        }
+    }
+
+    func connection(
+        _ connection: HTTP2ConnectionHandler, refusedHeaders refusal: HTTP2HeaderListTooLarge, streamID: HTTP2StreamID, endStream: Bool
+    ) {
+        let status = GRPCStatus(code: .resourceExhausted, message: refusal.message)
+        if calls[streamID] != nil {
+            // Request trailers past the limit, on a call already under way: end it.
+            connection.resetStream(streamID, errorCode: .protocolError)
+        } else {
+            connection.respondHeadersOnly(streamID: streamID, headers: GRPCStatusTrailers.trailersOnly(status))
         }
     }
 

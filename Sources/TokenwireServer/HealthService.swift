@@ -10,7 +10,7 @@ struct HealthService: Sendable {
             GRPCMethod(path: "/grpc.health.v1.Health/Check") { request, _, writer in
                 let service = try HealthCheckRequest(decoding: request).service
                 guard let status = store.status(of: service) else {
-                    throw TokenwireError.notFound("unknown service '\(service)': health is reported for '' and \(TokenStreamService.serviceName)")
+                    throw TokenwireError.notFound("unknown service \(ErrorExcerpt.quoted(service)): health is reported for '' and \(TokenStreamService.serviceName)")
                 }
                 try await writer.write(HealthCheckResponse(status: status))
             },

@@ -37,7 +37,7 @@ public struct ProviderRegistry: Sendable {
     /// - Throws: `TokenwireError(.notFound)` naming the models that do exist.
     public func provider(for model: String) throws(TokenwireError) -> any TokenProvider {
         if let provider = byModel[resolve(model)] { return provider }
-        let reason = model.isEmpty ? "the request names no model" : "unknown model '\(model)'"
+        let reason = model.isEmpty ? "the request names no model" : "unknown model \(ErrorExcerpt.quoted(model))"
         throw TokenwireError.notFound("\(reason): this server serves \(models.joined(separator: ", "))")
     }
 

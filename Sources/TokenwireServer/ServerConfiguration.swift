@@ -13,6 +13,8 @@ public struct ServerConfiguration: Sendable {
     public var keepalive = HTTP2KeepalivePolicy()
     /// Active provider calls (server-wide) and batch concurrency.
     public var limits = CallLimits()
+    /// Connections, unfinished request bytes and the request timeout.
+    public var connectionLimits = ConnectionLimits()
     /// Largest request message accepted; bigger ones get RESOURCE_EXHAUSTED.
     public var maxReceiveMessageSize = 4 * 1024 * 1024
     /// How long open calls may run after a shutdown begins before they are cut off.

@@ -29,6 +29,10 @@ public final class TokenwireServer: Sendable {
     /// Present when the server made its own event loops: calls then run on them.
     private let tickGates: LoopTickGates?
     private let state = Mutex(State())
+    /// Bytes of requests still arriving, over all connections.
+    let requestBudget: RequestBufferBudget
+    /// The spare descriptor that lets accepting pause when the process runs out.
+    private let descriptorReserve = FileDescriptorReserve()
 
     private struct State {
         var listener: (any Channel)?
@@ -37,6 +41,9 @@ public final class TokenwireServer: Sendable {
         var drained: [CheckedContinuation<Void, Never>] = []
         var stopped: [CheckedContinuation<Void, Never>] = []
         var isStopped = false
+        /// Connections refused by `maxConnections` since the last warning about it.
+        var refusedConnections = 0
+        var lastRefusalWarning: ContinuousClock.Instant?
     }
 
     /// - Parameters:
@@ -60,6 +67,7 @@ public final class TokenwireServer: Sendable {
         makeProviders: (any EventLoopGroup) throws -> ProviderCatalog
     ) rethrows {
         self.configuration = configuration
+        self.requestBudget = RequestBufferBudget(limit: configuration.connectionLimits.maxBufferedRequestBytes)
         var logger = Logger(label: "tokenwire.server")
         logger.logLevel = configuration.logLevel
         self.logger = logger
@@ -96,6 +104,10 @@ public final class TokenwireServer: Sendable {
                 + HealthService(store: health).methods)
     }
 
+    /// Bytes of requests still arriving that the server holds now, over all connections
+    /// (bounded by `ConnectionLimits.maxBufferedRequestBytes`).
+    public var bufferedRequestBytes: Int { requestBudget.heldBytes }
+
     /// The port the server listens on (useful with port 0).
     public var port: Int? { state.withLock { $0.listener?.localAddress?.port } }
 
@@ -103,9 +115,15 @@ public final class TokenwireServer: Sendable {
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
     public func start() async throws {
         try await tickGates?.prepare(group)
+        let (logger, reserve) = (self.logger, descriptorReserve)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(AcceptBackoff.makeHandler(reserve: reserve, logger: logger))
+                }
+            }
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture { try self.setUpConnection(channel) }
@@ -128,18 +146,51 @@ public final class TokenwireServer: Sendable {
         let id = ObjectIdentifier(handler)
         let connection = GRPCServerConnection(
             router: router, configuration: configuration,
-            scheduling: CallScheduling(eventLoop: channel.eventLoop, gates: tickGates), ledger: ledger, logger: logger,
+            scheduling: CallScheduling(eventLoop: channel.eventLoop, gates: tickGates), ledger: ledger,
+            requestBudget: requestBudget, logger: logger,
             onClose: { [self] in connectionClosed(id) })
         handler.delegate = connection
-        let shuttingDown = state.withLock { state -> Bool in
+        let maxConnections = configuration.connectionLimits.maxConnections
+        let outOfDescriptors = descriptorReserve.shouldRefuseNext()
+        let (shuttingDown, refused) = state.withLock { state -> (Bool, Bool) in
+            guard state.connections.count < maxConnections, !outOfDescriptors else { return (state.shuttingDown, true) }
             state.connections[id] = NIOLoopBound(handler, eventLoop: channel.eventLoop)
-            return state.shuttingDown
+            return (state.shuttingDown, false)
         }
         try channel.pipeline.syncOperations.addHandler(handler)
-        if shuttingDown { handler.beginGracefulShutdown() }
+        if outOfDescriptors {
+            // This connection holds the reserve's descriptor: refuse it, then take the reserve back.
+            handler.delegate = nil
+            let reserve = descriptorReserve
+            channel.closeFuture.whenComplete { _ in reserve.refill() }
+            handler.refuse(errorCode: .enhanceYourCalm, reason: "the server is out of file descriptors")
+        } else if refused {
+            handler.delegate = nil
+            warnConnectionRefused(limit: maxConnections)
+            handler.refuse(errorCode: .enhanceYourCalm, reason: "too many connections (the server's --max-connections is \(maxConnections))")
+        } else if shuttingDown {
+            handler.beginGracefulShutdown()
+        }
+    }
+
+    /// Logs refused connections at most once every 10 seconds, with how many there were.
+    private func warnConnectionRefused(limit: Int) {
+        let now = ContinuousClock.now
+        let refused = state.withLock { state -> Int? in
+            state.refusedConnections += 1
+            if let last = state.lastRefusalWarning, now - last < .seconds(10) { return nil }
+            state.lastRefusalWarning = now
+            defer { state.refusedConnections = 0 }
+            return state.refusedConnections
+        }
+        if let refused {
+            logger.warning(
+                "refusing connections: \(limit) are open (--max-connections)", metadata: ["refused": "\(refused)"])
+        }
     }
 
     private func connectionClosed(_ id: ObjectIdentifier) {
+        descriptorReserve.refill()
         let drained = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.connections.removeValue(forKey: id)
             guard state.connections.isEmpty else { return [] }

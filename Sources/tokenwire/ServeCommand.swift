@@ -62,6 +62,8 @@ struct ServerOptions: ParsableArguments {
 
     @OptionGroup var limits: LimitOptions
 
+    @OptionGroup var connectionLimits: ConnectionLimitOptions
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -93,6 +95,7 @@ struct ServerOptions: ParsableArguments {
         configuration.pacedTokensPerSecond = pacedRate
         configuration.logLevel = level
         try limits.apply(to: &configuration)
+        try connectionLimits.apply(to: &configuration)
         return configuration
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import TokenwireHTTP2
@@ -29,32 +30,49 @@ final class RawHTTP2Client: Sendable {
     }
 
     static func connect(port: Int) async throws -> RawHTTP2Client {
+        // The handler is taken in the initializer: a server that closes the connection at
+        // once (a limit, a timeout) must not make the client lose it.
+        let made = NIOLockedValueBox<(HTTP2ConnectionHandler, RawResponseCollector)?>(nil)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let handler = HTTP2ConnectionHandler(role: .client, eventLoop: channel.eventLoop, logger: Logger(label: "raw"))
-                    handler.delegate = RawResponseCollector()
+                    let collector = RawResponseCollector()
+                    handler.delegate = collector
                     try channel.pipeline.syncOperations.addHandler(handler)
+                    made.withLockedValue { $0 = (handler, collector) }
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
         return try await channel.eventLoop.submit {
-            let handler = try channel.pipeline.syncOperations.handler(type: HTTP2ConnectionHandler.self)
-            let collector = handler.delegate as! RawResponseCollector
+            let (handler, collector) = made.withLockedValue { $0 }!
             return RawHTTP2Client(channel: channel, handler: handler, collector: collector)
         }.get()
     }
 
     /// Sends one request and waits for its stream to close.
     func send(path: String, contentType: String? = "application/grpc", method: String = "POST", extraHeaders: [HTTP2Header] = [], body: [UInt8]) async throws -> RawResponse {
+        try await open(path: path, contentType: contentType, method: method, extraHeaders: extraHeaders, body: body, endStream: true).get()
+    }
+
+    /// Sends a request's headers and `body`, ending the request only if `endStream`;
+    /// returns the response, which arrives when the stream closes.
+    func open(
+        path: String, contentType: String? = "application/grpc", method: String = "POST", extraHeaders: [HTTP2Header] = [],
+        body: [UInt8], endStream: Bool
+    ) async throws -> EventLoopFuture<RawResponse> {
         var headers = [HTTP2Header(":method", method), HTTP2Header(":scheme", "http"), HTTP2Header(":path", path), HTTP2Header(":authority", "localhost")]
         if let contentType { headers.append(HTTP2Header("content-type", contentType)) }
         headers.append(HTTP2Header("te", "trailers"))
         headers += extraHeaders
         let (handler, collector, requestHeaders) = (self.handler, self.collector, headers)
-        return try await channel.eventLoop.flatSubmit { () -> EventLoopFuture<RawResponse> in
+        return try await channel.eventLoop.submit { () -> EventLoopFuture<RawResponse> in
             let outbound = handler.value.makeOutboundStream(headers: requestHeaders)
-            outbound.writeAndFinish({ $0.writeBytes(body) }, trailers: nil)
+            if endStream {
+                outbound.writeAndFinish({ $0.writeBytes(body) }, trailers: nil)
+            } else {
+                _ = try outbound.enqueue { $0.writeBytes(body) }
+            }
             let promise = handler.eventLoop.makePromise(of: RawResponse.self)
             do {
                 let id = try handler.value.startRequest(outbound: outbound)
