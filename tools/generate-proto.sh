@@ -30,9 +30,16 @@ fi
 scratch="$(mktemp -d)"
 trap 'rm -rf "$scratch"' EXIT
 
-# Run from proto/ so the "Generated from:" comments and include paths are relative and
-# identical on every machine.
-(cd "$proto_root" && protoc-c -I . --c_out="$scratch" "${protos[@]}")
+# protoc-c compiles a copy of each proto whose string fields are bytes fields (same wire
+# encoding; a length instead of a NUL-terminated C string, so a U+0000 is data): see
+# tools/proto_strings_as_bytes.py. Run from the copy's root so the "Generated from:"
+# comments and include paths are relative and identical on every machine.
+c_protos="$scratch/c-protos"
+for proto in "${protos[@]}"; do
+    mkdir -p "$c_protos/$(dirname "$proto")"
+    python3 "$repo_root/tools/proto_strings_as_bytes.py" "$proto_root/$proto" "$c_protos/$proto"
+done
+(cd "$c_protos" && protoc-c -I . --c_out="$scratch" "${protos[@]}")
 
 for proto in "${protos[@]}"; do
     relative_dir="$(dirname "$proto")"

@@ -10,7 +10,7 @@ struct ConfigurationReader {
     private static let providerKeys: Set<String> = [
         "name", "dialect", "base_url", "api_key_env", "api_key_file", "headers", "forward_metadata",
         "models", "connect_timeout_ms", "stall_timeout_ms", "first_heartbeat_ms", "heartbeat_interval_ms",
-        "max_attempts", "initial_backoff_ms", "max_backoff_ms", "tls_ca_file", "http1_only", "max_http1_connections",
+        "max_attempts", "initial_backoff_ms", "max_backoff_ms", "tls_ca_file", "http1_only", "max_http1_connections", "max_event_bytes",
     ]
 
     init(path: String) {
@@ -66,7 +66,9 @@ struct ConfigurationReader {
             retry: try retry(fields, in: place),
             tlsCAFile: try string(fields["tls_ca_file"], key: "tls_ca_file", in: place),
             http1Only: try bool(fields["http1_only"], key: "http1_only", in: place) ?? false,
-            maxHTTP1Connections: try integer(fields["max_http1_connections"], key: "max_http1_connections", in: place) ?? 1024)
+            maxHTTP1Connections: try integer(fields["max_http1_connections"], key: "max_http1_connections", in: place) ?? 1024,
+            maxEventBytes: try integer(fields["max_event_bytes"], key: "max_event_bytes", in: place)
+                ?? UpstreamProviderConfiguration.defaultMaxEventBytes)
     }
 
     private func apiKey(_ fields: [String: Any], in place: String) throws(RelayConfigurationError) -> APIKeySource {

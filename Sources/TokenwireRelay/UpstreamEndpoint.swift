@@ -13,14 +13,20 @@ struct UpstreamEndpoint: Sendable {
     /// Headers sent with every request, authentication included. Never logged.
     private let fixedHeaders: [(String, String)]
     private let forwardMetadata: [String]
+    /// The largest SSE event or NDJSON line held (`max_event_bytes`).
+    let maxEventBytes: Int
 
     init(configuration: UpstreamProviderConfiguration, apiKey: String?) {
         provider = configuration.name
+        maxEventBytes = configuration.maxEventBytes
         dialect = configuration.dialect
         var base = configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         baseURL = base
-        var headers: [(String, String)] = [("content-type", "application/json"), ("user-agent", "tokenwire")]
+        // identity: the relay parses the body as it streams and decodes no compression.
+        var headers: [(String, String)] = [
+            ("content-type", "application/json"), ("user-agent", "tokenwire"), ("accept-encoding", "identity"),
+        ]
         headers.append(("accept", dialect.dialectType.framing == .newlineDelimitedJSON ? "application/x-ndjson" : "text/event-stream"))
         if let apiKey { headers += Self.authentication(for: configuration.dialect, key: apiKey) }
         if configuration.dialect == .anthropic { headers.append(("anthropic-version", "2023-06-01")) }
@@ -44,11 +50,18 @@ struct UpstreamEndpoint: Sendable {
     }
 
     /// The streaming request for `request`, whose model is `provider/model`.
-    func makeRequest(for request: GenerateRequest, model: String) -> HTTPClientRequest {
+    /// - Throws: `.invalidArgument` when forwarded metadata holds a character an HTTP
+    ///   header cannot carry (NUL, CR, LF): the header would be cut or refused.
+    func makeRequest(for request: GenerateRequest, model: String) throws(TokenwireError) -> HTTPClientRequest {
         var http = HTTPClientRequest(url: url(model: model))
         http.method = .POST
         for (name, value) in fixedHeaders { http.headers.add(name: name, value: value) }
         for (key, value) in request.metadata.sorted(by: { $0.key < $1.key }) where forwards(key) {
+            if let bad = value.unicodeScalars.first(where: { $0 == "\0" || $0 == "\r" || $0 == "\n" }) {
+                throw .invalidArgument(
+                    "metadata \(ErrorExcerpt.quoted(key)) is forwarded to provider '\(provider)' as an HTTP header, "
+                        + "which cannot carry U+\(String(bad.value, radix: 16, uppercase: true).leftPadded(to: 4)): remove it from the value")
+            }
             http.headers.replaceOrAdd(name: key, value: value)
         }
         http.body = .bytes(ByteBuffer(bytes: dialect.dialectType.requestBody(for: request, model: model)))
@@ -69,5 +82,11 @@ struct UpstreamEndpoint: Sendable {
         case .gemini: [("x-goog-api-key", key)]
         case .openAIChat, .openAIResponses, .cohere, .ollama, .tgi: [("authorization", "Bearer \(key)")]
         }
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to width: Int) -> String {
+        count >= width ? self : String(repeating: "0", count: width - count) + self
     }
 }

@@ -26,6 +26,11 @@ public struct UpstreamProviderConfiguration: Sendable, Hashable {
     /// Most HTTP/1.1 connections to the provider at once: one per concurrent call, as
     /// HTTP/1.1 has no multiplexing (AsyncHTTPClient's default of 8 would queue the rest).
     public var maxHTTP1Connections: Int
+    /// The largest SSE event or NDJSON line the relay holds (`max_event_bytes`); a bigger
+    /// one ends the call with RESOURCE_EXHAUSTED instead of taking the server's memory.
+    public var maxEventBytes: Int
+    /// `maxEventBytes` when the file gives none: 4 MiB.
+    public static let defaultMaxEventBytes = 4 * 1024 * 1024
 
     public init(
         name: String,
@@ -39,7 +44,8 @@ public struct UpstreamProviderConfiguration: Sendable, Hashable {
         retry: RetryPolicy = RetryPolicy(),
         tlsCAFile: String? = nil,
         http1Only: Bool = false,
-        maxHTTP1Connections: Int = 1024
+        maxHTTP1Connections: Int = 1024,
+        maxEventBytes: Int = defaultMaxEventBytes
     ) {
         self.name = name
         self.dialect = dialect
@@ -53,6 +59,7 @@ public struct UpstreamProviderConfiguration: Sendable, Hashable {
         self.tlsCAFile = tlsCAFile
         self.http1Only = http1Only
         self.maxHTTP1Connections = max(1, maxHTTP1Connections)
+        self.maxEventBytes = max(1024, maxEventBytes)
     }
 
     /// The models as clients name them: `name/model`.

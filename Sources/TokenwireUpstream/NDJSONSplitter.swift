@@ -14,6 +14,10 @@ public struct NDJSONSplitter: Sendable {
     /// A splitter at the start of a stream.
     public init() {}
 
+    /// Bytes of a line whose end has not arrived yet. The splitter sets no bound itself; a
+    /// caller reading an untrusted stream checks this after each read.
+    public var bufferedByteCount: Int { partialLine.count }
+
     /// Splits the next bytes of the stream.
     ///
     /// - Parameters:

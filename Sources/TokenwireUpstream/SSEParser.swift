@@ -50,6 +50,11 @@ public struct SSEParser: Sendable {
     /// A parser at the start of a stream.
     public init() {}
 
+    /// Bytes held for what is not finished yet: a line without its line end, and the `data`
+    /// of an event not yet dispatched. The parser sets no bound itself; a caller reading
+    /// an untrusted stream checks this after each read (`UpstreamBodyReader` does).
+    public var bufferedByteCount: Int { partialLine.count + dataBuffer.count }
+
     /// Parses the next bytes of the stream.
     ///
     /// - Parameters:

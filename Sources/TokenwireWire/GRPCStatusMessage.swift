@@ -1,11 +1,20 @@
 /// The `grpc-message` trailer's percent-encoding (gRPC PROTOCOL-HTTP2): UTF-8 bytes
 /// outside `%x20-%x24 / %x26-%x7E` travel as `%XX`.
 public enum GRPCStatusMessage {
-    /// Percent-encodes a status message for the `grpc-message` trailer.
-    /// - Parameter message: The message, any Unicode.
+    /// The longest `grpc-message` we send, encoded. Longer messages are cut (at a character)
+    /// and end with "…": a message echoing a megabyte of input would otherwise make
+    /// trailers that nghttp2 cannot send and clients will not take.
+    public static let maxEncodedLength = 4096
+
+    /// Percent-encodes a status message for the `grpc-message` trailer, cut to
+    /// `maxEncodedLength` bytes.
+    /// - Parameters:
+    ///   - message: The message, any Unicode.
+    ///   - maxEncodedLength: The most bytes the result may have (at least 9, for the "…").
     /// - Returns: ASCII in which every byte outside `%x20-%x24 / %x26-%x7E` (including
     ///   `%` itself) is `%` and two upper-case hex digits.
-    public static func percentEncode(_ message: String) -> String {
+    public static func percentEncode(_ message: String, maxEncodedLength: Int = maxEncodedLength) -> String {
+        let message = truncated(message, toEncodedLength: maxEncodedLength)
         let utf8 = message.utf8
         var encodedCount = 0
         for byte in utf8 {
@@ -27,6 +36,22 @@ public enum GRPCStatusMessage {
             }
             return position
         }
+    }
+
+    /// `message` itself if it encodes to at most `limit` bytes; else its longest prefix of
+    /// whole characters that, with "…" after it, does.
+    static func truncated(_ message: String, toEncodedLength limit: Int) -> String {
+        let ellipsis = "\u{2026}"
+        let ellipsisCost = 9  // %E2%80%A6
+        var cost = 0
+        var endOfLastWholeCharacter = message.startIndex
+        for index in message.indices {
+            guard cost <= limit else { break }
+            if cost <= limit - ellipsisCost { endOfLastWholeCharacter = index }
+            for byte in message[index].utf8 { cost += isUnreserved(byte) ? 1 : 3 }
+        }
+        guard cost > limit else { return message }
+        return String(message[..<endOfLastWholeCharacter]) + ellipsis
     }
 
     /// Decodes a `grpc-message` trailer value, leniently: a `%` not followed by two hex

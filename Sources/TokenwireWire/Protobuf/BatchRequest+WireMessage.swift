@@ -23,8 +23,10 @@ extension BatchRequest: WireMessage {
 
     /// Decodes a `tokenwire.v1.BatchRequest`.
     /// - Parameter bytes: One whole message body.
-    /// - Throws: `.invalidArgument` when the bytes are not a valid `BatchRequest`.
+    /// - Throws: `.invalidArgument` when the bytes are not a valid `BatchRequest`, or
+    ///   carry more elements than `RequestShapeLimits` allows.
     public init(decoding bytes: ByteBuffer) throws(TokenwireError) {
+        try RequestShapeLimits.checkBatchRequest(bytes)
         self = try ProtobufCCodec.read(
             bytes,
             messageName: "tokenwire.v1.BatchRequest",

@@ -9,16 +9,16 @@ extension Completion: WireMessage {
     public func encode(into buffer: inout ByteBuffer) {
         ProtobufCArena.with { arena in
             let message = arena.message(Tokenwire__V1__Completion.self) { tokenwire__v1__completion__init($0) }
-            message.pointee.model = arena.cString(model)
-            message.pointee.text = arena.cString(text)
+            message.pointee.model = arena.bytes(model)
+            message.pointee.text = arena.bytes(text)
             message.pointee.n_tool_calls = toolCalls.count
             message.pointee.tool_calls = arena.pointerArray(of: Tokenwire__V1__ToolCall.self, count: toolCalls.count)
             for (position, toolCall) in toolCalls.enumerated() {
                 let element = arena.message(Tokenwire__V1__ToolCall.self) { tokenwire__v1__tool_call__init($0) }
-                element.pointee.id = arena.cString(toolCall.id)
-                element.pointee.name = arena.cString(toolCall.name)
-                element.pointee.arguments = arena.cString(toolCall.arguments)
-                element.pointee.arguments_error = arena.cString(toolCall.argumentsError)
+                element.pointee.id = arena.bytes(toolCall.id)
+                element.pointee.name = arena.bytes(toolCall.name)
+                element.pointee.arguments = arena.bytes(toolCall.arguments)
+                element.pointee.arguments_error = arena.bytes(toolCall.argumentsError)
                 message.pointee.tool_calls[position] = element
             }
             guard let finish else {

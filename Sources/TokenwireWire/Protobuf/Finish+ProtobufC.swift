@@ -14,8 +14,8 @@ extension Finish {
             usageMessage.input_tokens = usage.inputTokens
             usageMessage.output_tokens = usage.outputTokens
         }
-        return reason.withCString { reason in
-            message.reason = UnsafeMutablePointer(mutating: reason)
+        return ProtobufCCodec.withBytes(reason) { reason in
+            message.reason = reason
             return withUnsafeMutablePointer(to: &usageMessage) { usagePointer in
                 message.usage = usage == nil ? nil : usagePointer
                 return withUnsafeMutablePointer(to: &message) { body($0) }

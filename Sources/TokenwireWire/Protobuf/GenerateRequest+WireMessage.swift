@@ -19,8 +19,10 @@ extension GenerateRequest: WireMessage {
 
     /// Decodes a `tokenwire.v1.GenerateRequest`.
     /// - Parameter bytes: One whole message body.
-    /// - Throws: `.invalidArgument` when the bytes are not a valid `GenerateRequest`.
+    /// - Throws: `.invalidArgument` when the bytes are not a valid `GenerateRequest`, or
+    ///   carry more elements than `RequestShapeLimits` allows.
     public init(decoding bytes: ByteBuffer) throws(TokenwireError) {
+        try RequestShapeLimits.checkGenerateRequest(bytes)
         self = try ProtobufCCodec.read(
             bytes,
             messageName: "tokenwire.v1.GenerateRequest",
@@ -36,18 +38,18 @@ extension GenerateRequest {
     /// The request as a protobuf-c struct whose memory `arena` owns.
     func cMessage(in arena: inout ProtobufCArena) -> UnsafeMutablePointer<Tokenwire__V1__GenerateRequest> {
         let message = arena.message(Tokenwire__V1__GenerateRequest.self) { tokenwire__v1__generate_request__init($0) }
-        message.pointee.model = arena.cString(model)
+        message.pointee.model = arena.bytes(model)
         message.pointee.n_messages = messages.count
         message.pointee.messages = arena.pointerArray(of: Tokenwire__V1__ChatMessage.self, count: messages.count)
         for (position, chatMessage) in messages.enumerated() {
             let element = arena.message(Tokenwire__V1__ChatMessage.self) { tokenwire__v1__chat_message__init($0) }
-            element.pointee.role = arena.cString(chatMessage.role)
-            element.pointee.content = arena.cString(chatMessage.content)
+            element.pointee.role = arena.bytes(chatMessage.role)
+            element.pointee.content = arena.bytes(chatMessage.content)
             message.pointee.messages[position] = element
         }
         message.pointee.max_tokens = maxTokens
         message.pointee.temperature = temperature
-        message.pointee.resume_token = arena.cString(resumeToken)
+        message.pointee.resume_token = arena.bytes(resumeToken)
         message.pointee.resume_after_seq = resumeAfterSeq
         message.pointee.n_metadata = metadata.count
         message.pointee.metadata = arena.pointerArray(
@@ -58,8 +60,8 @@ extension GenerateRequest {
             let element = arena.message(Tokenwire__V1__GenerateRequest__MetadataEntry.self) {
                 tokenwire__v1__generate_request__metadata_entry__init($0)
             }
-            element.pointee.key = arena.cString(entry.key)
-            element.pointee.value = arena.cString(entry.value)
+            element.pointee.key = arena.bytes(entry.key)
+            element.pointee.value = arena.bytes(entry.value)
             message.pointee.metadata[position] = element
         }
         return message

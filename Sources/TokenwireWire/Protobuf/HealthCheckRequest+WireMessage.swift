@@ -8,8 +8,8 @@ extension HealthCheckRequest: WireMessage {
     public func encode(into buffer: inout ByteBuffer) {
         var message = Grpc__Health__V1__HealthCheckRequest()
         grpc__health__v1__health_check_request__init(&message)
-        service.withCString { service in
-            message.service = UnsafeMutablePointer(mutating: service)
+        ProtobufCCodec.withBytes(service) { service in
+            message.service = service
             ProtobufCCodec.write(
                 packedSize: grpc__health__v1__health_check_request__get_packed_size(&message),
                 into: &buffer

@@ -1,3 +1,5 @@
+internal import CProtobufC
+
 /// The C memory behind one message being encoded: C strings, structs and pointer arrays
 /// that protobuf-c reads while packing, all freed together when the encode is done.
 ///
@@ -21,17 +23,15 @@ struct ProtobufCArena {
         return body(&arena)
     }
 
-    /// A NUL-terminated copy of `string`, typed as protobuf-c's `char *` fields are.
-    /// - Important: a U+0000 inside `string` ends the C string there.
-    mutating func cString(_ string: String) -> UnsafeMutablePointer<CChar> {
+    /// A copy of `string`'s UTF-8 bytes as a protobuf-c bytes field (how the proto's
+    /// string fields are compiled), so a U+0000 inside it is data.
+    mutating func bytes(_ string: String) -> ProtobufCBinaryData {
         let utf8 = string.utf8
-        guard !utf8.isEmpty else { return ProtobufCCodec.emptyCString }
+        guard !utf8.isEmpty else { return ProtobufCBinaryData(len: 0, data: nil) }
         let count = utf8.count
-        let raw = allocate(byteCount: count + 1, alignment: 1)
-        let bytes = raw.bindMemory(to: UInt8.self, capacity: count + 1)
+        let bytes = allocate(byteCount: count, alignment: 1).bindMemory(to: UInt8.self, capacity: count)
         _ = UnsafeMutableBufferPointer(start: bytes, count: count).initialize(from: utf8)
-        bytes[count] = 0
-        return raw.bindMemory(to: CChar.self, capacity: count + 1)
+        return ProtobufCBinaryData(len: count, data: bytes)
     }
 
     /// A C message struct, set up by its protobuf-c `__init` function.

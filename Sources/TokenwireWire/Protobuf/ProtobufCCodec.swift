@@ -1,3 +1,4 @@
+internal import CProtobufC
 internal import NIOCore
 internal import TokenwireCore
 
@@ -75,20 +76,23 @@ enum ProtobufCCodec {
         return value
     }
 
-    /// A Swift string from a protobuf-c string field; `NULL` reads as empty.
+    /// A Swift string from a protobuf-c bytes field (the proto's string fields are compiled
+    /// as bytes: see tools/proto_strings_as_bytes.py), by length: a U+0000 is data.
     ///
     /// Invalid UTF-8 from a peer is repaired with U+FFFD, never trapped on.
     @inline(__always)
-    static func string(_ pointer: UnsafePointer<CChar>?) -> String {
-        guard let pointer else { return "" }
-        return String(cString: pointer)  // repairs ill-formed UTF-8 like String(decoding:as:)
+    static func string(_ field: ProtobufCBinaryData) -> String {
+        guard field.len > 0, let data = field.data else { return "" }
+        return String(decoding: UnsafeBufferPointer(start: data, count: field.len), as: UTF8.self)
     }
 
-    /// A C string to point proto3 string fields at when they are empty; protobuf-c never
-    /// writes through it and it is never freed.
-    nonisolated(unsafe) static let emptyCString: UnsafeMutablePointer<CChar> = {
-        let pointer = UnsafeMutablePointer<CChar>.allocate(capacity: 1)
-        pointer.initialize(to: 0)
-        return pointer
-    }()
+    /// Runs `body` with `string`'s UTF-8 bytes as a protobuf-c bytes field, borrowed: valid
+    /// only inside `body`, and never written through by protobuf-c.
+    @inline(__always)
+    static func withBytes<Result>(_ string: String, _ body: (ProtobufCBinaryData) -> Result) -> Result {
+        var string = string
+        return string.withUTF8 { utf8 in
+            body(ProtobufCBinaryData(len: utf8.count, data: UnsafeMutablePointer(mutating: utf8.baseAddress)))
+        }
+    }
 }

@@ -12,15 +12,15 @@ extension TokenEvent {
     ) {
         switch self {
         case .text(let text):
-            text.withCString { text in
+            ProtobufCCodec.withBytes(text) { text in
                 frame.event_case = TOKENWIRE__V1__TOKEN_FRAME__EVENT_TEXT
-                frame.text = UnsafeMutablePointer(mutating: text)
+                frame.text = text
                 body(&frame)
             }
         case .reasoning(let reasoning):
-            reasoning.withCString { reasoning in
+            ProtobufCCodec.withBytes(reasoning) { reasoning in
                 frame.event_case = TOKENWIRE__V1__TOKEN_FRAME__EVENT_REASONING
-                frame.reasoning = UnsafeMutablePointer(mutating: reasoning)
+                frame.reasoning = reasoning
                 body(&frame)
             }
         case .start(let start):
@@ -106,14 +106,14 @@ extension TokenEvent {
     ) {
         var message = Tokenwire__V1__StreamStart()
         tokenwire__v1__stream_start__init(&message)
-        start.streamID.withCString { streamID in
-            start.model.withCString { model in
-                start.provider.withCString { provider in
-                    start.resumeToken.withCString { resumeToken in
-                        message.stream_id = UnsafeMutablePointer(mutating: streamID)
-                        message.model = UnsafeMutablePointer(mutating: model)
-                        message.provider = UnsafeMutablePointer(mutating: provider)
-                        message.resume_token = UnsafeMutablePointer(mutating: resumeToken)
+        ProtobufCCodec.withBytes(start.streamID) { streamID in
+            ProtobufCCodec.withBytes(start.model) { model in
+                ProtobufCCodec.withBytes(start.provider) { provider in
+                    ProtobufCCodec.withBytes(start.resumeToken) { resumeToken in
+                        message.stream_id = streamID
+                        message.model = model
+                        message.provider = provider
+                        message.resume_token = resumeToken
                         withUnsafeMutablePointer(to: &message) { body($0) }
                     }
                 }
@@ -128,12 +128,12 @@ extension TokenEvent {
         var message = Tokenwire__V1__ToolCallDelta()
         tokenwire__v1__tool_call_delta__init(&message)
         message.index = delta.index
-        delta.id.withCString { id in
-            delta.name.withCString { name in
-                delta.arguments.withCString { arguments in
-                    message.id = UnsafeMutablePointer(mutating: id)
-                    message.name = UnsafeMutablePointer(mutating: name)
-                    message.arguments = UnsafeMutablePointer(mutating: arguments)
+        ProtobufCCodec.withBytes(delta.id) { id in
+            ProtobufCCodec.withBytes(delta.name) { name in
+                ProtobufCCodec.withBytes(delta.arguments) { arguments in
+                    message.id = id
+                    message.name = name
+                    message.arguments = arguments
                     withUnsafeMutablePointer(to: &message) { body($0) }
                 }
             }
@@ -147,8 +147,8 @@ extension TokenEvent {
         var message = Tokenwire__V1__ItemError()
         tokenwire__v1__item_error__init(&message)
         message.code = error.code
-        error.message.withCString { text in
-            message.message = UnsafeMutablePointer(mutating: text)
+        ProtobufCCodec.withBytes(error.message) { text in
+            message.message = text
             withUnsafeMutablePointer(to: &message) { body($0) }
         }
     }

@@ -41,23 +41,23 @@ struct  Tokenwire__V1__ChatMessage
   /*
    * "system", "user", "assistant" or "tool"
    */
-  char *role;
-  char *content;
+  ProtobufCBinaryData role;
+  ProtobufCBinaryData content;
 };
 #define TOKENWIRE__V1__CHAT_MESSAGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__chat_message__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 struct  Tokenwire__V1__GenerateRequest__MetadataEntry
 {
   ProtobufCMessage base;
-  char *key;
-  char *value;
+  ProtobufCBinaryData key;
+  ProtobufCBinaryData value;
 };
 #define TOKENWIRE__V1__GENERATE_REQUEST__METADATA_ENTRY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__generate_request__metadata_entry__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL} }
 
 
 struct  Tokenwire__V1__GenerateRequest
@@ -66,7 +66,7 @@ struct  Tokenwire__V1__GenerateRequest
   /*
    * routed name: "openai/gpt-4o-mini", "synthetic/flood", ...
    */
-  char *model;
+  ProtobufCBinaryData model;
   size_t n_messages;
   Tokenwire__V1__ChatMessage **messages;
   /*
@@ -77,7 +77,7 @@ struct  Tokenwire__V1__GenerateRequest
   /*
    * continue the stream that this token names ...
    */
-  char *resume_token;
+  ProtobufCBinaryData resume_token;
   /*
    * ... from the frame after this seq
    */
@@ -87,7 +87,7 @@ struct  Tokenwire__V1__GenerateRequest
 };
 #define TOKENWIRE__V1__GENERATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__generate_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, 0, 0,NULL }
+    , {0,NULL}, 0,NULL, 0, 0, {0,NULL}, 0, 0,NULL }
 
 
 struct  Tokenwire__V1__BatchRequest
@@ -137,12 +137,12 @@ struct  Tokenwire__V1__TokenFrame
     /*
      * a piece of the answer
      */
-    char *text;
+    ProtobufCBinaryData text;
     Tokenwire__V1__ToolCallDelta *tool_call;
     /*
      * a piece of streamed reasoning, where the provider sends it
      */
-    char *reasoning;
+    ProtobufCBinaryData reasoning;
     /*
      * the item's last frame
      */
@@ -162,14 +162,14 @@ struct  Tokenwire__V1__TokenFrame
 struct  Tokenwire__V1__StreamStart
 {
   ProtobufCMessage base;
-  char *stream_id;
-  char *model;
-  char *provider;
-  char *resume_token;
+  ProtobufCBinaryData stream_id;
+  ProtobufCBinaryData model;
+  ProtobufCBinaryData provider;
+  ProtobufCBinaryData resume_token;
 };
 #define TOKENWIRE__V1__STREAM_START__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__stream_start__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Tokenwire__V1__ToolCallDelta
@@ -179,16 +179,16 @@ struct  Tokenwire__V1__ToolCallDelta
    * fragments with the same index make one call
    */
   uint32_t index;
-  char *id;
-  char *name;
+  ProtobufCBinaryData id;
+  ProtobufCBinaryData name;
   /*
    * a fragment of the JSON arguments
    */
-  char *arguments;
+  ProtobufCBinaryData arguments;
 };
 #define TOKENWIRE__V1__TOOL_CALL_DELTA__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__tool_call_delta__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , 0, {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Tokenwire__V1__Usage
@@ -208,7 +208,7 @@ struct  Tokenwire__V1__Finish
   /*
    * "stop", "length", "tool_calls", "content_filter", "cancelled", "error"
    */
-  char *reason;
+  ProtobufCBinaryData reason;
   /*
    * absent when the provider reported no counts
    */
@@ -216,7 +216,7 @@ struct  Tokenwire__V1__Finish
 };
 #define TOKENWIRE__V1__FINISH__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__finish__descriptor) \
-    , (char *)protobuf_c_empty_string, NULL }
+    , {0,NULL}, NULL }
 
 
 struct  Tokenwire__V1__Heartbeat
@@ -235,44 +235,44 @@ struct  Tokenwire__V1__ItemError
    * a gRPC status code
    */
   uint32_t code;
-  char *message;
+  ProtobufCBinaryData message;
 };
 #define TOKENWIRE__V1__ITEM_ERROR__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__item_error__descriptor) \
-    , 0, (char *)protobuf_c_empty_string }
+    , 0, {0,NULL} }
 
 
 struct  Tokenwire__V1__Completion
 {
   ProtobufCMessage base;
-  char *model;
-  char *text;
+  ProtobufCBinaryData model;
+  ProtobufCBinaryData text;
   size_t n_tool_calls;
   Tokenwire__V1__ToolCall **tool_calls;
   Tokenwire__V1__Finish *finish;
 };
 #define TOKENWIRE__V1__COMPLETION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__completion__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, NULL }
+    , {0,NULL}, {0,NULL}, 0,NULL, NULL }
 
 
 struct  Tokenwire__V1__ToolCall
 {
   ProtobufCMessage base;
-  char *id;
-  char *name;
+  ProtobufCBinaryData id;
+  ProtobufCBinaryData name;
   /*
    * the JSON arguments, as the provider sent them
    */
-  char *arguments;
+  ProtobufCBinaryData arguments;
   /*
    * empty when `arguments` is one complete JSON object; else what is wrong
    */
-  char *arguments_error;
+  ProtobufCBinaryData arguments_error;
 };
 #define TOKENWIRE__V1__TOOL_CALL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__tool_call__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+    , {0,NULL}, {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 /* Tokenwire__V1__ChatMessage methods */

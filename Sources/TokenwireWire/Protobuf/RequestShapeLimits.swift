@@ -1,0 +1,114 @@
+public import NIOCore
+public import TokenwireCore
+
+/// Bounds on how many elements a request may carry, checked on the wire bytes before
+/// protobuf-c unpacks them.
+///
+/// protobuf-c allocates a struct and a pointer for every element of a repeated field, and
+/// the Swift values cost more again: an empty `ChatMessage` is 2 bytes on the wire and about
+/// 100 in memory, so 4 MiB of them (2 million) cost about 200 MiB before any check could run.
+/// Counting first bounds the cost of a request by its size.
+public enum RequestShapeLimits {
+    /// The most chat messages one `GenerateRequest` (or one batch item) may carry.
+    public static let maxChatMessages = 10_000
+    /// The most metadata entries one `GenerateRequest` (or one batch item) may carry.
+    public static let maxMetadataEntries = 1_000
+    /// The most items one `BatchRequest` may carry.
+    public static let maxBatchItems = 10_000
+    /// The most chat messages and metadata entries one `BatchRequest` may carry in all.
+    public static let maxBatchElements = 100_000
+
+    /// - Throws: `.invalidArgument` naming the count and the limit when a
+    ///   `tokenwire.v1.GenerateRequest` carries too many messages or metadata entries.
+    public static func checkGenerateRequest(_ bytes: ByteBuffer) throws(TokenwireError) {
+        let counts = bytes.withUnsafeReadableBytes { ProtobufWireScanner.generateRequestCounts($0) }
+        if let problem = problem(counts, item: nil) { throw problem }
+    }
+
+    /// - Throws: `.invalidArgument` naming the count and the limit when a
+    ///   `tokenwire.v1.BatchRequest` carries too many items, or too many elements in all.
+    public static func checkBatchRequest(_ bytes: ByteBuffer) throws(TokenwireError) {
+        var items = 0
+        var elements = 0
+        var failure: TokenwireError?
+        bytes.withUnsafeReadableBytes { raw in
+            ProtobufWireScanner.forEachField(in: raw) { field, value in
+                guard field == 1, failure == nil else { return }
+                items += 1
+                let counts = ProtobufWireScanner.generateRequestCounts(value)
+                elements += counts.messages + counts.metadata
+                failure = problem(counts, item: items - 1)
+            }
+        }
+        if let failure { throw failure }
+        if items > maxBatchItems {
+            throw .invalidArgument("the batch has \(items) items; at most \(maxBatchItems) are accepted: split it into several calls")
+        }
+        if elements > maxBatchElements {
+            throw .invalidArgument(
+                "the batch's items carry \(elements) messages and metadata entries in all; at most \(maxBatchElements) are accepted: split it into several calls")
+        }
+    }
+
+    private static func problem(_ counts: (messages: Int, metadata: Int), item: Int?) -> TokenwireError? {
+        let subject = item.map { "batch item \($0)" } ?? "the request"
+        if counts.messages > maxChatMessages {
+            return .invalidArgument("\(subject) has \(counts.messages) chat messages; at most \(maxChatMessages) are accepted")
+        }
+        if counts.metadata > maxMetadataEntries {
+            return .invalidArgument("\(subject) has \(counts.metadata) metadata entries; at most \(maxMetadataEntries) are accepted")
+        }
+        return nil
+    }
+}
+
+/// Walks the top-level fields of protobuf wire bytes without decoding them.
+enum ProtobufWireScanner {
+    /// Counts `messages` (field 2) and `metadata` (field 7) of a `GenerateRequest`.
+    static func generateRequestCounts(_ bytes: UnsafeRawBufferPointer) -> (messages: Int, metadata: Int) {
+        var messages = 0
+        var metadata = 0
+        forEachField(in: bytes) { field, _ in
+            if field == 2 { messages += 1 } else if field == 7 { metadata += 1 }
+        }
+        return (messages, metadata)
+    }
+
+    /// Calls `body` with the number and the payload of each length-delimited field, in order.
+    /// Stops quietly at the first malformed byte: protobuf-c reports malformed input.
+    static func forEachField(in bytes: UnsafeRawBufferPointer, _ body: (UInt64, UnsafeRawBufferPointer) -> Void) {
+        var position = 0
+        while position < bytes.count {
+            guard let key = readVarint(bytes, &position) else { return }
+            let field = key >> 3
+            switch key & 7 {
+            case 0:
+                guard readVarint(bytes, &position) != nil else { return }
+            case 1:
+                position += 8
+            case 2:
+                guard let length = readVarint(bytes, &position), length <= UInt64(bytes.count - position) else { return }
+                let end = position + Int(length)
+                body(field, UnsafeRawBufferPointer(rebasing: bytes[position..<end]))
+                position = end
+            case 5:
+                position += 4
+            default:
+                return
+            }
+        }
+    }
+
+    private static func readVarint(_ bytes: UnsafeRawBufferPointer, _ position: inout Int) -> UInt64? {
+        var value: UInt64 = 0
+        var shift: UInt64 = 0
+        while position < bytes.count, shift < 64 {
+            let byte = bytes[position]
+            position += 1
+            value |= UInt64(byte & 0x7f) << shift
+            if byte & 0x80 == 0 { return value }
+            shift += 7
+        }
+        return nil
+    }
+}
