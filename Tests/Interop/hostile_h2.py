@@ -8,6 +8,9 @@ Usage: hostile_h2.py ATTACK PORT
   hpack-bomb  one 3,000-byte header field sent once (literal with incremental indexing)
               and then referenced by one-byte indexes 40 times, the block cut into HEADERS
               and 8 CONTINUATION frames: about 3 KB on the wire, 120 KB decoded.
+  paced-call  the preface and a whole Generate call for 30 tokens of synthetic/paced in the
+              connection's first write (so the server sees the call in its first read),
+              then the response, and whether a GOAWAY came while the call ran.
 
 Prints one JSON line: {"attack": RESULT, "after": RESULT}, where "after" is a good call on
 the same connection and RESULT is {"headers": {...}, "reset": code or null,
@@ -139,9 +142,22 @@ def hpack_bomb(port):
     print(json.dumps({"attack": attack, "after": after}))
 
 
+def paced_call(port):
+    connection = Connection.__new__(Connection)
+    connection.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+    connection.decoder = Decoder()
+    connection.buffer = b""
+    paced = bytes([0x0A, 0x0F]) + b"synthetic/paced" + bytes([0x18, 30])
+    body = bytes([0, 0, 0, 0, len(paced)]) + paced
+    block = Encoder().encode(request_headers())
+    connection.sock.sendall(
+        PREFACE + frame(SETTINGS, 0, 0) + frame(HEADERS, END_HEADERS, 1, block) + frame(DATA, END_STREAM, 1, body))
+    print(json.dumps({"call": connection.response(1)}))
+
+
 def main():
     attack, port = sys.argv[1], int(sys.argv[2])
-    {"hpack-bomb": hpack_bomb}[attack](port)
+    {"hpack-bomb": hpack_bomb, "paced-call": paced_call}[attack](port)
 
 
 if __name__ == "__main__":

@@ -232,16 +232,19 @@ struct HostilePeerTests {
 
     @Test func connectionWithACallLongerThanTheIdleTimeoutStaysOpen() async throws {
         try await withTestServer(configure: {
-            $0.http2.idleTimeout = .milliseconds(300)
+            $0.http2.idleTimeout = .milliseconds(500)
             $0.pacedTokensPerSecond = 20
         }) { _, port in
-            let client = try await RawHTTP2Client.connect(port: port)
-            // 20 paced tokens at 20/s: about a second, over three idle timeouts.
-            let body = framed(generateRequestBytes(GenerateRequest(model: "synthetic/paced", maxTokens: 20)))
-            let response = try await client.send(path: Self.generate, body: body)
-            #expect(response.grpcStatus == 0, "\(response.grpcMessage)")
-            #expect(try await client.goAways().isEmpty)
-            await client.close()
+            // 30 paced tokens at 20/s: 1.5 s, three idle timeouts. The call goes out in the
+            // connection's first write, so the connection is never idle before it.
+            let output = try await runProcess("python3", ["Tests/Interop/hostile_h2.py", "paced-call", "\(port)"])
+            #expect(output.status == 0, "\(output.stderr)")
+            let result = try #require(
+                JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: [String: Any]], "\(output.stdout)")
+            let call = try #require(result["call"])
+            #expect((call["headers"] as? [String: String])?["grpc-status"] == "0", "\(call)")
+            #expect(call["goaway"] == nil, "\(call)")
+            #expect(call["connection_closed"] as? Bool == false)
         }
     }
 
