@@ -35,7 +35,9 @@ public final class HTTP2OutboundStream: Sendable {
         var streamID: HTTP2StreamID = 0
         var flushPending = false
         var headersSubmitted = false
-        var waiter: CheckedContinuation<Void, any Error>?
+        /// Writers suspended until the queue drains, by the id each was given.
+        var waiters: [UInt64: CheckedContinuation<Void, any Error>] = [:]
+        var nextWaiterID: UInt64 = 0
         /// Bytes written since the writer last gave up its thread.
         var bytesSinceYield = 0
         /// Messages (enqueue calls) so far.
@@ -170,6 +172,9 @@ public final class HTTP2OutboundStream: Sendable {
     /// The queue buffer's allocated size, for tests of its bound.
     var bufferCapacity: Int { state.withLock { $0.buffer.capacity } }
 
+    /// Writers waiting for capacity, for tests.
+    var waiterCount: Int { state.withLock { $0.waiters.count } }
+
     /// Bytes queued and not yet taken by nghttp2.
     public var queuedBytes: Int { state.withLock { $0.buffer.readableBytes } }
 
@@ -179,23 +184,25 @@ public final class HTTP2OutboundStream: Sendable {
     }
 
     /// Suspends until the queue has drained to the low watermark (or the stream closed).
+    /// Any number of writers may wait; all resume together.
     public func waitForCapacity() async throws {
+        let id = state.withLock { state in
+            defer { state.nextWaiterID += 1 }
+            return state.nextWaiterID
+        }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
                 let immediate: Result<Void, any Error>? = state.withLock { state in
                     if case .closed(let error) = state.phase { return .failure(error) }
                     if Task.isCancelled { return .failure(CancellationError()) }
                     if state.buffer.readableBytes <= lowWatermark { return .success(()) }
-                    state.waiter = continuation
+                    state.waiters[id] = continuation
                     return nil
                 }
                 if let immediate { continuation.resume(with: immediate) }
             }
         } onCancel: {
-            let waiter = state.withLock { state in
-                defer { state.waiter = nil }
-                return state.waiter
-            }
+            let waiter = state.withLock { state in state.waiters.removeValue(forKey: id) }
             waiter?.resume(throwing: CancellationError())
         }
     }
@@ -227,7 +234,7 @@ public final class HTTP2OutboundStream: Sendable {
 
     /// nghttp2's data source: copies up to `destination.count` bytes.
     func read(into destination: UnsafeMutableRawBufferPointer) -> ReadResult {
-        var waiterToResume: CheckedContinuation<Void, any Error>?
+        var waitersToResume: [CheckedContinuation<Void, any Error>] = []
         let result = state.withLock { state -> ReadResult in
             let count = min(destination.count, state.buffer.readableBytes)
             if count > 0 {
@@ -245,9 +252,9 @@ public final class HTTP2OutboundStream: Sendable {
                     // reuses its front. Moving the unsent rest costs no more than what was sent.
                     state.buffer.discardReadBytes()
                 }
-                if state.buffer.readableBytes <= lowWatermark, let waiter = state.waiter {
-                    state.waiter = nil
-                    waiterToResume = waiter
+                if state.buffer.readableBytes <= lowWatermark, !state.waiters.isEmpty {
+                    waitersToResume = Array(state.waiters.values)
+                    state.waiters.removeAll()
                 }
             }
             let drained = state.buffer.readableBytes == 0
@@ -263,18 +270,18 @@ public final class HTTP2OutboundStream: Sendable {
                 return .closed
             }
         }
-        waiterToResume?.resume()
+        for waiter in waitersToResume { waiter.resume() }
         return result
     }
 
-    /// The stream is gone: fail the waiting writer and every later write.
+    /// The stream is gone: fail the waiting writers and every later write.
     func close(_ error: HTTP2StreamClosedError) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, any Error>? in
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, any Error>] in
             if case .closed = state.phase {} else { state.phase = .closed(error) }
             state.buffer.clear()
-            defer { state.waiter = nil }
-            return state.waiter
+            defer { state.waiters.removeAll() }
+            return Array(state.waiters.values)
         }
-        waiter?.resume(throwing: error)
+        for waiter in waiters { waiter.resume(throwing: error) }
     }
 }

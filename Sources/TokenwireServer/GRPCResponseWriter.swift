@@ -77,8 +77,8 @@ public struct GRPCResponseWriter: Sendable {
         }
     }
 
-    /// Suspends until the stream's queue has drained to its low watermark. The stream keeps
-    /// one waiting writer: writers that share it must wait one at a time (`BatchFrameSequencer`).
+    /// Suspends until the stream's queue has drained to its low watermark. Writers that
+    /// share the stream may all wait; they resume together.
     /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away or the
     ///   call was cancelled.
     func waitForCapacity() async throws {
