@@ -70,20 +70,10 @@ struct DialectRun {
         return finish
     }
 
-    /// Tool calls assembled as a consumer must: fragments joined by index; a different
-    /// non-empty id at an index starts a new call; a repeated id is not appended again.
+    /// Tool calls assembled as a consumer must (`ToolCallAssembler`).
     var toolCalls: [ToolCall] {
-        var calls: [(index: UInt32, call: ToolCall)] = []
-        for delta in toolCallDeltas {
-            if let last = calls.lastIndex(where: { $0.index == delta.index }),
-                delta.id.isEmpty || delta.id == calls[last].call.id
-            {
-                if calls[last].call.name.isEmpty { calls[last].call.name = delta.name }
-                calls[last].call.arguments += delta.arguments
-            } else {
-                calls.append((delta.index, ToolCall(id: delta.id, name: delta.name, arguments: delta.arguments)))
-            }
-        }
-        return calls.map(\.call)
+        var assembler = ToolCallAssembler()
+        for delta in toolCallDeltas { assembler.add(delta) }
+        return assembler.toolCalls
     }
 }
