@@ -61,6 +61,13 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What a source of tokens implements and what it writes into: TokenProvider, TokenSink,
+        // CallDeadline, ProviderCatalog. No NIO: the server and the relay both depend on it.
+        .target(
+            name: "TokenwireProviders",
+            dependencies: ["TokenwireCore"],
+            swiftSettings: swiftSettings
+        ),
         // Upstream providers' streaming formats: the SSE/NDJSON parsers and one adapter per
         // dialect, mapping provider events to the frame model. Pure Swift.
         .target(
@@ -71,7 +78,7 @@ let package = Package(
         .target(
             name: "TokenwireServer",
             dependencies: [
-                "TokenwireCore", "TokenwireWire", "TokenwireHTTP2",
+                "TokenwireCore", "TokenwireWire", "TokenwireHTTP2", "TokenwireProviders",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -83,7 +90,7 @@ let package = Package(
         .target(
             name: "TokenwireRelay",
             dependencies: [
-                "TokenwireCore", "TokenwireServer", "TokenwireUpstream",
+                "TokenwireCore", "TokenwireProviders", "TokenwireUpstream",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -105,7 +112,7 @@ let package = Package(
         .executableTarget(
             name: "tokenwire",
             dependencies: [
-                "TokenwireCore", "TokenwireServer", "TokenwireClient", "TokenwireRelay",
+                "TokenwireCore", "TokenwireServer", "TokenwireClient", "TokenwireRelay", "TokenwireProviders",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -141,7 +148,7 @@ let package = Package(
         .testTarget(
             name: "TokenwireRelayTests",
             dependencies: [
-                "TokenwireCore", "TokenwireRelay", "TokenwireUpstream",
+                "TokenwireCore", "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders",
                 .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
@@ -160,7 +167,7 @@ let package = Package(
             name: "TokenwireIntegrationTests",
             dependencies: [
                 "TokenwireCore", "TokenwireWire", "TokenwireServer", "TokenwireClient", "TokenwireHTTP2",
-                "TokenwireRelay", "TokenwireUpstream",
+                "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

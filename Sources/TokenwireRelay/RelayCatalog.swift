@@ -3,7 +3,7 @@ public import Foundation
 public import Logging
 public import NIOCore
 import NIOSSL
-public import TokenwireServer
+public import TokenwireProviders
 
 /// Builds the server's upstream providers from a configuration.
 public enum RelayCatalog {

@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 import TokenwireCore
-import TokenwireServer
+import TokenwireProviders
 import TokenwireUpstream
 
 /// One try at a provider: send the request, check the response head, then relay the

@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Logging
 import NIOCore
 public import TokenwireCore
-public import TokenwireServer
+public import TokenwireProviders
 import TokenwireUpstream
 
 /// A token provider that streams from an upstream LLM API: one configured provider

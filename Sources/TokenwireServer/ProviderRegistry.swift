@@ -1,3 +1,4 @@
+public import TokenwireProviders
 public import TokenwireCore
 
 /// Finds the providers for a model name: `provider/model` or an alias, followed by the

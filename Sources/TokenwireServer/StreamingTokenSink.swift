@@ -1,3 +1,4 @@
+import TokenwireProviders
 import Synchronization
 import TokenwireCore
 

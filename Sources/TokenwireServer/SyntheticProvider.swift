@@ -1,3 +1,4 @@
+public import TokenwireProviders
 public import TokenwireCore
 
 /// The built-in provider, needing no network or key.

@@ -1,3 +1,4 @@
+import TokenwireProviders
 import NIOCore
 import TokenwireCore
 import TokenwireWire

@@ -1,3 +1,4 @@
+public import TokenwireProviders
 import Logging
 public import NIOCore
 import NIOPosix

@@ -1,3 +1,4 @@
+import TokenwireProviders
 import Foundation
 import NIOCore
 import NIOPosix
