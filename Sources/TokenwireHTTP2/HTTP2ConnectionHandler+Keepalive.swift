@@ -37,7 +37,8 @@ extension HTTP2ConnectionHandler {
         flush()
     }
 
-    /// Ends the connection now: GOAWAY, then close; open streams are reset.
+    /// Ends the connection now: GOAWAY, then close; open streams are reset. A peer that
+    /// stopped reading cannot take the GOAWAY: the socket closes a second later anyway.
     public func close(errorCode: HTTP2ErrorCode = .noError, reason: String) {
         // One GOAWAY per connection: a flood that earns a GOAWAY keeps arriving until the
         // socket closes, and each PING of it would otherwise queue another.
@@ -45,6 +46,8 @@ extension HTTP2ConnectionHandler {
         session.submitGoAway(lastStreamID: session.lastProcessedStreamID, errorCode: errorCode, debugData: reason)
         closeAfterFlush = true
         flush()
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        eventLoop.scheduleTask(in: .seconds(1)) { loopBound.value.closeNow() }
     }
 
     /// The last open stream closed. Often called from inside nghttp2's output pass, so

@@ -43,8 +43,6 @@ extension HTTP2ConnectionHandler {
             guard handler.openStreams.isEmpty else { return }
             handler.logger.debug("closing connection: idle", metadata: ["timeout": "\(timeout)"])
             handler.close(errorCode: .noError, reason: "idle timeout: no call for \(timeout)")
-            // A peer that stopped reading would keep the GOAWAY (and the socket) forever.
-            handler.eventLoop.scheduleTask(in: .seconds(1)) { loopBound.value.closeNow() }
         }
     }
 

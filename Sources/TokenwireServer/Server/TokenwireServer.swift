@@ -236,6 +236,7 @@ public final class TokenwireServer: Sendable {
         for connection in stragglers {
             connection.eventLoop.execute { connection.value.close(reason: "drain timeout") }
         }
+        await waitForCallsToEnd()
         for provider in providers { await provider.shutdown() }
         tickGates?.shutdown()
         if ownsGroup { try? await group.shutdownGracefully() }
@@ -247,6 +248,25 @@ public final class TokenwireServer: Sendable {
         logger.info("stopped")
         for continuation in stopped { continuation.resume() }
     }
+
+    /// Waits for every call's task to end (closing a connection cancels its calls), so that
+    /// no call outlives the providers and event loops it runs on; bounded by
+    /// `callsEndTimeout`, after which the calls still running are named in a warning.
+    private func waitForCallsToEnd() async {
+        let deadline = ContinuousClock.now + Self.callsEndTimeout
+        while ledger.snapshot.active > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        let active = ledger.snapshot.active
+        if active > 0 {
+            logger.warning(
+                "shutting down with calls still running: their providers did not stop within \(Self.callsEndTimeout) of being cancelled",
+                metadata: ["calls": "\(active)"])
+        }
+    }
+
+    /// How long cancelled calls get to end at shutdown, after the drain timeout.
+    static let callsEndTimeout: Duration = .seconds(5)
 
     private func waitForDrain() async {
         await withTaskGroup(of: Void.self) { group in
