@@ -18,7 +18,7 @@ struct RelayFaultTests {
     /// Runs `body` against a server relaying the fake provider, then checks that the
     /// server still serves a good upstream call.
     func withRelay(
-        timeouts: UpstreamTimeouts = UpstreamTimeouts(),
+        timeouts: UpstreamTimeouts = FakeProvider.quietTimeouts,
         retry: RetryPolicy = RetryPolicy(maxAttempts: 1),
         _ body: @escaping @Sendable (TokenwireClient, FakeProvider) async throws -> Void
     ) async throws {
@@ -60,7 +60,9 @@ struct RelayFaultTests {
     }
 
     @Test func stalledUpstreamEndsUnavailableNamingTheProvider() async throws {
-        let timeouts = UpstreamTimeouts(stall: .seconds(1), firstHeartbeat: .milliseconds(100), heartbeatInterval: .milliseconds(100))
+        // The first heartbeat is due at 100 ms; a stall timeout 30 times later leaves room
+        // for a watchdog woken late on a loaded machine.
+        let timeouts = UpstreamTimeouts(stall: .seconds(3), firstHeartbeat: .milliseconds(100), heartbeatInterval: .milliseconds(100))
         try await withRelay(timeouts: timeouts) { client, fake in
             let outcome = await collect(
                 client,
@@ -141,7 +143,9 @@ struct RelayFaultTests {
     @Test func slowFirstTokenSendsHeadersStreamStartAndHeartbeatsFirst() async throws {
         let timeouts = UpstreamTimeouts(firstHeartbeat: .milliseconds(50), heartbeatInterval: .milliseconds(100))
         try await withRelay(timeouts: timeouts) { client, _ in
-            let outcome = await collect(client, fakeRequest("anthropic", ["x-fake-tokens": "3", "x-fake-fault": "slow-headers:1000"]))
+            // Heartbeats are due after 50 ms and every 100 ms; the upstream's head waits 3 s,
+            // room for a watchdog woken late on a loaded machine.
+            let outcome = await collect(client, fakeRequest("anthropic", ["x-fake-tokens": "3", "x-fake-fault": "slow-headers:3000"]))
             #expect(outcome.status.code == .ok, "\(outcome.status)")
             #expect(outcome.text == Self.syntheticText(3))
             guard case .start = outcome.frames.first?.event else {
@@ -149,7 +153,7 @@ struct RelayFaultTests {
                 return
             }
             #expect(outcome.frames.dropFirst().first?.event == .heartbeat)
-            #expect(outcome.heartbeats >= 2, "one after 50 ms, then every 100 ms of the 1 s wait")
+            #expect(outcome.heartbeats >= 2, "one after 50 ms, then every 100 ms of the 3 s wait")
             #expect(outcome.frames.map(\.seq) == (0..<outcome.frames.count).map { UInt64($0 + 1) })
         }
     }
