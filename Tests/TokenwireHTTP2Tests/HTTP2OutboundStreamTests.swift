@@ -54,12 +54,20 @@ struct HTTP2OutboundStreamTests {
     @Test func writerAboveHighWatermarkWaitsUntilDrainedToLowWatermark() async throws {
         let (stream, _) = makeStream(high: 64, low: 16)
         let (resumed, signal) = AsyncStream<Void>.makeStream()
+        let (landed, landing) = AsyncStream<Void>.makeStream()
         let writer = Task {
-            try await stream.write { $0.writeBytes([UInt8](repeating: 1, count: 80)) }
+            try await stream.write { buffer in
+                buffer.writeBytes([UInt8](repeating: 1, count: 80))
+                landing.yield()
+            }
             signal.yield()
         }
-        // Wait for the write to land (the writer then parks: 80 bytes is above 64).
-        for _ in 0..<1_000_000 where stream.queuedBytes < 80 { await Task.yield() }
+        // Wait for the write to land (the writer then parks: 80 bytes is above 64). The
+        // body runs under the stream's lock, so the bytes are queued once it is released.
+        try await withTimeout(30, "the write to land") {
+            var iterator = landed.makeAsyncIterator()
+            _ = await iterator.next()
+        }
         #expect(stream.queuedBytes == 80)
         guard case .data(let first, false, nil) = drain(stream, upTo: 40) else {
             Issue.record("expected 40 bytes")
@@ -71,8 +79,10 @@ struct HTTP2OutboundStreamTests {
             return
         }
         #expect(second == 30)  // 10 left: at or below 16, the writer resumes
-        var iterator = resumed.makeAsyncIterator()
-        _ = await iterator.next()
+        try await withTimeout(30, "the writer to resume") {
+            var iterator = resumed.makeAsyncIterator()
+            _ = await iterator.next()
+        }
         try await writer.value
     }
 

@@ -6,16 +6,13 @@ import TokenwireServer
 @Suite("Admission: the server-wide limit of active calls")
 struct AdmissionTests {
     @Test func callsPastTheActiveCallLimitGetResourceExhaustedNamingTheLimit() async throws {
-        try await withBatchServer(configure: { $0.limits.maxActiveCalls = 2 }) { server, client in
-            let (started, signal) = AsyncStream<Void>.makeStream()
+        let hold = HoldGate()
+        try await withBatchServer(hold: hold, configure: { $0.limits.maxActiveCalls = 2 }) { server, client in
+            // Two calls that hold their slots until cancelled.
             let holders = (0..<2).map { _ in
-                Task {
-                    for try await _ in client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: 100_000)) { signal.yield() }
-                }
+                Task { for try await _ in client.generate(GenerateRequest(model: "scripted/hold")) {} }
             }
-            var iterator = started.makeAsyncIterator()
-            _ = await iterator.next()
-            _ = await iterator.next()
+            try await withTimeout(30, "both holding calls to start") { await hold.waitUntilHeld(2) }
             #expect(server.admission.snapshot.active == 2)
 
             let expected = "server is at its limit of 2 active calls (--max-active-calls); retry later"
@@ -35,7 +32,7 @@ struct AdmissionTests {
             #expect(batch?.message == expected)
 
             holders[0].cancel()
-            _ = try await withTimeout(10, "the cancelled call to end") { await server.ledger.wait { $0.ended.contains { $0.clientCancelled } } }
+            _ = try await withTimeout(30, "the cancelled call to end") { await server.ledger.wait { $0.ended.contains { $0.clientCancelled } } }
             let completion = try await client.complete(GenerateRequest(model: "synthetic/flood", maxTokens: 3))
             #expect(completion.text == "the quick brown ")
             holders[1].cancel()

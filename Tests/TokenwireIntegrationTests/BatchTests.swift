@@ -7,6 +7,8 @@ import TokenwireServer
 /// A real server with `ScriptedProvider` next to `synthetic`, and a connected client.
 func withBatchServer<R: Sendable>(
     probe: ConcurrencyProbe = ConcurrencyProbe(barrier: 1),
+    hold: HoldGate = HoldGate(),
+    tally: ProductionTally = ProductionTally(),
     configure: (inout ServerConfiguration) -> Void = { _ in },
     _ body: (TokenwireServer, TokenwireClient) async throws -> R
 ) async throws -> R {
@@ -15,7 +17,7 @@ func withBatchServer<R: Sendable>(
     configuration.logLevel = .error
     configuration.drainTimeout = .seconds(20)
     configure(&configuration)
-    let server = TokenwireServer(configuration: configuration, providers: [ScriptedProvider(probe: probe)])
+    let server = TokenwireServer(configuration: configuration, providers: [ScriptedProvider(probe: probe, hold: hold, tally: tally)])
     try await server.start()
     let port = try #require(server.port)
     do {
@@ -202,17 +204,29 @@ struct BatchTests {
     }
 
     @Test func deadlineEndsTheWholeBatchWithDeadlineExceededAndFreesItsSlots() async throws {
-        try await withBatchServer(configure: { $0.pacedTokensPerSecond = 50 }) { server, client in
-            let items = Array(repeating: GenerateRequest(model: "synthetic/paced", maxTokens: 200), count: 20)
-            let (frames, error) = await readBatchFrames(
-                client.generateBatchFrames(BatchRequest(items: items, maxConcurrency: 4), deadline: .milliseconds(300)))
-            #expect(error?.code == .deadlineExceeded)
-            #expect(!frames.isEmpty)
-            _ = checkBatchFraming(frames, items: 20, mustEnd: .noItem)
-            let snapshot = try await withTimeout(10, "the server to end the call") { await server.ledger.wait { $0.active == 0 && $0.ended.count == 1 } }
+        // Two slots: the batch's anchor and one more. Of its 4 lanes, two run `scripted/hold`
+        // items (a token each, then they hold until cancelled) and two wait for a slot; only
+        // the deadline can end the call. It is long enough for the items to start on a
+        // loaded machine, and the test does not depend on when within it they do.
+        let hold = HoldGate()
+        try await withBatchServer(hold: hold, configure: { $0.limits.maxActiveCalls = 2 }) { server, client in
+            let items = Array(repeating: GenerateRequest(model: "scripted/hold"), count: 20)
+            let reader = Task {
+                await readBatchFrames(
+                    client.generateBatchFrames(BatchRequest(items: items, maxConcurrency: 4), deadline: callDeadlineBudget))
+            }
+            try await withTimeout(30, "two batch items to hold") { await hold.waitUntilHeld(2) }
+            try await waitUntil(30, "two lanes to wait for a slot") { server.admission.snapshot.waiting == 2 }
+            #expect(server.admission.snapshot.active == 2)
+            let (frames, error) = try await withTimeout(60, "the deadline to end the batch") { await reader.value }
+            #expect(error?.code == .deadlineExceeded, "\(String(describing: error))")
+            let events = checkBatchFraming(frames, items: 20, mustEnd: .noItem)
+            #expect(events == [0: [.text("held ")], 1: [.text("held ")]], "the two running items' frames, and no other item's")
+            let snapshot = try await withTimeout(30, "the server to end the call") { await server.ledger.wait { $0.active == 0 && $0.ended.count == 1 } }
             #expect([.deadlineExceeded, .cancelled].contains(snapshot.ended[0].status.code))
+            #expect(hold.holding == 0, "the deadline cancels the held items")
             #expect(server.admission.snapshot.active == 0)
-            #expect(server.admission.snapshot.waiting == 0)
+            #expect(server.admission.snapshot.waiting == 0, "the lanes that waited for a slot stop waiting")
         }
     }
 
@@ -231,7 +245,7 @@ struct BatchTests {
             _ = await iterator.next()
             #expect(server.admission.snapshot.active == 8)
             consumer.cancel()
-            let snapshot = try await withTimeout(10, "the server to see the cancellation") { await server.ledger.wait { $0.ended.count == 1 } }
+            let snapshot = try await withTimeout(30, "the server to see the cancellation") { await server.ledger.wait { $0.ended.count == 1 } }
             #expect(snapshot.ended[0].clientCancelled)
             #expect(snapshot.ended[0].status.code == .cancelled)
             #expect(server.admission.snapshot.active == 0)

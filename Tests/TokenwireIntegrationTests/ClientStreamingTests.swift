@@ -58,7 +58,7 @@ struct ClientStreamingTests {
             consumer.cancel()
             let result = await consumer.result
             #expect(throws: TokenwireError.self) { try result.get() }
-            let ended = try await withTimeout(10, "the server to see the cancellation") {
+            let ended = try await withTimeout(30, "the server to see the cancellation") {
                 await server.ledger.wait { $0.ended.count == 1 }
             }
             #expect(ended.ended[0].status.code == .cancelled)
@@ -68,17 +68,22 @@ struct ClientStreamingTests {
     }
 
     @Test func expiredDeadlineEndsTheCallWithDeadlineExceeded() async throws {
-        try await withServerAndClient { server, client in
-            var frames = 0
+        // `scripted/hold` sends its token, then holds until cancelled: only the deadline
+        // ends the call, and its frames are out long before it.
+        let hold = HoldGate()
+        try await withBatchServer(hold: hold) { server, client in
+            var frames: [TokenFrame] = []
             let error = await #expect(throws: TokenwireError.self) {
-                for try await _ in client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: 10_000), deadline: .milliseconds(200)) {
-                    frames += 1
+                for try await frame in client.generate(GenerateRequest(model: "scripted/hold"), deadline: callDeadlineBudget) {
+                    frames.append(frame)
                 }
             }
             #expect(error?.code == .deadlineExceeded)
-            #expect(frames >= 1)
-            let ended = try await withTimeout(10, "the server to end the call") { await server.ledger.wait { $0.active == 0 && $0.ended.count == 1 } }
+            #expect(frames.map(\.seq) == [1, 2], "StreamStart and the token sent before the deadline")
+            #expect(frames.last?.event == .text("held "))
+            let ended = try await withTimeout(30, "the server to end the call") { await server.ledger.wait { $0.active == 0 && $0.ended.count == 1 } }
             #expect([.deadlineExceeded, .cancelled].contains(ended.ended[0].status.code))
+            #expect(hold.holding == 0, "the deadline cancels the provider")
         }
     }
 
@@ -159,7 +164,7 @@ struct ClientStreamingTests {
         var iterator = started.makeAsyncIterator()
         _ = await iterator.next()
         await server.shutdown()  // the drain timeout passes, then the connection is cut
-        let result = try await withTimeout(10, "the client to notice") { await consumer.result }
+        let result = try await withTimeout(30, "the client to notice") { await consumer.result }
         #expect(throws: TokenwireError.self) { try result.get() }
         if case .failure(let error as TokenwireError) = result {
             #expect(error.code == .unavailable)

@@ -29,13 +29,19 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
         }
     }
 
+    /// The tests' default timeouts: heartbeats only where a test asks for them. With the
+    /// server's default (the first after 1 s), a slow try on a loaded machine sends
+    /// StreamStart and a heartbeat, which tests of trailers-only failures and of the route
+    /// StreamStart names do not expect.
+    static let quietTimeouts = UpstreamTimeouts(firstHeartbeat: .seconds(300), heartbeatInterval: .seconds(300))
+
     /// A provider named after its dialect (model `m`), forwarding `x-fake-*` metadata as
     /// headers so each request picks its replay and faults; no retries unless asked.
     func provider(
         _ dialect: UpstreamDialectKind,
         name: String? = nil,
         headers: [String: String] = [:],
-        timeouts: UpstreamTimeouts = UpstreamTimeouts(),
+        timeouts: UpstreamTimeouts = FakeProvider.quietTimeouts,
         retry: RetryPolicy = RetryPolicy(maxAttempts: 1),
         http1Only: Bool = false
     ) -> UpstreamProviderConfiguration {
@@ -45,10 +51,27 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
             http1Only: http1Only)
     }
 
-    /// One request's entry in the fake provider's log, waiting up to `waitMilliseconds`
-    /// for its response to be over.
-    func request(_ id: String, waitMilliseconds: Int = 5000) async throws -> [String: Any] {
-        let output = try await curl("/_fake/requests/\(id)?wait_ms=\(waitMilliseconds)")
+    /// What `request(_:until:)` waits for, besides the end of the response.
+    enum Milestone {
+        /// The response is over.
+        case over
+        /// `count` events are out.
+        case eventsSent(Int)
+        /// One event write has waited this many milliseconds for the client to read.
+        case writeBlocked(milliseconds: Int)
+    }
+
+    /// One request's entry in the fake provider's log, once `milestone` is reached or the
+    /// response is over, waiting at most `waitMilliseconds` (a bound for a hung test; the
+    /// answer comes as soon as the milestone is reached).
+    func request(_ id: String, until milestone: Milestone = .over, waitMilliseconds: Int = 30_000) async throws -> [String: Any] {
+        var query = "wait_ms=\(waitMilliseconds)"
+        switch milestone {
+        case .over: break
+        case .eventsSent(let count): query += "&wait_events=\(count)"
+        case .writeBlocked(let milliseconds): query += "&wait_blocked_ms=\(milliseconds)"
+        }
+        let output = try await curl("/_fake/requests/\(id)?\(query)", maxSeconds: waitMilliseconds / 1000 + 30)
         let object = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8))
         return try #require(object as? [String: Any], "fake provider log entry \(id): \(output.stdout)")
     }
@@ -62,11 +85,11 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
 
     /// Starts the fake provider; with `tls`, on TLS (ALPN h2 and http/1.1) with a fresh
     /// self-signed certificate that is its own CA.
-    private func curl(_ path: String) async throws -> ProcessOutput {
+    private func curl(_ path: String, maxSeconds: Int = 30) async throws -> ProcessOutput {
         if let caFile {
-            return try await runProcess("curl", ["-s", "--max-time", "10", "--cacert", caFile, "https://127.0.0.1:\(port)\(path)"])
+            return try await runProcess("curl", ["-s", "--max-time", "\(maxSeconds)", "--cacert", caFile, "https://127.0.0.1:\(port)\(path)"])
         }
-        return try await runProcess("curl", ["-s", "--max-time", "10", "http://127.0.0.1:\(port)\(path)"])
+        return try await runProcess("curl", ["-s", "--max-time", "\(maxSeconds)", "http://127.0.0.1:\(port)\(path)"])
     }
 
     static func start(tls: Bool = false) async throws -> FakeProvider {
@@ -91,7 +114,12 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
         try process.run()
-        for _ in 0..<500 {
+        // The "listening" line goes to a file (see runProcess for why not a pipe), which
+        // has no readiness to wait on: look every 20 ms, up to a bound that holds for a
+        // Python start on a loaded machine.
+        let clock = ContinuousClock()
+        let giveUp = clock.now + .seconds(30)
+        while clock.now < giveUp {
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }),
                 let port = line.split(separator: ":").last.flatMap({ Int($0) })
@@ -102,7 +130,7 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
             try await Task.sleep(for: .milliseconds(20))
         }
         process.terminate()
-        throw FakeProviderFailed(output: "no 'listening' line within 10 s")
+        throw FakeProviderFailed(output: "no 'listening' line within 30 s")
     }
 
     func stop() {

@@ -45,7 +45,7 @@ struct GrpcioInteropTests {
     @Test func cancelFromPythonStopsTheServerProducer() async throws {
         try await withTestServer { server, port in
             _ = try await runCase("cancel", port: port)
-            let snapshot = try await withTimeout(10, "the server to see the cancellation") {
+            let snapshot = try await withTimeout(30, "the server to see the cancellation") {
                 await server.ledger.wait { snapshot in snapshot.ended.contains { $0.clientCancelled } && snapshot.active == 0 }
             }
             let cancelled = snapshot.ended.filter(\.clientCancelled)

@@ -10,7 +10,7 @@ struct KeepaliveTests {
             // A paced call of 1,000 tokens at 10/s outlasts the test; it ends when we close.
             let request = [0x0a, 0x0f] + Array("synthetic/paced".utf8) + [0x18, 0xe8, 0x07]
             let call = Task { try await client.send(path: "/tokenwire.v1.TokenStream/Generate", body: framed(request)) }
-            _ = try await withTimeout(10, "the call to start") { await server.ledger.wait { $0.active == 1 } }
+            _ = try await withTimeout(30, "the call to start") { await server.ledger.wait { $0.active == 1 } }
             for _ in 0..<20 { try await client.ping() }
             // A whole call after the PINGs: its answer proves the server read them all first.
             let after = try await client.send(path: "/tokenwire.v1.TokenStream/Generate", body: framed(floodRequestBytes))
@@ -26,7 +26,7 @@ struct KeepaliveTests {
         try await withTestServer { _, port in
             let client = try await RawHTTP2Client.connect(port: port)
             for _ in 0..<10 { try await client.ping() }
-            try await withTimeout(10, "the server to close the connection") { try await client.closeFuture() }
+            try await withTimeout(30, "the server to close the connection") { try await client.closeFuture() }
             #expect(try await client.goAways().contains(.enhanceYourCalm))
         }
     }

@@ -18,7 +18,7 @@ struct RelayFaultTests {
     /// Runs `body` against a server relaying the fake provider, then checks that the
     /// server still serves a good upstream call.
     func withRelay(
-        timeouts: UpstreamTimeouts = UpstreamTimeouts(),
+        timeouts: UpstreamTimeouts = FakeProvider.quietTimeouts,
         retry: RetryPolicy = RetryPolicy(maxAttempts: 1),
         _ body: @escaping @Sendable (TokenwireClient, FakeProvider) async throws -> Void
     ) async throws {
@@ -60,7 +60,9 @@ struct RelayFaultTests {
     }
 
     @Test func stalledUpstreamEndsUnavailableNamingTheProvider() async throws {
-        let timeouts = UpstreamTimeouts(stall: .seconds(1), firstHeartbeat: .milliseconds(100), heartbeatInterval: .milliseconds(100))
+        // The first heartbeat is due at 100 ms; a stall timeout 30 times later leaves room
+        // for a watchdog woken late on a loaded machine.
+        let timeouts = UpstreamTimeouts(stall: .seconds(3), firstHeartbeat: .milliseconds(100), heartbeatInterval: .milliseconds(100))
         try await withRelay(timeouts: timeouts) { client, fake in
             let outcome = await collect(
                 client,

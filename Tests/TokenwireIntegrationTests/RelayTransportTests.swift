@@ -54,9 +54,10 @@ struct RelayTransportTests {
                     if case .text = frame.event { texts += 1 }
                 }
                 // The client stops reading: windows and socket buffers fill, then the relay
-                // stops reading the upstream, and the provider cannot send the rest.
-                try await Task.sleep(for: .seconds(2))
-                let stalled = try #require(try await fake.requests().first { $0["id"] as? String == "slow" })
+                // stops reading the upstream, and the provider cannot send the rest. Wait
+                // for that: one of the provider's writes held back for 500 ms (the entry
+                // comes back sooner only if the whole response went out).
+                let stalled = try await fake.request("slow", until: .writeBlocked(milliseconds: 500))
                 let sent = (stalled["events_sent"] as? NSNumber)?.intValue ?? 0
                 #expect(sent < total / 2, "the provider sent \(sent) of \(total) events to a client that stopped reading")
                 #expect(stalled["outcome"] as? String == "in-progress")

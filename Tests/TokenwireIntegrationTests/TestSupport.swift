@@ -2,6 +2,7 @@ import TokenwireProviders
 import Foundation
 import NIOCore
 import NIOPosix
+import Synchronization
 import Testing
 import TokenwireClient
 import TokenwireCore
@@ -65,6 +66,64 @@ func withTimeout<R: Sendable>(_ seconds: Double, _ what: String, _ body: @escapi
             try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
             if race.finish(with: .failure(TimedOut(what: what))) { work.cancel() }
         }
+    }
+}
+
+/// The deadline of a call that must outlive its first frames and then expire. The first
+/// frame normally arrives within milliseconds, but under a loaded 2-core machine running
+/// the suites in parallel a short deadline (a few hundred ms) has expired first.
+let callDeadlineBudget: Duration = .seconds(10)
+
+/// Waits until `condition` holds, failing with `TimedOut` after `seconds`. For state that
+/// offers no notification to wait on (`AdmissionControl`'s counters): it looks every 5 ms.
+/// Prefer waiting on the event itself (`CallLedger.wait`, a signal from the provider).
+func waitUntil(_ seconds: Double, _ what: String, _ condition: @escaping @Sendable () -> Bool) async throws {
+    try await withTimeout(seconds, what) {
+        while !condition() {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
+}
+
+/// Suspends until the task is cancelled, then throws `CancellationError`: a reader that
+/// stops reading until the test cancels it.
+func suspendUntilCancelled() async throws {
+    let latch = Latch()
+    await withTaskCancellationHandler {
+        await latch.wait()
+    } onCancel: {
+        latch.open()
+    }
+    throw CancellationError()
+}
+
+/// Lets every waiter go on at once, when `open()` is called (also those that come later).
+final class Latch: Sendable {
+    private struct State {
+        var isOpen = false
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    private let state = Mutex(State())
+
+    /// Returns once `open()` has been called.
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let isOpen = state.withLock { state -> Bool in
+                if !state.isOpen { state.waiting.append(continuation) }
+                return state.isOpen
+            }
+            if isOpen { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiting = state.withLock { state in
+            state.isOpen = true
+            defer { state.waiting.removeAll() }
+            return state.waiting
+        }
+        for continuation in waiting { continuation.resume() }
     }
 }
 

@@ -245,6 +245,53 @@ class Record:
                        "events_sent": 0, "outcome": "in-progress", "end_ns": None,
                        "disconnected": False, "disconnected_ns": None}
         self.finished = asyncio.Event()
+        # Set (and replaced) whenever an event write starts or ends, for waiters.
+        self.changed = asyncio.Event()
+        # time.monotonic() when the event write in progress began; None between writes.
+        self.writing_since = None
+
+    def touch(self):
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    def write_started(self):
+        self.writing_since = time.monotonic()
+        self.touch()
+
+    def write_ended(self, sent):
+        self.writing_since = None
+        self.fields["events_sent"] = sent
+        self.touch()
+
+    def blocked_for(self):
+        """Seconds the event write in progress has waited (0 when none is)."""
+        return 0.0 if self.writing_since is None else time.monotonic() - self.writing_since
+
+    async def wait(self, wait_ms, events=None, blocked_ms=None):
+        """Wait up to wait_ms until the response is over, or (if given) until `events`
+        events have been sent, or until one event write has waited blocked_ms (the client
+        is not reading: the socket buffer or the HTTP/2 window is full)."""
+        loop = asyncio.get_running_loop()
+        end = loop.time() + wait_ms / 1000
+
+        def ready():
+            if self.finished.is_set():
+                return True
+            if events is not None and self.fields["events_sent"] >= events:
+                return True
+            return blocked_ms is not None and self.blocked_for() * 1000 >= blocked_ms
+
+        while not ready():
+            timeout = end - loop.time()
+            if timeout <= 0:
+                return
+            if blocked_ms is not None and self.writing_since is not None:
+                timeout = min(timeout, max(0.001, blocked_ms / 1000 - self.blocked_for()))
+            changed, finished = self.changed, self.finished
+            waits = [asyncio.ensure_future(changed.wait()), asyncio.ensure_future(finished.wait())]
+            await asyncio.wait(waits, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in waits:
+                waiter.cancel()
 
     def finish(self, outcome, disconnected=False):
         if self.finished.is_set():
@@ -253,7 +300,9 @@ class Record:
         self.fields.update(outcome=outcome, end_ns=now)
         if disconnected:
             self.fields.update(disconnected=True, disconnected_ns=now)
+        self.writing_since = None
         self.finished.set()
+        self.touch()
 
 
 class ChunkWriter:
@@ -318,6 +367,7 @@ class FakeProvider:
         self.attempts = collections.Counter()  # x-fake-fault-key -> requests seen
         self.tasks = set()
         self.stopping = asyncio.Event()
+        self.logged = asyncio.Event()  # set (and replaced) whenever a request is logged
 
     # -- connections -----------------------------------------------------------------
 
@@ -390,16 +440,32 @@ class FakeProvider:
             return await exchange.respond(200, body)
         match = re.fullmatch(r"/_fake/requests/([^/]+)", url.path)
         if method == "GET" and match:
-            record = self.log.get(urllib.parse.unquote(match.group(1)))
-            if record is None:
-                return await exchange.respond(404, fake_error("unknown request id"))
             query = urllib.parse.parse_qs(url.query)
-            wait_ms = int(query.get("wait_ms", ["0"])[0] or 0)
-            if wait_ms > 0:
+
+            def number(name):
+                value = query.get(name, [""])[0]
+                if value and not value.isdigit():
+                    raise BadRequest(f"{name} needs a non-negative integer")
+                return int(value) if value else None
+
+            try:
+                wait_ms, events, blocked_ms = number("wait_ms"), number("wait_events"), number("wait_blocked_ms")
+            except BadRequest as error:
+                return await exchange.respond(400, fake_error(str(error)))
+            request_id = urllib.parse.unquote(match.group(1))
+            loop = asyncio.get_running_loop()
+            end = loop.time() + (wait_ms or 0) / 1000
+            # With wait_ms, a request that has not arrived yet is waited for too.
+            while (record := self.log.get(request_id)) is None and loop.time() < end:
                 try:
-                    await asyncio.wait_for(record.finished.wait(), wait_ms / 1000)
+                    await asyncio.wait_for(self.logged.wait(), end - loop.time())
                 except asyncio.TimeoutError:
                     pass
+            if record is None:
+                return await exchange.respond(404, fake_error("unknown request id"))
+            remaining_ms = (end - loop.time()) * 1000
+            if remaining_ms > 0:
+                await record.wait(remaining_ms, events=events, blocked_ms=blocked_ms)
             return await exchange.respond(200, json.dumps(record.fields).encode())
         await exchange.respond(404, fake_error(f"no control endpoint {url.path}"))
 
@@ -411,6 +477,8 @@ class FakeProvider:
             request_id = f"{request_id}-{next(self.ids)}"
         record = Record(request_id, method, target, dialect, exchange.protocol, exchange.tls)
         self.log[request_id] = record
+        self.logged.set()
+        self.logged = asyncio.Event()
         while len(self.log) > MAX_LOG:
             self.log.popitem(last=False)
         return record
@@ -563,9 +631,10 @@ class FakeProvider:
                 event = Huge(event, huge)  # e.g. a final event that repeats the whole text
             if sent == after.get("malformed-json-after") and isinstance(event, bytes):
                 event = corrupt(event)
+            record.write_started()
             await out.event(event)
             sent += 1
-            record.fields["events_sent"] = sent
+            record.write_ended(sent)
         await out.flush()
         await exchange.end()
         record.finish("completed")

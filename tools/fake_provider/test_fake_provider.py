@@ -119,9 +119,9 @@ def request(port, path, headers=None, body=b"{}", method="POST"):
         return read_response(sock)
 
 
-def record(port, request_id, wait_ms=0):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
-    conn.request("GET", f"/_fake/requests/{request_id}?wait_ms={wait_ms}")
+def record(port, request_id, wait_ms=0, query=""):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT + wait_ms / 1000)
+    conn.request("GET", f"/_fake/requests/{request_id}?wait_ms={wait_ms}{query}")
     reply = conn.getresponse()
     assert reply.status == 200
     return json.loads(reply.read())
@@ -411,6 +411,59 @@ def test_completed_stream_is_not_recorded_as_disconnected(port):
     reply = request(port, "/v1/chat/completions", {"x-fake-tokens": "2"})
     entry = record(port, reply.headers["x-fake-request-id"], wait_ms=1000)
     assert entry["outcome"] == "completed" and not entry["disconnected"]
+
+
+def test_wait_events_returns_once_that_many_events_are_out(port):
+    with send(port, "/v1/chat/completions",
+              {"x-fake-tokens": "1000", "x-fake-rate": "20", "x-fake-request-id": "events-3"}) as sock:
+        Reader(sock).head()
+        entry = record(port, "events-3", wait_ms=20_000, query="&wait_events=3")
+        # 20 tokens/s: the whole stream takes 50 s, so the wait ended on the count.
+        assert entry["outcome"] == "in-progress" and entry["events_sent"] >= 3
+
+
+def test_wait_blocked_returns_once_a_client_that_stopped_reading_holds_a_write_back(port):
+    with send(port, "/v1/chat/completions",
+              {"x-fake-tokens": "2000000", "x-fake-request-id": "blocked"}) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        Reader(sock).head()
+        entry = record(port, "blocked", wait_ms=20_000, query="&wait_blocked_ms=300")
+        assert entry["outcome"] == "in-progress"
+        assert 0 < entry["events_sent"] < 2_000_000
+
+
+def test_wait_blocked_returns_when_the_response_is_over_instead(port):
+    reply = request(port, "/v1/chat/completions", {"x-fake-tokens": "3", "x-fake-request-id": "done-3"})
+    assert reply.terminated
+    entry = record(port, "done-3", wait_ms=20_000, query="&wait_blocked_ms=300")
+    assert entry["outcome"] == "completed" and entry["events_sent"] > 3
+
+
+def test_wait_for_a_request_not_yet_made_returns_once_it_arrives(port):
+    import threading
+    entries = []
+    waiter = threading.Thread(target=lambda: entries.append(
+        record(port, "not-yet", wait_ms=20_000, query="&wait_events=1")))
+    waiter.start()
+    time.sleep(0.2)  # the waiter asks first; the test does not depend on how long it waits
+    with send(port, "/v1/chat/completions",
+              {"x-fake-tokens": "1000", "x-fake-rate": "20", "x-fake-request-id": "not-yet"}) as sock:
+        Reader(sock).head()
+        waiter.join(timeout=TIMEOUT + 20)
+    assert entries and entries[0]["id"] == "not-yet" and entries[0]["events_sent"] >= 1
+
+
+def test_unknown_id_is_404_after_its_wait(port):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    conn.request("GET", "/_fake/requests/never-made?wait_ms=100")
+    assert conn.getresponse().status == 404
+
+
+def test_wait_with_a_bad_number_is_400(port):
+    request(port, "/v1/messages", {"x-fake-request-id": "bad-wait", "x-fake-tokens": "1"})
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=TIMEOUT)
+    conn.request("GET", "/_fake/requests/bad-wait?wait_ms=10&wait_events=x")
+    assert conn.getresponse().status == 400
 
 
 def test_client_chosen_request_id_is_used(port):
