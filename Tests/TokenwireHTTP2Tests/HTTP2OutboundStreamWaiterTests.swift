@@ -62,16 +62,3 @@ struct HTTP2OutboundStreamWaiterTests {
         }
     }
 }
-
-/// Runs `body`, failing if it takes longer than `seconds` (a bound for a hung test).
-private func withTimeout<R: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> R) async throws -> R {
-    try await withThrowingTaskGroup(of: R.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .milliseconds(Int(seconds * 1000)))
-            throw CancellationError()
-        }
-        defer { group.cancelAll() }
-        return try await group.next()!
-    }
-}
