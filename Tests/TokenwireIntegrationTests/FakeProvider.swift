@@ -118,8 +118,10 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
         // has no readiness to wait on: look every 20 ms, up to a bound that holds for a
         // Python start on a loaded machine.
         let clock = ContinuousClock()
-        let giveUp = clock.now + .seconds(30)
-        while clock.now < giveUp {
+        let giveUp = clock.now + .seconds(60)
+        while true {
+            // Read before looking at the clock: a task starved past the bound on a loaded
+            // machine still finds a line that arrived meanwhile.
             let text = (try? String(contentsOf: log, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }),
                 let port = line.split(separator: ":").last.flatMap({ Int($0) })
@@ -127,17 +129,22 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
                 return FakeProvider(port: port, process: process, log: log, caFile: caFile)
             }
             if !process.isRunning { throw FakeProviderFailed(output: text) }
+            if clock.now >= giveUp { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         process.terminate()
-        throw FakeProviderFailed(output: "no 'listening' line within 30 s")
+        throw FakeProviderFailed(output: "no 'listening' line within 60 s")
     }
 
-    func stop() {
+    /// Stops the process (SIGTERM, SIGKILL after 5 s) without blocking a thread of the
+    /// test's cooperative pool: on a loaded machine blocked threads starve every other test.
+    func stop() async {
         if process.isRunning { process.terminate() }
-        for _ in 0..<250 where process.isRunning { usleep(20_000) }
+        let clock = ContinuousClock()
+        let killAt = clock.now + .seconds(5)
+        while process.isRunning, clock.now < killAt { try? await Task.sleep(for: .milliseconds(20)) }
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
         try? FileManager.default.removeItem(at: log)
     }
 }
@@ -150,6 +157,12 @@ struct FakeProviderFailed: Error, CustomStringConvertible {
 /// Runs `body` with a fresh fake provider, stopped afterwards.
 func withFakeProvider<R: Sendable>(tls: Bool = false, _ body: (FakeProvider) async throws -> R) async throws -> R {
     let fake = try await FakeProvider.start(tls: tls)
-    defer { fake.stop() }
-    return try await body(fake)
+    do {
+        let result = try await body(fake)
+        await fake.stop()
+        return result
+    } catch {
+        await fake.stop()
+        throw error
+    }
 }

@@ -176,8 +176,10 @@ struct HostilePeerTests {
     @Test func requestWithTwoMillionEmptyMessagesGetsInvalidArgument() async throws {
         try await withTestServer { _, port in
             let client = try await RawHTTP2Client.connect(port: port)
-            var payload = floodRequestBytes
-            for _ in 0..<2_000_000 { payload += [0x12, 0x00] }  // messages: an empty ChatMessage
+            // 2,000,000 × field 2 (messages), length 0: an empty ChatMessage each.
+            var messages = [UInt8](repeating: 0, count: 4_000_000)
+            for position in stride(from: 0, to: messages.count, by: 2) { messages[position] = 0x12 }
+            let payload = floodRequestBytes + messages
             let response = try await client.send(path: Self.generate, body: framed(payload))
             #expect(response.grpcStatus == 3, "\(response.grpcMessage)")
             #expect(response.grpcMessage == "the request has 2000000 chat messages; at most 10000 are accepted")
