@@ -213,12 +213,14 @@ struct BatchTests {
             let items = Array(repeating: GenerateRequest(model: "scripted/hold"), count: 20)
             let reader = Task {
                 await readBatchFrames(
-                    client.generateBatchFrames(BatchRequest(items: items, maxConcurrency: 4), deadline: callDeadlineBudget))
+                    // Twice the usual budget: the deadline must not pass before the test has
+                    // seen both lanes wait, which takes longest of all on a loaded machine.
+                    client.generateBatchFrames(BatchRequest(items: items, maxConcurrency: 4), deadline: callDeadlineBudget * 2))
             }
             try await withTimeout(30, "two batch items to hold") { await hold.waitUntilHeld(2) }
             try await waitUntil(30, "two lanes to wait for a slot") { server.admission.snapshot.waiting == 2 }
             #expect(server.admission.snapshot.active == 2)
-            let (frames, error) = try await withTimeout(60, "the deadline to end the batch") { await reader.value }
+            let (frames, error) = try await withTimeout(90, "the deadline to end the batch") { await reader.value }
             #expect(error?.code == .deadlineExceeded, "\(String(describing: error))")
             let events = checkBatchFraming(frames, items: 20, mustEnd: .noItem)
             #expect(events == [0: [.text("held ")], 1: [.text("held ")]], "the two running items' frames, and no other item's")
