@@ -17,7 +17,7 @@ struct ClientFlowControlTests {
             let client = try await TokenwireClient.connect(host: "127.0.0.1", port: port, configuration: configuration)
             defer { Task { await client.close() } }
             // Without its window back, the connection stalls for good: the bound fails the test.
-            try await withTimeout(60, "ten calls through one connection window") {
+            try await withTimeout(180, "ten calls through one connection window") {
                 for call in 1...10 {
                     var iterator = client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 3_000)).makeAsyncIterator()
                     var frames = [try #require(try await iterator.next())]
