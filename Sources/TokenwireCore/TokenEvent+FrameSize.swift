@@ -30,12 +30,12 @@ extension TokenEvent {
     static func pieces(of text: String, maxBytes: Int) -> [String] {
         precondition(maxBytes >= 4, "a piece must hold any one scalar")
         var pieces: [String] = []
-        let utf8 = Array(text.utf8)
-        var start = 0
-        while start < utf8.count {
-            var end = min(start + maxBytes, utf8.count)
+        let utf8 = text.utf8
+        var start = utf8.startIndex
+        while start < utf8.endIndex {
+            var end = utf8.index(start, offsetBy: maxBytes, limitedBy: utf8.endIndex) ?? utf8.endIndex
             // Back up to a scalar boundary: continuation bytes are 0b10xxxxxx.
-            while end < utf8.count, utf8[end] & 0xC0 == 0x80 { end -= 1 }
+            while end < utf8.endIndex, utf8[end] & 0xC0 == 0x80 { end = utf8.index(before: end) }
             pieces.append(String(decoding: utf8[start..<end], as: UTF8.self))
             start = end
         }
