@@ -128,6 +128,7 @@ let package = Package(
                 "TokenwireCore", "TokenwireUpstream", "TokenwireClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -15,6 +15,9 @@ actor ConnectionPool {
     private let port: Int
     private let group: MultiThreadedEventLoopGroup
     private var slots: [Slot]
+    /// Connections closed on purpose by `reset(slot:)` (the soak's connection resets), kept
+    /// so no other client can take their identity.
+    private var resetClients: [TokenwireClient] = []
 
     init(host: String, port: Int, count: Int, group: MultiThreadedEventLoopGroup) {
         self.host = host
@@ -51,6 +54,23 @@ actor ConnectionPool {
         guard case .connected(let current) = slots[slot], current === client else { return }
         slots[slot] = .empty
         await client.close()
+    }
+
+    /// Closes `slot`'s connection at once, as a lost connection would end: no GOAWAY, calls
+    /// in flight end with UNAVAILABLE. The next call on the slot reconnects.
+    /// - Returns: whether there was a connection to close.
+    @discardableResult
+    func reset(slot: Int) async -> Bool {
+        guard case .connected(let client) = slots[slot] else { return false }
+        resetClients.append(client)
+        slots[slot] = .empty
+        await client.close()
+        return true
+    }
+
+    /// Whether `client`'s connection was closed by `reset(slot:)`.
+    func wasReset(_ client: TokenwireClient) -> Bool {
+        resetClients.contains { $0 === client }
     }
 
     /// Closes every connection.

@@ -5,7 +5,7 @@ import ArgumentParser
 struct TokenwireBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenwire-bench",
-        abstract: "Benchmarks: upstream parse throughput per dialect, and a gRPC load client for the relay harness.",
-        subcommands: [ParseCommand.self, RelayLoadCommand.self]
+        abstract: "Benchmarks: upstream parse throughput per dialect, a gRPC load client for the relay harness, and the soak.",
+        subcommands: [ParseCommand.self, RelayLoadCommand.self, SoakCommand.self]
     )
 }
