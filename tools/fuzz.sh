@@ -14,8 +14,10 @@
 # timeout or out-of-memory) keeps its temporary directory and prints the input's path and
 # the command that reproduces it.
 #
-# Environment: FUZZ_JOBS (build jobs, default 2), FUZZ_NO_BUILD=1 (use the binaries as
-# built), FUZZ_KEEP=1 (keep the temporary directories), FUZZ_MERGE=1 (merge the inputs a
+# Environment: FUZZ_JOBS (build jobs, default 2), FUZZ_CONFIG=release (an optimized build
+# with -enable-testing, several times the executions per second, for long runs; CI uses
+# the default debug build, which is quicker to build), FUZZ_NO_BUILD=1 (use the binaries as
+# built), FUZZ_MAX_LEN (overrides every target's -max_len), FUZZ_KEEP=1 (keep the temporary directories), FUZZ_MERGE=1 (merge the inputs a
 # run found into Fuzz/Corpus/<target>/, minimized: for long runs, then commit them).
 # Exit status: non-zero if any target crashed or the build failed.
 set -euo pipefail
@@ -24,6 +26,13 @@ repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 package="$repo_root/Fuzz"
 scratch="$package/.build"
 jobs="${FUZZ_JOBS:-2}"
+config="${FUZZ_CONFIG:-debug}"
+case "$config" in
+  debug) config_flags=(-c debug) ;;
+  # @testable import needs the imported modules built for testing, which only debug does by default.
+  release) config_flags=(-c release -Xswiftc -enable-testing) ;;
+  *) printf 'fuzz: error: FUZZ_CONFIG must be debug or release, not %s\n' "$config" >&2; exit 2 ;;
+esac
 
 # Target, then libFuzzer's -max_len for it: long enough for a recorded stream or a few
 # HTTP/2 calls, short enough that every execution stays cheap.
@@ -69,13 +78,14 @@ build() {
   local started=$SECONDS
   local products=()
   if [ "${#selected[@]}" -eq "$(all_names | wc -l)" ]; then
-    say "building all targets (debug, -sanitize=fuzzer,address, -j $jobs, scratch $scratch)"
-    swift build --package-path "$package" --scratch-path "$scratch" -j "$jobs" -Xswiftc -sanitize=fuzzer,address
+    say "building all targets ($config, -sanitize=fuzzer,address, -j $jobs, scratch $scratch)"
+    swift build --package-path "$package" --scratch-path "$scratch" "${config_flags[@]}" -j "$jobs" \
+      -Xswiftc -sanitize=fuzzer,address
   else
     for name in "${selected[@]}"; do products+=("fuzz-$name"); done
-    say "building ${products[*]} (debug, -sanitize=fuzzer,address, -j $jobs, scratch $scratch)"
+    say "building ${products[*]} ($config, -sanitize=fuzzer,address, -j $jobs, scratch $scratch)"
     for product in "${products[@]}"; do
-      swift build --package-path "$package" --scratch-path "$scratch" -j "$jobs" \
+      swift build --package-path "$package" --scratch-path "$scratch" "${config_flags[@]}" -j "$jobs" \
         -Xswiftc -sanitize=fuzzer,address --product "$product"
     done
   fi
@@ -90,7 +100,7 @@ if [ "${FUZZ_NO_BUILD:-0}" != 1 ]; then
   set -e
   [ "$build_status" -eq 0 ] || die "the fuzz build failed"
 fi
-bin_dir="$(swift build --package-path "$package" --scratch-path "$scratch" --show-bin-path)"
+bin_dir="$(swift build --package-path "$package" --scratch-path "$scratch" "${config_flags[@]}" --show-bin-path)"
 
 # Swift's crash backtracer reads the stack in ways ASan reports as a second error; the
 # trap itself is what libFuzzer needs to see.
@@ -99,8 +109,8 @@ export SWIFT_BACKTRACE="enable=no"
 failed=()
 total_runs=0
 run_target() {
-  local name="$1" max_len binary work log status runs rate artifacts before after
-  max_len="$(max_len_of "$name")"
+  local name="$1" max_len binary work log status runs rate rss artifacts before after
+  max_len="${FUZZ_MAX_LEN:-$(max_len_of "$name")}"
   binary="$bin_dir/fuzz-$name"
   [ -x "$binary" ] || die "$binary is missing (build it, or unset FUZZ_NO_BUILD)"
   work="$(mktemp -d "${TMPDIR:-/tmp}/tokenwire-fuzz-$name.XXXXXX")"
@@ -116,6 +126,7 @@ run_target() {
   set -e
   runs="$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)"
   rate="$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)"
+  rss="$(sed -n 's/^stat::peak_rss_mb: *//p' "$log" | tail -1)"
   after="$(find "$work/corpus" -type f | wc -l)"
   total_runs=$((total_runs + ${runs:-0}))
   artifacts="$(find "$work" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | head -5)"
@@ -131,7 +142,7 @@ run_target() {
     done
     return 0
   fi
-  say "$name: ${runs:-0} executions in $seconds s (${rate:-0} exec/s), corpus $before -> $after files, no crash"
+  say "$name: ${runs:-0} executions in $seconds s (${rate:-0} exec/s), corpus $before -> $after files, peak RSS ${rss:-?} MB, no crash"
   if [ "${FUZZ_MERGE:-0}" = 1 ]; then
     mkdir -p "$package/Corpus/$name"
     "$binary" -merge=1 -max_len="$max_len" "$package/Corpus/$name" "$work/corpus" >"$work/merge.log" 2>&1 \
@@ -145,8 +156,11 @@ for name in "${selected[@]}"; do
   run_target "$name"
 done
 
+# The last line in the plain "N passed, N failed" form that CI reads for any runner.
 if [ "${#failed[@]}" -gt 0 ]; then
   say "FAILED: ${failed[*]} crashed ($total_runs executions in all)"
+  say "$(( ${#selected[@]} - ${#failed[@]} )) passed, ${#failed[@]} failed"
   exit 1
 fi
 say "${#selected[@]} target(s), $total_runs executions, no crash"
+say "${#selected[@]} passed, 0 failed"
