@@ -9,6 +9,10 @@ let package = Package(
         .executable(name: "tokenwire-bench", targets: ["tokenwire-bench"]),
         .library(name: "TokenwireClient", targets: ["TokenwireClient"]),
         .library(name: "TokenwireServer", targets: ["TokenwireServer"]),
+        .library(name: "TokenwireUpstream", targets: ["TokenwireUpstream"]),
+        .library(name: "TokenwireWire", targets: ["TokenwireWire"]),
+        .library(name: "TokenwireRelay", targets: ["TokenwireRelay"]),
+        .library(name: "TokenwireHTTP2", targets: ["TokenwireHTTP2"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The project's one test command: installs what is missing (tools/bootstrap.sh), then runs
-# the tests of tools/ (pytest: the fake provider) and `swift test` from the repository
-# root. Extra arguments go to swift test unchanged (and skip the tools/ tests).
+# the tests of tools/ (pytest: the fake provider), `swift test` from the repository root,
+# and a short fuzz pass (tools/fuzz.sh ci: every fuzz target but relay-config, 10 s each;
+# docs/FUZZING.md). Extra arguments go to swift test unchanged (and skip the tools/ tests
+# and the fuzz pass).
 #
 # Usage: tools/test.sh [swift test arguments...]     e.g. tools/test.sh --filter Health
-# Exit status: non-zero if either suite failed.
+# Environment: TOKENWIRE_FUZZ_SECONDS, seconds per fuzz target (default 10; 0 skips the
+# fuzz pass).
+# Exit status: non-zero if any suite failed or a fuzz target crashed.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -19,4 +23,12 @@ if [ $# -eq 0 ]; then
   python3 -m pytest -q -p no:cacheprovider tools/fake_provider
 fi
 echo "test: swift test${*:+ $*}"
-exec swift test "$@"
+if [ $# -gt 0 ]; then
+  exec swift test "$@"
+fi
+swift test
+fuzz_seconds="${TOKENWIRE_FUZZ_SECONDS:-10}"
+if [ "$fuzz_seconds" -gt 0 ]; then
+  echo "test: bash tools/fuzz.sh ci $fuzz_seconds"
+  bash "$repo_root/tools/fuzz.sh" ci "$fuzz_seconds"
+fi

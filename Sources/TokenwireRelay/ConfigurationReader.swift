@@ -143,8 +143,10 @@ struct ConfigurationReader {
 
     private func milliseconds(_ value: Any?, key: String, in place: String) throws(RelayConfigurationError) -> Duration? {
         guard let value else { return nil }
-        guard let number = value as? NSNumber, number.doubleValue >= 0, number.doubleValue.isFinite else {
-            throw fail("\(place): '\(key)' must be a non-negative number")
+        // Past 10^12 ms (31 years) `Duration.milliseconds` would trap (1e300) or later
+        // conversions to nanoseconds would overflow; no timeout needs more.
+        guard let number = value as? NSNumber, number.doubleValue >= 0, number.doubleValue <= 1e12 else {
+            throw fail("\(place): '\(key)' must be a non-negative number of milliseconds, at most 10^12")
         }
         return .milliseconds(number.doubleValue)
     }

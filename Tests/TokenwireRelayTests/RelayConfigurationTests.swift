@@ -65,6 +65,19 @@ struct RelayConfigurationTests {
             .contains("http:// or https://"))
     }
 
+    /// Found by the relay-config fuzz target (docs/FUZZING.md): `Duration.milliseconds(1e300)`
+    /// trapped instead of the reader refusing the value.
+    @Test(arguments: ["1e300", "1e13", "-1", "1.7976931348623157e308"])
+    func hugeOrNegativeMillisecondsAreRefusedNotTrapped(_ value: String) {
+        #expect(problem(#"{"providers": [{"name": "g", "dialect": "gemini", "models": ["m"], "stall_timeout_ms": \#(value)}]}"#)
+            .contains("'stall_timeout_ms' must be a non-negative number of milliseconds, at most 10^12"))
+    }
+
+    @Test func largestMillisecondsAreAccepted() throws {
+        let configuration = try parse(#"{"providers": [{"name": "g", "dialect": "gemini", "models": ["m"], "stall_timeout_ms": 1e12}]}"#)
+        #expect(configuration.providers[0].timeouts.stall == .seconds(1_000_000_000))
+    }
+
     @Test func duplicateAndReservedNamesAreRefused() {
         let entry = #"{"name": "a", "dialect": "ollama", "models": ["m"]}"#
         #expect(problem(#"{"providers": [\#(entry), \#(entry)]}"#).contains("two providers are named 'a'"))

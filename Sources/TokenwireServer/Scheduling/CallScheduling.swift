@@ -16,4 +16,12 @@ struct CallScheduling: Sendable {
             gate = nil
         }
     }
+
+    /// Calls on `executor`, taking turns by `gate` (nil: by `Task.yield()`). For harnesses
+    /// that drive a connection on an `EmbeddedEventLoop`, whose ticks never end and which
+    /// must not be touched from other threads (the HTTP/2 fuzz target).
+    init(executor: EventLoopTaskExecutor?, gate: LoopTickGate?) {
+        self.executor = executor
+        self.gate = gate
+    }
 }
