@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TokenwireWire", targets: ["TokenwireWire"]),
         .library(name: "TokenwireRelay", targets: ["TokenwireRelay"]),
         .library(name: "TokenwireHTTP2", targets: ["TokenwireHTTP2"]),
+        .library(name: "TokenwireProviders", targets: ["TokenwireProviders"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),

@@ -52,7 +52,7 @@ let package = Package(
         fuzzTarget(
             "fuzz-http2-server",
             [
-                product("TokenwireServer"), product("TokenwireHTTP2"),
+                product("TokenwireServer"), product("TokenwireHTTP2"), product("TokenwireProviders"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),

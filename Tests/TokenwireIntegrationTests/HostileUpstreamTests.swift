@@ -10,25 +10,12 @@ import TokenwireUpstream
 /// sends a frame a client cannot take, keeps every byte of text, and says what happened.
 @Suite("Hostile upstreams: bounded memory, whole text, clear answers")
 struct HostileUpstreamTests {
-    /// Runs `body` against a server relaying the fake provider (providers of every dialect,
-    /// each with `maxEventBytes`), then checks that the server still serves.
+    /// `RelayFaultTests.withRelay` with every provider's `maxEventBytes` set.
     func withRelay(
         maxEventBytes: Int = UpstreamProviderConfiguration.defaultMaxEventBytes,
         _ body: @escaping @Sendable (TokenwireClient, FakeProvider) async throws -> Void
     ) async throws {
-        try await withFakeProvider { fake in
-            let providers = UpstreamDialectKind.allCases.map { dialect in
-                var provider = fake.provider(dialect)
-                provider.maxEventBytes = maxEventBytes
-                return provider
-            }
-            try await withServerAndClient(relay: RelayConfiguration(providers: providers)) { _, client in
-                try await body(client, fake)
-                let after = await collect(client, fakeRequest("openai-chat", ["x-fake-tokens": "3"]))
-                #expect(after.status.code == .ok, "the server must go on serving: \(after.status)")
-                #expect(after.text == RelayFaultTests.syntheticText(3))
-            }
-        }
+        try await RelayFaultTests().withRelay(configure: { $0.maxEventBytes = maxEventBytes }, body)
     }
 
     @Test(arguments: UpstreamDialectKind.allCases)

@@ -15,16 +15,22 @@ struct RelayFaultTests {
         (first..<(first + count)).map { "tok\($0) " }.joined()
     }
 
-    /// Runs `body` against a server relaying the fake provider, then checks that the
-    /// server still serves a good upstream call.
+    /// Runs `body` against a server relaying the fake provider (a provider per dialect,
+    /// each changed by `configure`), then checks that the server still serves a good
+    /// upstream call.
     func withRelay(
         timeouts: UpstreamTimeouts = FakeProvider.quietTimeouts,
         retry: RetryPolicy = RetryPolicy(maxAttempts: 1),
+        configure: (inout UpstreamProviderConfiguration) -> Void = { _ in },
         _ body: @escaping @Sendable (TokenwireClient, FakeProvider) async throws -> Void
     ) async throws {
         try await withFakeProvider { fake in
             let relay = RelayConfiguration(
-                providers: UpstreamDialectKind.allCases.map { fake.provider($0, timeouts: timeouts, retry: retry) })
+                providers: UpstreamDialectKind.allCases.map { dialect in
+                    var provider = fake.provider(dialect, timeouts: timeouts, retry: retry)
+                    configure(&provider)
+                    return provider
+                })
             try await withServerAndClient(relay: relay) { _, client in
                 try await body(client, fake)
                 let after = await collect(client, fakeRequest("openai-chat", ["x-fake-tokens": "3"]))

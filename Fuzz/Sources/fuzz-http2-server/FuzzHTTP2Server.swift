@@ -5,6 +5,7 @@ import NIOCore
 import NIOEmbedded
 import TokenwireCore
 import TokenwireHTTP2
+import TokenwireProviders
 @testable import TokenwireServer
 
 /// The synthetic provider's flood model, capped at 32 tokens so that one input costs
@@ -86,7 +87,8 @@ public func fuzzHTTP2Server(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt 
     let connection = GRPCServerConnection(
         router: router, configuration: configuration,
         scheduling: CallScheduling(executor: EventLoopTaskExecutor(eventLoop: loop), gate: nil),
-        ledger: ledger, logger: logger, onClose: {})
+        ledger: ledger, requestBudget: RequestBufferBudget(limit: configuration.connectionLimits.maxBufferedRequestBytes),
+        logger: logger, onClose: {})
     handler.delegate = connection
     do {
         try channel.pipeline.syncOperations.addHandler(handler)
