@@ -95,6 +95,14 @@ status=0
 if ! kill -0 "$serve_pid" 2>/dev/null; then
   log "tokenwire serve (pid $serve_pid) is gone; see $OUT/tokenwire.log"
   status=1
+elif [ "$status" != 2 ]; then
+  # The server keeps idle upstream connections for 60 s (AsyncHTTPClient's pool); once
+  # they are gone, what is left open is the server's own.
+  sleep 70
+  rss=$(awk '/^VmRSS:/ {print $2}' "/proc/$serve_pid/status")
+  threads=$(awk '/^Threads:/ {print $2}' "/proc/$serve_pid/status")
+  fds=$(ls "/proc/$serve_pid/fd" | wc -l)
+  echo "soak: server idle 70 s after the load: rss $((rss / 1024)) MiB, fds $fds, threads $threads" | tee -a "$OUT/soak.log"
 fi
 log "server log: $(wc -l < "$OUT/tokenwire.log") lines in $OUT/tokenwire.log"
 exit "$status"

@@ -25,7 +25,11 @@ struct SoakRun {
     func run() async throws -> Result {
         let configuration = configuration
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let http = HTTPClient(eventLoopGroupProvider: .shared(group))
+        // A connection reset sends up to streams/connections log checks at once; the default
+        // pool (8 connections per host) queued them past their timeout on a busy machine.
+        var httpConfiguration = HTTPClient.Configuration()
+        httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
+        let http = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: httpConfiguration)
         let pool = ConnectionPool(host: configuration.host, port: configuration.port, count: configuration.connections, group: group)
         func shutDown() async {
             await pool.closeAll()

@@ -68,8 +68,7 @@ struct AdmissionTests {
             let holder = Task {
                 for try await _ in client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: 100_000)) { signal.yield() }
             }
-            var iterator = started.makeAsyncIterator()
-            _ = await iterator.next()
+            try await nextSignal(started, "the holding call's first frame")
             // Two slots are free: the batch is admitted, and its 16 lanes share those two.
             let items = Array(repeating: GenerateRequest(model: "scripted/barrier"), count: 60)
             let results = try await withTimeout(60, "the batch to finish") {

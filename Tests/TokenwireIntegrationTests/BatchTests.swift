@@ -243,8 +243,7 @@ struct BatchTests {
                     if count == 1000 { signal.yield() }
                 }
             }
-            var iterator = firstFrames.makeAsyncIterator()
-            _ = await iterator.next()
+            try await nextSignal(firstFrames, "the batch's first 1000 frames")
             #expect(server.admission.snapshot.active == 8)
             consumer.cancel()
             let snapshot = try await withTimeout(30, "the server to see the cancellation") { await server.ledger.wait { $0.ended.count == 1 } }
@@ -271,8 +270,7 @@ struct BatchTests {
                     return (frames, error as? TokenwireError)
                 }
             }
-            var iterator = firstResult.makeAsyncIterator()
-            _ = await iterator.next()
+            try await nextSignal(firstResult, "the batch's first finished item")
             let shutdown = Task { await server.shutdown() }
             let (frames, error) = try await withTimeout(30, "the batch to end") { await reader.value }
             #expect(error?.code == .unavailable)

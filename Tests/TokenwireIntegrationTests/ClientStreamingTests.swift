@@ -53,8 +53,7 @@ struct ClientStreamingTests {
                     if count == 100 { signal.yield() }
                 }
             }
-            var iterator = firstFrames.makeAsyncIterator()
-            _ = await iterator.next()
+            try await nextSignal(firstFrames, "the first 100 frames")
             consumer.cancel()
             let result = await consumer.result
             #expect(throws: TokenwireError.self) { try result.get() }
@@ -161,8 +160,7 @@ struct ClientStreamingTests {
         let consumer = Task {
             for try await _ in client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: 100_000)) { signal.yield() }
         }
-        var iterator = started.makeAsyncIterator()
-        _ = await iterator.next()
+        try await nextSignal(started, "the call's first frame")
         await server.shutdown()  // the drain timeout passes, then the connection is cut
         let result = try await withTimeout(30, "the client to notice") { await consumer.result }
         #expect(throws: TokenwireError.self) { try result.get() }

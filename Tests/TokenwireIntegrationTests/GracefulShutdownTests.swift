@@ -24,8 +24,7 @@ struct GracefulShutdownTests {
             }
             return frames
         }
-        var iterator = started.makeAsyncIterator()
-        _ = await iterator.next()
+        try await nextSignal(started, "the call's first frame")
         let shutdown = Task { await server.shutdown() }
         let frames = try await withTimeout(20, "the open call to finish") { try await consumer.value }
         #expect(frames.count == 32)

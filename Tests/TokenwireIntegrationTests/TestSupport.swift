@@ -85,6 +85,15 @@ func waitUntil(_ seconds: Double, _ what: String, _ condition: @escaping @Sendab
     }
 }
 
+/// Waits for `signal`'s next element (a test's "it has happened" stream), failing with
+/// `TimedOut` after `seconds`.
+func nextSignal(_ signal: AsyncStream<Void>, within seconds: Double = 30, _ what: String) async throws {
+    try await withTimeout(seconds, what) {
+        var iterator = signal.makeAsyncIterator()
+        _ = await iterator.next()
+    }
+}
+
 /// Suspends until the task is cancelled, then throws `CancellationError`: a reader that
 /// stops reading until the test cancels it.
 func suspendUntilCancelled() async throws {
