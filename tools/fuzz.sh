@@ -14,7 +14,9 @@
 # timeout or out-of-memory) keeps its temporary directory and prints the input's path and
 # the command that reproduces it.
 #
-# Environment: FUZZ_JOBS (build jobs, default 2), FUZZ_CONFIG=release (an optimized build
+# Environment: FUZZ_RUNS (stop each target after this many executions, or at SECONDS,
+# whichever comes first: `FUZZ_RUNS=10000000 tools/fuzz.sh json 7200` for a long run),
+# FUZZ_JOBS (build jobs, default 2), FUZZ_CONFIG=release (an optimized build
 # with -enable-testing, several times the executions per second, for long runs; CI uses
 # the default debug build, which is quicker to build), FUZZ_NO_BUILD=1 (use the binaries as
 # built), FUZZ_MAX_LEN (overrides every target's -max_len), FUZZ_KEEP=1 (keep the temporary directories), FUZZ_MERGE=1 (merge the inputs a
@@ -109,7 +111,7 @@ export SWIFT_BACKTRACE="enable=no"
 failed=()
 total_runs=0
 run_target() {
-  local name="$1" max_len binary work log status runs rate rss artifacts before after
+  local name="$1" max_len binary work log status runs rate rss artifacts before after target_started=$SECONDS
   max_len="${FUZZ_MAX_LEN:-$(max_len_of "$name")}"
   binary="$bin_dir/fuzz-$name"
   [ -x "$binary" ] || die "$binary is missing (build it, or unset FUZZ_NO_BUILD)"
@@ -120,7 +122,9 @@ run_target() {
   log="$work/fuzz.log"
   set +e
   # -rss_limit_mb: the HTTP/2 target holds a connection per input; a leak shows as growth.
-  "$binary" "$work/corpus" -max_total_time="$seconds" -max_len="$max_len" -timeout=30 \
+  local runs_flag=()
+  if [ -n "${FUZZ_RUNS:-}" ]; then runs_flag=(-runs="$FUZZ_RUNS"); fi
+  "$binary" "$work/corpus" -max_total_time="$seconds" "${runs_flag[@]}" -max_len="$max_len" -timeout=30 \
     -rss_limit_mb=4096 -print_final_stats=1 -artifact_prefix="$work/" >"$log" 2>&1
   status=$?
   set -e
@@ -142,7 +146,7 @@ run_target() {
     done
     return 0
   fi
-  say "$name: ${runs:-0} executions in $seconds s (${rate:-0} exec/s), corpus $before -> $after files, peak RSS ${rss:-?} MB, no crash"
+  say "$name: ${runs:-0} executions in $((SECONDS - target_started)) s (${rate:-0} exec/s), corpus $before -> $after files, peak RSS ${rss:-?} MB, no crash"
   if [ "${FUZZ_MERGE:-0}" = 1 ]; then
     mkdir -p "$package/Corpus/$name"
     "$binary" -merge=1 -max_len="$max_len" "$package/Corpus/$name" "$work/corpus" >"$work/merge.log" 2>&1 \

@@ -9,6 +9,21 @@ public protocol TokenSink: AnyObject, Sendable {
     /// - Throws: `TokenwireError(.cancelled)` once the client has gone away.
     func send(_ event: TokenEvent) async throws
 
+    /// Delivers one event without suspending: `send` for a producer that is not a task,
+    /// such as the relay, which hands on each upstream read's events from the event loop
+    /// that read them.
+    ///
+    /// The same caller rule as `send`: one producer at a time.
+    /// - Returns: `true` when the sink takes more at once; `false` when the client is
+    ///   behind, and the producer must `await waitUntilReady()` before it offers more.
+    /// - Throws: `TokenwireError(.cancelled)` once the client has gone away.
+    func offer(_ event: TokenEvent) throws -> Bool
+
+    /// After `offer` returned `false`: suspends until the client has caught up.
+    /// - Throws: `TokenwireError(.cancelled)` once the client has gone away or the
+    ///   waiting task is cancelled.
+    func waitUntilReady() async throws
+
     /// Sends a Heartbeat frame at once, from any task, even while another task is inside
     /// `send` (the frame then goes out before or after that event, never inside it).
     /// Providers call it when their upstream is silent; sinks that have no use for

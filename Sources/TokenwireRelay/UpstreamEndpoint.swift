@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
+import NIOHTTP1
 import TokenwireCore
 import TokenwireUpstream
 
@@ -52,20 +53,25 @@ struct UpstreamEndpoint: Sendable {
     /// The streaming request for `request`, whose model is `provider/model`.
     /// - Throws: `.invalidArgument` when forwarded metadata holds a character an HTTP
     ///   header cannot carry (NUL, CR, LF): the header would be cut or refused.
-    func makeRequest(for request: GenerateRequest, model: String) throws(TokenwireError) -> HTTPClientRequest {
-        var http = HTTPClientRequest(url: url(model: model))
-        http.method = .POST
-        for (name, value) in fixedHeaders { http.headers.add(name: name, value: value) }
+    func makeRequest(for request: GenerateRequest, model: String) throws(TokenwireError) -> HTTPClient.Request {
+        var headers = HTTPHeaders()
+        for (name, value) in fixedHeaders { headers.add(name: name, value: value) }
         for (key, value) in request.metadata.sorted(by: { $0.key < $1.key }) where forwards(key) {
             if let bad = value.unicodeScalars.first(where: { $0 == "\0" || $0 == "\r" || $0 == "\n" }) {
                 throw .invalidArgument(
                     "metadata \(ErrorExcerpt.quoted(key)) is forwarded to provider '\(provider)' as an HTTP header, "
                         + "which cannot carry U+\(String(bad.value, radix: 16, uppercase: true).leftPadded(to: 4)): remove it from the value")
             }
-            http.headers.replaceOrAdd(name: key, value: value)
+            headers.replaceOrAdd(name: key, value: value)
         }
-        http.body = .bytes(ByteBuffer(bytes: dialect.dialectType.requestBody(for: request, model: model)))
-        return http
+        let body = ByteBuffer(bytes: dialect.dialectType.requestBody(for: request, model: model))
+        let url = url(model: model)
+        do {
+            return try HTTPClient.Request(url: url, method: .POST, headers: headers, body: .byteBuffer(body))
+        } catch {
+            throw .invalidArgument(
+                "provider '\(provider)': \(ErrorExcerpt.quoted(url)) is not a URL the relay can call (\(error)); check its base_url")
+        }
     }
 
     /// Whether a metadata key is configured to travel to the provider as a header.

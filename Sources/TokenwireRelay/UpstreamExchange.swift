@@ -1,15 +1,16 @@
 import AsyncHTTPClient
 import Logging
 import NIOCore
+import NIOHTTP1
 import TokenwireCore
 import TokenwireProviders
 import TokenwireUpstream
 
-/// One try at a provider: send the request, check the response head, then relay the
-/// body's events to the sink the moment each read is parsed.
+/// One try at a provider: send the request, then relay the body's events to the sink the
+/// moment each read is parsed, on the call's event loop (`UpstreamStreamDelegate`).
 ///
 /// The body is read only as fast as the sink takes the events, so a slow client slows
-/// the upstream read (AsyncHTTPClient stops reading the socket when its buffer is full).
+/// the upstream read (AsyncHTTPClient reads no more until the delegate's future completes).
 struct UpstreamExchange {
     let client: HTTPClient
     let endpoint: UpstreamEndpoint
@@ -24,71 +25,75 @@ struct UpstreamExchange {
 
     /// - Parameter model: The provider's own model name.
     /// - Throws: `UpstreamFailure`, or `CancellationError` if the call went away.
-    func run(_ request: GenerateRequest, model: String, deadline: NIODeadline, into sink: some TokenSink) async throws {
-        let httpRequest: HTTPClientRequest
+    func run<Sink: TokenSink>(_ request: GenerateRequest, model: String, deadline: NIODeadline, into sink: Sink) async throws {
+        let httpRequest: HTTPClient.Request
         do {
             httpRequest = try endpoint.makeRequest(for: request, model: model)
         } catch {
             throw UpstreamFailure(error, isRetryable: false)
         }
+        let eventLoop = Self.callLoop(in: client.eventLoopGroup)
+        let delegate = UpstreamStreamDelegate(
+            endpoint: endpoint, sink: sink, activity: activity, maxErrorBody: Self.maxErrorBody, eventLoop: eventLoop)
         activity.beginWaiting()
-        let response: HTTPClientResponse
+        let task = client.execute(
+            request: httpRequest, delegate: delegate, eventLoop: .delegateAndChannel(on: eventLoop),
+            deadline: deadline, logger: logger)
+        let response: UpstreamStreamDelegate<Sink>.Response
         do {
-            response = try await client.execute(httpRequest, deadline: deadline, logger: logger)
-        } catch {
-            throw transportFailure(error, reading: "its response", bytesSeen: 0, eventsSeen: 0)
-        }
-        guard (200..<300).contains(Int(response.status.code)) else {
-            let body = (try? await response.body.collect(upTo: Self.maxErrorBody)).map { String(buffer: $0) } ?? ""
-            throw UpstreamHTTPStatus.failure(
-                status: Int(response.status.code), headers: response.headers, body: body,
-                provider: endpoint.provider, keySource: keySource)
-        }
-        if let encoding = response.headers.first(name: "content-encoding"), encoding.lowercased() != "identity" {
-            throw UpstreamFailure(
-                .unavailable(
-                    "provider '\(endpoint.provider)' sent a \(ErrorExcerpt.quoted(encoding))-encoded body (content-encoding), "
-                        + "though the relay asks for identity; the relay reads the stream as it arrives and decodes no compression: "
-                        + "turn compression off for this endpoint (a proxy in between may be adding it)"),
-                isRetryable: false)
-        }
-        try await relay(response.body, into: sink)
-    }
-
-    /// Reads the body to its end, sending each read's events before the next read.
-    private func relay(_ body: HTTPClientResponse.Body, into sink: some TokenSink) async throws {
-        var reader = UpstreamBodyReader(
-            dialect: endpoint.dialect, provider: endpoint.provider, maxEventBytes: endpoint.maxEventBytes)
-        var iterator = body.makeAsyncIterator()
-        while true {
-            let read: ByteBuffer?
-            do {
-                read = try await iterator.next()
-            } catch {
-                // A connection that dies after the dialect's terminator lost nothing.
-                if reader.isComplete { break }
-                throw transportFailure(error, reading: "the stream", bytesSeen: reader.bytesSeen, eventsSeen: reader.eventsSeen)
+            response = try await withTaskCancellationHandler {
+                try await task.futureResult.get()
+            } onCancel: {
+                task.cancel()
             }
-            guard let read else { break }
-            let (events, failure) = reader.consume(read)
-            activity.upstreamSpoke(delivered: !events.isEmpty)
-            try await deliver(events, to: sink)
-            if let failure { throw failure }
-            activity.beginWaiting()
+        } catch {
+            if Task.isCancelled { throw CancellationError() }
+            try await Self.settle(error, of: delegate, on: eventLoop, statusFailure: statusFailure) { bytes, events in
+                transportFailure(error, bytesSeen: bytes, eventsSeen: events)
+            }
+            return
         }
-        let (events, failure) = reader.finish()
-        activity.upstreamSpoke(delivered: !events.isEmpty)
-        try await deliver(events, to: sink)
-        if let failure { throw failure }
+        if case .httpStatus(let status, let headers, let body) = response {
+            throw statusFailure(status, headers, body)
+        }
     }
 
-    private func deliver(_ events: [TokenEvent], to sink: some TokenSink) async throws {
-        for event in events { try await sink.send(event) }
+    /// The failure a response that is not 2xx stands for (retryable or not by its status).
+    private func statusFailure(_ status: Int, _ headers: HTTPHeaders, _ body: String) -> UpstreamFailure {
+        UpstreamHTTPStatus.failure(
+            status: status, headers: headers, body: body, provider: endpoint.provider, keySource: keySource)
+    }
+
+    /// The loop the call runs on, when it is one of the client's: the upstream connection
+    /// and the body's parsing then share the loop (and the thread) that writes to the
+    /// client. Otherwise (a call on the global executor, tests) any of the client's loops.
+    static func callLoop(in group: any EventLoopGroup) -> any EventLoop {
+        group.makeIterator().first(where: { $0.inEventLoop }) ?? group.next()
+    }
+
+    /// After the exchange failed: a connection that died after the dialect's terminator
+    /// lost nothing (the stream ends as if the body had); one that died while an error
+    /// response's body arrived is that response's failure; anything else is `failure`.
+    private static func settle<Sink: TokenSink>(
+        _ error: any Error, of delegate: UpstreamStreamDelegate<Sink>, on eventLoop: any EventLoop,
+        statusFailure: @escaping @Sendable (Int, HTTPHeaders, String) -> UpstreamFailure,
+        failure: @escaping @Sendable (_ bytes: Int, _ events: Int) -> any Error
+    ) async throws {
+        try await eventLoop.submit {
+            if error is UpstreamFailure || error is TokenwireError { throw error }
+            if let (status, headers, body) = delegate.errorResponse { throw statusFailure(status, headers, body) }
+            if delegate.isComplete {
+                try delegate.finishBody()
+                return
+            }
+            let progress = delegate.progress
+            throw failure(progress.bytes, progress.events)
+        }.get()
     }
 
     /// UNAVAILABLE for a connection that could not be made or broke, naming the provider;
     /// a cancelled call stays cancelled.
-    private func transportFailure(_ error: any Error, reading what: String, bytesSeen: Int, eventsSeen: Int) -> any Error {
+    private func transportFailure(_ error: any Error, bytesSeen: Int, eventsSeen: Int) -> any Error {
         if error is CancellationError || Task.isCancelled { return CancellationError() }
         if let failure = error as? UpstreamFailure { return failure }
         if let error = error as? HTTPClientError, error == .deadlineExceeded {
@@ -96,9 +101,9 @@ struct UpstreamExchange {
                 .deadlineExceeded("the call's deadline passed while waiting for provider '\(endpoint.provider)'"),
                 isRetryable: false)
         }
-        let when = bytesSeen == 0 ? "before" : "after \(bytesSeen) bytes (\(eventsSeen) events) of"
+        let when = bytesSeen == 0 ? "before its response" : "after \(bytesSeen) bytes (\(eventsSeen) events) of the stream"
         return UpstreamFailure(
-            .unavailable("provider '\(endpoint.provider)' at \(endpoint.baseURL): the connection failed \(when) \(what) (\(error))"),
+            .unavailable("provider '\(endpoint.provider)' at \(endpoint.baseURL): the connection failed \(when) (\(error))"),
             isRetryable: true)
     }
 }

@@ -51,6 +51,11 @@ final class BatchFrameSequencer: Sendable {
         }
     }
 
+    /// Waits for the client's window after an item's `offer` found the stream full.
+    func waitUntilReady() async throws {
+        try await waitForCapacity()
+    }
+
     /// The first caller waits on the stream; later callers wait for the first. Followers
     /// need no cancellation handling: the leader's wait ends when the stream drains,
     /// closes or the call is cancelled, and then it releases them all.

@@ -41,6 +41,14 @@ final class BatchItemSink: TokenSink {
         try await sequencer.settle(try enqueue(event))
     }
 
+    func offer(_ event: TokenEvent) throws -> Bool {
+        try !enqueue(event).mustWaitForCapacity
+    }
+
+    func waitUntilReady() async throws {
+        try await sequencer.waitUntilReady()
+    }
+
     func heartbeat() {
         // Never waits: a heartbeat is a few bytes, and the watchdog must not block.
         _ = try? enqueue(.heartbeat)

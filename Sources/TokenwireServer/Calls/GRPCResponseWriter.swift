@@ -7,10 +7,11 @@ public import TokenwireWire
 /// client's flow-control window is closed and the queue is full.
 public struct GRPCResponseWriter: Sendable {
     let outbound: HTTP2OutboundStream
-    /// Where to wait for the next turn when running on an event loop; nil: `Task.yield()`.
-    let gate: LoopTickGate?
+    /// Where to wait for the next turn when running on the connection's event loop;
+    /// nil (or a writer on another thread): `Task.yield()`.
+    let gate: LoopTickGate.Handle?
 
-    init(outbound: HTTP2OutboundStream, gate: LoopTickGate?) {
+    init(outbound: HTTP2OutboundStream, gate: LoopTickGate.Handle?) {
         self.outbound = outbound
         self.gate = gate
     }
@@ -25,6 +26,8 @@ public struct GRPCResponseWriter: Sendable {
     /// What a queued message asks of its writer before the next one.
     struct Enqueued: Sendable {
         fileprivate var outcome: HTTP2OutboundStream.WriteOutcome
+        /// The message's number on its stream (1 for the first); 0 when the writer takes
+        /// turns by `Task.yield()` rather than by the loop's gate.
         fileprivate var messageNumber: Int
 
         /// Whether the queue is full: the writer must wait for the client's window.
@@ -37,7 +40,7 @@ public struct GRPCResponseWriter: Sendable {
     /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
     func enqueue(_ message: some WireMessage) throws(TokenwireError) -> Enqueued {
         do {
-            if gate != nil {
+            if gate?.onLoop != nil {
                 let (outcome, count) = try outbound.enqueueCounting(turnBytes: .max) { buffer in
                     GRPCMessageFramer.appendMessage(message, to: &buffer)
                 }
@@ -58,7 +61,7 @@ public struct GRPCResponseWriter: Sendable {
         do {
             if enqueued.outcome == .mustWait {
                 try await outbound.waitForCapacity()
-            } else if let gate {
+            } else if enqueued.messageNumber > 0, let gate = gate?.onLoop {
                 // On an event loop: the loop's per-tick budget decides when to pause.
                 if gate.spend(messageNumber: enqueued.messageNumber) {
                     await gate.park()

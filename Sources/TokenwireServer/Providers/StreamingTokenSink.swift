@@ -37,6 +37,14 @@ final class StreamingTokenSink: TokenSink {
         try await writer.settle(try enqueue(event))
     }
 
+    func offer(_ event: TokenEvent) throws -> Bool {
+        try !enqueue(event).mustWaitForCapacity
+    }
+
+    func waitUntilReady() async throws {
+        try await writer.waitForCapacity()
+    }
+
     func route(to provider: String, model: String) {
         state.withLock { state in
             guard state.seq == 0 else { return }

@@ -18,8 +18,9 @@ import Synchronization
 /// from the loop itself does not wake it; so after releasing producers the gate wakes
 /// the loop with its `LoopWaker` (one datagram per tick that has parked producers).
 ///
-/// - Important: Every method runs on the gate's event loop.
-final class LoopTickGate: @unchecked Sendable {
+/// - Important: Loop-bound: made, used and ticked on its event loop only. Tasks reach it
+///   through a `Handle`, which gives it out only on that loop.
+final class LoopTickGate {
     /// Messages all producers on the loop may write per tick, together: about 15 KiB of
     /// token frames, some 150 µs of encoding. Smaller budgets cut the time to a new call's
     /// first token under load and cost throughput (docs/BENCHMARKS.md has the sweep).
@@ -38,10 +39,26 @@ final class LoopTickGate: @unchecked Sendable {
     var waker: LoopWaker?
 
     init(eventLoop: any EventLoop) {
+        eventLoop.preconditionInEventLoop()
         self.eventLoop = eventLoop
     }
 
-    var eventLoopForShutdown: any EventLoop { eventLoop }
+    /// A gate as any task may hold it: a writer gets the gate only while it runs on the
+    /// gate's loop (the server runs calls there). A writer elsewhere (a task a provider
+    /// started on the global executor) gets nil and takes turns with `Task.yield()`.
+    struct Handle: Sendable {
+        private let gate: NIOLoopBound<LoopTickGate>
+
+        /// Call on the gate's loop.
+        init(_ gate: LoopTickGate) {
+            self.gate = NIOLoopBound(gate, eventLoop: gate.eventLoop)
+        }
+
+        var eventLoop: any EventLoop { gate.eventLoop }
+
+        /// The gate, if the caller runs on its loop.
+        var onLoop: LoopTickGate? { gate.eventLoop.inEventLoop ? gate.value : nil }
+    }
 
     /// Counts one message; true when the tick's budget is spent and the writer must park.
     func spend(messageNumber: Int) -> Bool {
@@ -91,38 +108,39 @@ final class LoopTickGate: @unchecked Sendable {
 
 /// One `LoopTickGate` per event loop, told of each tick by NIO's metrics callback.
 final class LoopTickGates: NIOEventLoopMetricsDelegate {
-    private let gates = Mutex<[ObjectIdentifier: LoopTickGate]>([:])
+    private let gates = Mutex<[ObjectIdentifier: LoopTickGate.Handle]>([:])
 
-    /// The gate of `eventLoop` (made on first use).
-    func gate(for eventLoop: any EventLoop) -> LoopTickGate {
-        gates.withLock { gates in
-            let id = ObjectIdentifier(eventLoop)
-            if let gate = gates[id] { return gate }
-            let gate = LoopTickGate(eventLoop: eventLoop)
-            gates[id] = gate
-            return gate
-        }
+    /// The gate of `eventLoop`; nil before `prepare` made it (its calls then take turns
+    /// with `Task.yield()`).
+    func gate(for eventLoop: any EventLoop) -> LoopTickGate.Handle? {
+        gates.withLock { $0[ObjectIdentifier(eventLoop)] }
     }
 
-    /// Gives every loop of `group` a gate with a waker (before the server accepts calls).
+    /// Gives every loop of `group` a gate with a waker, made on that loop (before the
+    /// server accepts calls).
     func prepare(_ group: any EventLoopGroup) async throws {
         for eventLoop in group.makeIterator() {
             let waker = try await LoopWaker.make(on: eventLoop)
-            let gate = gate(for: eventLoop)
-            try await eventLoop.submit { gate.waker = waker.value }.get()
+            let handle = try await eventLoop.submit {
+                let gate = LoopTickGate(eventLoop: eventLoop)
+                gate.waker = waker.value
+                return LoopTickGate.Handle(gate)
+            }.get()
+            gates.withLock { $0[ObjectIdentifier(eventLoop)] = handle }
         }
     }
 
     /// Closes the wakers' sockets.
     func shutdown() {
         let gates = gates.withLock { Array($0.values) }
-        for gate in gates {
-            gate.eventLoopForShutdown.execute { gate.waker?.close() }
+        for handle in gates {
+            handle.eventLoop.execute { handle.onLoop?.waker?.close() }
         }
     }
 
+    /// Runs on the loop whose tick ended.
     func processedTick(info: NIOEventLoopTickInfo) {
-        let gate = gates.withLock { $0[info.eventLoopID] }
-        gate?.tick()
+        let handle = gates.withLock { $0[info.eventLoopID] }
+        handle?.onLoop?.tick()
     }
 }

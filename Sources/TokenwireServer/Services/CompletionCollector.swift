@@ -25,6 +25,11 @@ final class CompletionCollector: TokenSink {
 
     func send(_ event: TokenEvent) async throws {
         try Task.checkCancellation()
+        _ = try offer(event)
+    }
+
+    /// Always ready: the completion is gathered in memory.
+    func offer(_ event: TokenEvent) throws -> Bool {
         try state.withLock { state in
             switch event {
             case .text(let text): state.completion.text += text
@@ -36,7 +41,10 @@ final class CompletionCollector: TokenSink {
             }
             if event != .heartbeat { state.deliveredContent = true }
         }
+        return true
     }
+
+    func waitUntilReady() async throws {}
 
     /// The completion with its tool calls in the order they started, ids filled in and
     /// arguments checked.
