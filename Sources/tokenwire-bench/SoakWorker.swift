@@ -53,7 +53,12 @@ struct SoakWorker: Sendable {
 
     /// Makes the call; for `.cancel`, cancels it once `after` tokens have arrived.
     private func perform(_ call: SoakCall, id: String, on client: TokenwireClient) async -> Seen {
-        var metadata = ["x-fake-request-id": id, "x-fake-tokens": "\(call.tokens)", "x-fake-rate": "\(configuration.rate)"]
+        // Steady pacing: a provider that fell behind on a loaded machine must not catch up in
+        // a burst, which would finish a stream before a cancel could reach it.
+        var metadata = [
+            "x-fake-request-id": id, "x-fake-tokens": "\(call.tokens)", "x-fake-rate": "\(configuration.rate)",
+            "x-fake-pacing": "steady",
+        ]
         if let fault = call.fault { metadata["x-fake-fault"] = fault }
         let request = GenerateRequest(
             model: configuration.model, messages: [ChatMessage(role: "user", content: "soak")], maxTokens: UInt32(call.tokens),

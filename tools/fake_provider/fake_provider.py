@@ -568,7 +568,10 @@ class FakeProvider:
         limit = request_token_limit(request)
         tokens = header_int(headers, "x-fake-tokens", limit if limit is not None else 16)
         rate = float(headers.get("x-fake-rate", "0") or 0)
-        plan.update(mode="synthetic", rate=rate, stamp=headers.get("x-fake-stamp") == "1",
+        pacing = headers.get("x-fake-pacing") or "schedule"
+        if pacing not in ("schedule", "steady"):
+            raise BadRequest(f"x-fake-pacing must be 'schedule' or 'steady', got {pacing!r}")
+        plan.update(mode="synthetic", rate=rate, steady=pacing == "steady", stamp=headers.get("x-fake-stamp") == "1",
                     generator=DIALECTS[dialect](model or request.get("model") or "fake-model",
                                                 tokens, limit is not None and tokens >= limit))
         return plan
@@ -623,7 +626,11 @@ class FakeProvider:
             if event is None:
                 break
             if callable(event):
-                if plan["rate"] > 0:
+                if plan["rate"] > 0 and plan["steady"]:
+                    # A gap before every token but the first: no catch-up after a late one.
+                    if tokens > 0:
+                        await exchange.sleep(1 / plan["rate"])
+                elif plan["rate"] > 0:
                     await exchange.sleep(start + tokens / plan["rate"] - time.monotonic())
                 tokens += 1
                 event = event()

@@ -293,6 +293,20 @@ def test_rate_paces_tokens(port):
     assert time.monotonic() - start >= 5 / 50 * 0.9
 
 
+def test_steady_pacing_paces_tokens(port):
+    start = time.monotonic()
+    reply = request(port, "/v1/chat/completions",
+                    {"x-fake-tokens": "6", "x-fake-rate": "50", "x-fake-pacing": "steady"})
+    assert reply.status == 200 and len(sse_data(reply.body)) >= 6
+    assert time.monotonic() - start >= 5 / 50 * 0.9
+
+
+def test_unknown_pacing_is_refused_naming_the_choices(port):
+    reply = request(port, "/v1/chat/completions", {"x-fake-rate": "50", "x-fake-pacing": "burst"})
+    assert reply.status == 400
+    assert b"x-fake-pacing must be 'schedule' or 'steady'" in reply.body
+
+
 # -- faults -------------------------------------------------------------------------
 
 def test_drop_after_closes_connection_before_terminator(port):
