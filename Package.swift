@@ -155,7 +155,9 @@ let package = Package(
             name: "TokenwireRelayTests",
             dependencies: [
                 "TokenwireCore", "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
