@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "TokenwireRelay", targets: ["TokenwireRelay"]),
         .library(name: "TokenwireHTTP2", targets: ["TokenwireHTTP2"]),
         .library(name: "TokenwireProviders", targets: ["TokenwireProviders"]),
+        .library(name: "TokenwireProcess", targets: ["TokenwireProcess"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -24,6 +25,9 @@ let package = Package(
     ],
     targets: [
         // C libraries, each behind a system-library module with a shim header.
+        // Child processes without Foundation's Process (see ChildProcess.swift for why).
+        .target(name: "CTokenwireSpawn", path: "Sources/CTokenwireSpawn"),
+        .target(name: "TokenwireProcess", dependencies: ["CTokenwireSpawn"], swiftSettings: swiftSettings),
         .systemLibrary(
             name: "CNGHTTP2",
             path: "Sources/CNGHTTP2",
@@ -118,6 +122,7 @@ let package = Package(
             name: "tokenwire",
             dependencies: [
                 "TokenwireCore", "TokenwireServer", "TokenwireClient", "TokenwireRelay", "TokenwireProviders",
+                "TokenwireProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -175,7 +180,7 @@ let package = Package(
             name: "TokenwireIntegrationTests",
             dependencies: [
                 "TokenwireCore", "TokenwireWire", "TokenwireServer", "TokenwireClient", "TokenwireHTTP2",
-                "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders",
+                "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders", "TokenwireProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,10 +1,11 @@
 import Foundation
+import TokenwireProcess
 
 /// The fake LLM provider (`tools/fake_provider/fake_provider.py`) as a child process on
 /// loopback, for `tokenwire demo --provider`.
 final class FakeProviderProcess {
     let port: Int
-    private let process: Process
+    private let process: ChildProcess
     private let output: URL
 
     /// Starts the script and waits (up to 30 s) for its `listening HOST:PORT` line.
@@ -16,24 +17,22 @@ final class FakeProviderProcess {
         }
         output = FileManager.default.temporaryDirectory.appendingPathComponent("tokenwire-fake-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: output.path, contents: nil)
-        process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", script, "--port", "0"]
         let log = try FileHandle(forWritingTo: output)
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        defer { try? log.close() }
+        process = try ChildProcess.spawn(
+            "/usr/bin/env", ["python3", script, "--port", "0"],
+            stdin: .null, stdout: .descriptor(log.fileDescriptor), stderr: .descriptor(log.fileDescriptor))
         port = try Self.waitForPort(in: output, process: process)
     }
 
     /// Stops the process (SIGTERM) and removes its log.
     func stop() {
-        if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        process.terminate()
+        _ = process.waitUntilExit()
         try? FileManager.default.removeItem(at: output)
     }
 
-    private static func waitForPort(in file: URL, process: Process) throws -> Int {
+    private static func waitForPort(in file: URL, process: ChildProcess) throws -> Int {
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let text = (try? String(contentsOf: file, encoding: .utf8)) ?? ""

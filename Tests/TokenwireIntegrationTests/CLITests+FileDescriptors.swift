@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import Testing
+import TokenwireProcess
 
 extension CLITests {
     /// `tokenwire serve` in a child process under `ulimit -n 64`: more waiting connections
@@ -11,17 +12,14 @@ extension CLITests {
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("tokenwire-emfile-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
         defer { try? FileManager.default.removeItem(at: log) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/sh")
-        process.arguments = ["-c", "ulimit -n 64 && exec \"$0\" serve --port 0 --preface-timeout 0", binary]
         let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        let process = try ChildProcess.spawn(
+            "/bin/sh", ["-c", "ulimit -n 64 && exec \"$0\" serve --port 0 --preface-timeout 0", binary],
+            stdin: .null, stdout: .descriptor(handle.fileDescriptor), stderr: .descriptor(handle.fileDescriptor))
+        try handle.close()
         defer {
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-            process.waitUntilExit()
+            process.signal(SIGKILL)
+            _ = process.waitUntilExit()
         }
         @Sendable func logText() -> String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }
         let port = try await withTimeout(60, "the server's 'listening' line") {
@@ -40,9 +38,9 @@ extension CLITests {
             while !logText().contains("cannot accept connections") { try await Task.sleep(for: .milliseconds(20)) }
         }
         // While out of descriptors with connections waiting, the server is all but idle.
-        let before = try cpuSeconds(of: process.processIdentifier)
+        let before = try cpuSeconds(of: process.pid)
         try await Task.sleep(for: .seconds(3))
-        let spent = try cpuSeconds(of: process.processIdentifier) - before
+        let spent = try cpuSeconds(of: process.pid) - before
         #expect(spent < 0.3, "the server spent \(spent) s of CPU in 3 s while out of file descriptors")
 
         for connection in connections { try? await connection.close() }

@@ -1,6 +1,7 @@
 import Foundation
 import NIOConcurrencyHelpers
 import Testing
+import TokenwireProcess
 
 /// The `tokenwire` executable, run as a user would.
 @Suite("tokenwire CLI")
@@ -77,16 +78,11 @@ struct CLITests {
     }
 
     @Test func serveDrainsAndExitsOnSIGTERM() async throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--port", "0", "--log-level", "info"]
         let err = Pipe()
-        process.standardError = err
-        process.standardOutput = FileHandle.nullDevice
-        process.standardInput = FileHandle.nullDevice
-        let exited = AsyncStream<Int32>.makeStream()
-        process.terminationHandler = { exited.continuation.yield($0.terminationStatus) }
-        try process.run()
+        let process = try ChildProcess.spawn(
+            binary, ["serve", "--port", "0", "--log-level", "info"],
+            stdin: .null, stdout: .null, stderr: .descriptor(err.fileHandleForWriting.fileDescriptor))
+        try err.fileHandleForWriting.close()  // the child holds the write end: EOF when it exits
         // stderr is read on a thread of its own (blocking reads must not hold a task thread).
         let output = NIOLockedValueBox("")
         let listening = AsyncStream<Void>.makeStream()
@@ -104,11 +100,8 @@ struct CLITests {
             _ = await events.next()
         }
         process.terminate()  // SIGTERM
-        let status = try await withTimeout(30, "the server to exit") {
-            var statuses = exited.stream.makeAsyncIterator()
-            return await statuses.next() ?? -1
-        }
-        #expect(status == 0)
+        let termination = try await withTimeout(30, "the server to exit") { await process.exit() }
+        #expect(termination == .exited(0))
         try await withTimeout(30, "the server's stderr to close") {
             var events = finished.stream.makeAsyncIterator()
             _ = await events.next()

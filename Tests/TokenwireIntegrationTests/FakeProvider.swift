@@ -1,16 +1,17 @@
 import Foundation
 import Testing
+import TokenwireProcess
 import TokenwireRelay
 import TokenwireUpstream
 
 /// The fake LLM provider (`tools/fake_provider/fake_provider.py`), a real HTTP server on
 /// a free loopback port, for the relay tests. One per test; stopped by `withFakeProvider`.
-final class FakeProvider: @unchecked Sendable {  // the process is only started, read and stopped
+final class FakeProvider: Sendable {
     let port: Int
-    private let process: Process
+    private let process: ChildProcess
     private let log: URL
 
-    private init(port: Int, process: Process, log: URL, caFile: String?) {
+    private init(port: Int, process: ChildProcess, log: URL, caFile: String?) {
         self.port = port
         self.process = process
         self.log = log
@@ -105,15 +106,12 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
         }
         let log = FileManager.default.temporaryDirectory.appendingPathComponent("tokenwire-fake-\(UUID().uuidString).log")
         _ = FileManager.default.createFile(atPath: log.path, contents: nil)
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "tools/fake_provider/fake_provider.py", "--port", "0"] + tlsArguments
-        process.currentDirectoryURL = repositoryRoot
         let handle = try FileHandle(forWritingTo: log)
-        process.standardOutput = handle
-        process.standardError = handle
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
+        defer { try? handle.close() }
+        let process = try ChildProcess.spawn(
+            "/usr/bin/env", ["python3", "tools/fake_provider/fake_provider.py", "--port", "0"] + tlsArguments,
+            directory: repositoryRoot.path,
+            stdin: .null, stdout: .descriptor(handle.fileDescriptor), stderr: .descriptor(handle.fileDescriptor))
         // The "listening" line goes to a file (see runProcess for why not a pipe), which
         // has no readiness to wait on: look every 20 ms, up to a bound that holds for a
         // Python start on a loaded machine.
@@ -139,12 +137,12 @@ final class FakeProvider: @unchecked Sendable {  // the process is only started,
     /// Stops the process (SIGTERM, SIGKILL after 5 s) without blocking a thread of the
     /// test's cooperative pool: on a loaded machine blocked threads starve every other test.
     func stop() async {
-        if process.isRunning { process.terminate() }
+        process.terminate()
         let clock = ContinuousClock()
         let killAt = clock.now + .seconds(5)
         while process.isRunning, clock.now < killAt { try? await Task.sleep(for: .milliseconds(20)) }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        while process.isRunning { try? await Task.sleep(for: .milliseconds(20)) }
+        process.signal(SIGKILL)
+        _ = await process.exit()
         try? FileManager.default.removeItem(at: log)
     }
 }

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import Synchronization
 import Testing
+import TokenwireProcess
 import TokenwireClient
 import TokenwireCore
 import TokenwireRelay
@@ -192,25 +193,20 @@ func runProcess(_ executable: String, _ arguments: [String], timeout: Double = 1
         try? FileManager.default.removeItem(at: outURL)
         try? FileManager.default.removeItem(at: errURL)
     }
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = [executable] + arguments
-    process.currentDirectoryURL = repositoryRoot
     let out = try FileHandle(forWritingTo: outURL)
     let err = try FileHandle(forWritingTo: errURL)
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = FileHandle.nullDevice
-    let status: Int32 = try await withTimeout(timeout, "\(executable) \(arguments.joined(separator: " "))") {
-        try await withCheckedThrowingContinuation { continuation in
-            process.terminationHandler = { continuation.resume(returning: $0.terminationStatus) }
-            do {
-                try process.run()
-            } catch {
-                process.terminationHandler = nil
-                continuation.resume(throwing: error)
-            }
+    let child = try ChildProcess.spawn(
+        "/usr/bin/env", [executable] + arguments, directory: repositoryRoot.path,
+        stdin: .null, stdout: .descriptor(out.fileDescriptor), stderr: .descriptor(err.fileDescriptor))
+    let status: Int32
+    do {
+        status = try await withTimeout(timeout, "\(executable) \(arguments.joined(separator: " "))") {
+            await child.exit().status
         }
+    } catch {
+        child.signal(SIGKILL)
+        _ = await child.exit()
+        throw error
     }
     try? out.close()
     try? err.close()
