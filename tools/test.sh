@@ -18,6 +18,10 @@ bash "$repo_root/tools/bootstrap.sh"
 cd "$repo_root"
 # The integration tests find Tests/Interop/grpcio_client.py and proto/ through this.
 export TOKENWIRE_REPO_ROOT="$repo_root"
+# A crash prints the crashed thread's backtrace, quickly, and the run ends: the default
+# symbolicates all of a test process's few hundred threads, which under load took longer
+# than the run had (a crash then looked like a hang).
+export SWIFT_BACKTRACE="${SWIFT_BACKTRACE:-enable=yes,interactive=no,threads=crashed,symbolicate=fast}"
 if [ $# -eq 0 ]; then
   echo "test: python3 -m pytest -q tools/fake_provider"
   python3 -m pytest -q -p no:cacheprovider tools/fake_provider
