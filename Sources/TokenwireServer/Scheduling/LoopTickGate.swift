@@ -73,6 +73,9 @@ final class LoopTickGate {
 
     static let quietMessages = 64
 
+    /// Producers parked now, for tests.
+    var parkedCount: Int { parked.count - head }
+
     /// Suspends the calling task until the end of the current loop tick.
     func park() async {
         await withUnsafeContinuation { parked.append($0) }
