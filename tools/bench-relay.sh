@@ -3,7 +3,7 @@
 #
 # usage: tools/bench-relay.sh [--out DIR] [--relays direct,nginx,litellm] [--shapes s1,s2,s3,s4,s5]
 #                             [--reps N] [--quick] [--port 50070] [--skip-peers] [--skip-tokenwire]
-#                             [--synthetic]
+#                             [--synthetic] [--skip-build]
 #
 # 1. Runs ../shared/peers/relay/run.sh (beside the repo root; TOKENWIRE_RELAY_DIR overrides)
 #    for --relays into --out: upstream.py (fake OpenAI SSE provider, every content delta
@@ -22,7 +22,10 @@
 # for the 20 ms ones), rows named tokenwire-synthetic. Those tokens carry no stamps, so
 # the rows have TTFT and tokens/s but no per-token latency, and are NOT relay numbers.
 # Environment (as run.sh): VENV (/tmp/relay-venv), UP_PORT 18080, RELAY_CPU 0, UP_CPU 1,
-# CLIENT_CPU 1, GRACE 20, TIMEOUT 30; SCRATCH = SwiftPM --scratch-path (default .build).
+# CLIENT_CPU 1, GRACE 20, TIMEOUT 30; SCRATCH = SwiftPM --scratch-path (default .build);
+# TOKENWIRE_NAME = the name of Tokenwire's rows (default tokenwire). With --skip-build and
+# SCRATCH pointing at another checkout's build, two builds run side by side in one --out:
+#   SCRATCH=/tmp/old/.build TOKENWIRE_NAME=tokenwire-old tools/bench-relay.sh --skip-build --skip-peers --out DIR
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -47,6 +50,7 @@ PORT=50070
 SKIP_PEERS=0
 SKIP_TOKENWIRE=0
 SYNTHETIC=0
+SKIP_BUILD=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --out) OUT=$2; shift 2 ;;
@@ -58,7 +62,8 @@ while [ $# -gt 0 ]; do
     --skip-peers) SKIP_PEERS=1; shift ;;
     --skip-tokenwire) SKIP_TOKENWIRE=1; shift ;;
     --synthetic) SYNTHETIC=1; shift ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    --skip-build) SKIP_BUILD=1; shift ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "bench-relay: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -74,9 +79,11 @@ LOG="$OUT/tokenwire/bench-relay.log"
 log() { echo "$(date +%H:%M:%S) bench-relay: $*" | tee -a "$LOG" >&2; }
 
 # ---- build (one SwiftPM build at a time) -------------------------------------------------------
-log "building tokenwire and tokenwire-bench (release, scratch $scratch)"
-(cd "$repo_root" && swift build -c release --product tokenwire --scratch-path "$scratch" >&2)
-(cd "$repo_root" && swift build -c release --product tokenwire-bench --scratch-path "$scratch" >&2)
+if [ "$SKIP_BUILD" = 0 ]; then
+  log "building tokenwire and tokenwire-bench (release, scratch $scratch)"
+  (cd "$repo_root" && swift build -c release --product tokenwire --scratch-path "$scratch" >&2)
+  (cd "$repo_root" && swift build -c release --product tokenwire-bench --scratch-path "$scratch" >&2)
+fi
 TOKENWIRE="$scratch/release/tokenwire"
 BENCH="$scratch/release/tokenwire-bench"
 
@@ -143,7 +150,7 @@ shape_args() {  # concurrency interval_ms duration requests ramp: the same as ru
 }
 
 run_tokenwire() {
-  local d="$OUT/tokenwire" up_pid tw_pid rep shape c iv dur req ramp before after name=tokenwire
+  local d="$OUT/tokenwire" up_pid tw_pid rep shape c iv dur req ramp before after name=${TOKENWIRE_NAME:-tokenwire}
   local serve_args=(--config "$d/providers.json")
   if [ "$SYNTHETIC" = 1 ]; then name=tokenwire-synthetic; serve_args=(--paced-rate 50); fi
   cat > "$d/providers.json" <<JSON
