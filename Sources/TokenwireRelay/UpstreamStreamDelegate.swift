@@ -75,8 +75,13 @@ final class UpstreamStreamDelegate<Sink: TokenSink>: HTTPClientResponseDelegate 
         guard let status = state.value.status, (200..<300).contains(status) else {
             var slice = buffer
             let room = maxErrorBody - state.value.errorBody.readableBytes
-            if room > 0, let kept = slice.readSlice(length: min(room, slice.readableBytes)) {
+            if let kept = slice.readSlice(length: min(room, slice.readableBytes)) {
                 state.value.errorBody.writeImmutableBuffer(kept)
+            }
+            // Enough of an error body for its message: stop reading (the exchange reports
+            // the status with what was kept).
+            if state.value.errorBody.readableBytes >= maxErrorBody {
+                return eventLoop.makeFailedFuture(ErrorBodyKept())
             }
             return eventLoop.makeSucceededVoidFuture()
         }
@@ -115,6 +120,9 @@ final class UpstreamStreamDelegate<Sink: TokenSink>: HTTPClientResponseDelegate 
         _ = try offer(events)
         if let failure { throw failure }
     }
+
+    /// Ends the reading of an error body once `maxErrorBody` bytes of it are kept.
+    struct ErrorBodyKept: Error {}
 
     /// The status, headers and body so far of a response that is not 2xx, if it is one.
     var errorResponse: (Int, HTTPHeaders, String)? {

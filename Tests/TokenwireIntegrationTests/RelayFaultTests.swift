@@ -146,6 +146,25 @@ struct RelayFaultTests {
         }
     }
 
+    /// A provider's error body is read for its message, up to 64 KiB: a 50 MB one is not
+    /// read to its end (the relay closes the connection) and the status still arrives.
+    @Test func longErrorBodyIsReadOnlyForItsMessageAndTheStatusArrives() async throws {
+        try await withFakeProvider { fake in
+            let relay = RelayConfiguration(providers: [fake.provider(.openAIChat)])
+            try await withServerAndClient(relay: relay) { _, client in
+                let outcome = await collect(
+                    client,
+                    fakeRequest(
+                        "openai-chat",
+                        ["x-fake-fault": "status:503,error-body-bytes:50000000", "x-fake-request-id": "long-error"]))
+                #expect(outcome.status.code == .unavailable, "\(outcome.status)")
+                #expect(outcome.status.message.contains("answered HTTP 503"), "\(outcome.status.message)")
+                let entry = try await fake.request("long-error")
+                #expect(entry["disconnected"] as? Bool == true, "the relay read a 50 MB error body to its end: \(entry)")
+            }
+        }
+    }
+
     @Test func slowFirstTokenSendsHeadersStreamStartAndHeartbeatsFirst() async throws {
         let timeouts = UpstreamTimeouts(firstHeartbeat: .milliseconds(50), heartbeatInterval: .milliseconds(100))
         try await withRelay(timeouts: timeouts) { client, _ in

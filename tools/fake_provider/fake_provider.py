@@ -66,7 +66,7 @@ class Faults:
 
     AFTER = ("drop-after", "reset-after", "stall-after", "malformed-json-after", "error-after")
     # Faults that take a byte count; the first three replace the normal body.
-    SIZED = ("huge-line", "many-data-lines", "cut-mid-line-after-bytes", "huge-event")
+    SIZED = ("huge-line", "many-data-lines", "cut-mid-line-after-bytes", "huge-event", "error-body-bytes")
     REPLACE_BODY = SIZED[:3]
 
     def __init__(self, header):
@@ -517,8 +517,10 @@ class FakeProvider:
             await exchange.sleep(faults.slow_headers_ms / 1000)
             if status is not None:
                 record.fields["status"] = status
-                await exchange.respond(status, error_body(dialect, status),
-                                       [id_header] + faults.status_headers())
+                body = error_body(dialect, status)
+                if "error-body-bytes" in faults.sized:  # the JSON body, then spaces (still JSON)
+                    body += b" " * max(0, faults.sized["error-body-bytes"] - len(body))
+                await exchange.respond(status, body, [id_header] + faults.status_headers())
                 record.finish("status")
                 return True
             return await self.stream(exchange, record, plan, id_header)
