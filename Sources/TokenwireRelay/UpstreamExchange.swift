@@ -48,9 +48,7 @@ struct UpstreamExchange {
             }
         } catch {
             if Task.isCancelled { throw CancellationError() }
-            try await Self.settle(error, of: delegate, on: eventLoop, statusFailure: statusFailure) { bytes, events in
-                transportFailure(error, bytesSeen: bytes, eventsSeen: events)
-            }
+            try await settle(error, of: delegate, on: eventLoop)
             return
         }
         if case .httpStatus(let status, let headers, let body) = response {
@@ -74,12 +72,10 @@ struct UpstreamExchange {
     /// After the exchange failed: a connection that died after the dialect's terminator
     /// lost nothing (the stream ends as if the body had); one that died while an error
     /// response's body arrived is that response's failure; anything else is `failure`.
-    private static func settle<Sink: TokenSink>(
-        _ error: any Error, of delegate: UpstreamStreamDelegate<Sink>, on eventLoop: any EventLoop,
-        statusFailure: @escaping @Sendable (Int, HTTPHeaders, String) -> UpstreamFailure,
-        failure: @escaping @Sendable (_ bytes: Int, _ events: Int) -> any Error
+    private func settle<Sink: TokenSink>(
+        _ error: any Error, of delegate: UpstreamStreamDelegate<Sink>, on eventLoop: any EventLoop
     ) async throws {
-        try await eventLoop.submit {
+        try await eventLoop.submit { [self] in
             if error is UpstreamFailure || error is TokenwireError { throw error }
             if let (status, headers, body) = delegate.errorResponse { throw statusFailure(status, headers, body) }
             if delegate.isComplete {
@@ -87,14 +83,14 @@ struct UpstreamExchange {
                 return
             }
             let progress = delegate.progress
-            throw failure(progress.bytes, progress.events)
+            throw transportFailure(error, bytesSeen: progress.bytes, eventsSeen: progress.events)
         }.get()
     }
 
-    /// UNAVAILABLE for a connection that could not be made or broke, naming the provider;
-    /// a cancelled call stays cancelled.
+    /// UNAVAILABLE for a connection that could not be made or broke, naming the provider
+    /// (a cancelled call was told apart before).
     private func transportFailure(_ error: any Error, bytesSeen: Int, eventsSeen: Int) -> any Error {
-        if error is CancellationError || Task.isCancelled { return CancellationError() }
+        if error is CancellationError { return CancellationError() }
         if let failure = error as? UpstreamFailure { return failure }
         if let error = error as? HTTPClientError, error == .deadlineExceeded {
             return UpstreamFailure(
