@@ -36,8 +36,12 @@ struct UpstreamExchange {
         let delegate = UpstreamStreamDelegate(
             endpoint: endpoint, sink: sink, activity: activity, maxErrorBody: Self.maxErrorBody, eventLoop: eventLoop)
         activity.beginWaiting()
+        // The delegate runs on the call's loop; the connection is one there when the pool has
+        // one (AsyncHTTPClient prefers it), else another loop's, whose reads hop here.
+        // Requiring it there (`.delegateAndChannel(on:)`) doubled the time to first token
+        // of 500 paced streams opening at once (docs/BENCHMARKS.md, "The relay on the loop").
         let task = client.execute(
-            request: httpRequest, delegate: delegate, eventLoop: .delegateAndChannel(on: eventLoop),
+            request: httpRequest, delegate: delegate, eventLoop: .delegate(on: eventLoop),
             deadline: deadline, logger: logger)
         let response: UpstreamStreamDelegate<Sink>.Response
         do {
