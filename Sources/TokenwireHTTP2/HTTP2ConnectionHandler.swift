@@ -193,15 +193,21 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         // gRPC A8: sending HEADERS or DATA (not our PING ACKs) resets the PING strikes.
         pingState.sentData()
         for outbound in streams {
-            let request = outbound.takeFlushRequest()
-            guard request.streamID != 0, outbounds[request.streamID] === outbound else { continue }
-            if !request.needsHeaders {
-                session.resumeData(streamID: request.streamID)
-            } else if case .some(let trailers) = request.trailersOnly {
-                outbounds.removeValue(forKey: request.streamID)
-                respondHeadersOnly(streamID: request.streamID, headers: outbound.headers + (trailers ?? []))
-            } else if !session.submitResponse(streamID: request.streamID, headers: outbound.headers) {
-                session.submitReset(streamID: request.streamID, errorCode: .internalError)
+            switch outbound.takeFlushAction() {
+            case .none:
+                continue
+            case .resumeData(let id):
+                guard outbounds[id] === outbound else { continue }
+                session.resumeData(streamID: id)
+            case .submitHeaders(let id):
+                guard outbounds[id] === outbound else { continue }
+                if !session.submitResponse(streamID: id, headers: outbound.headers) {
+                    session.submitReset(streamID: id, errorCode: .internalError)
+                }
+            case .submitTrailersOnly(let id, let trailers):
+                guard outbounds[id] === outbound else { continue }
+                outbounds.removeValue(forKey: id)
+                respondHeadersOnly(streamID: id, headers: outbound.headers + (trailers ?? []))
             }
         }
         flush()

@@ -112,13 +112,7 @@ struct HTTP2OutboundStreamTests {
             headers: [HTTP2Header(":status", "200")], scheduler: HTTP2FlushScheduler(eventLoop: loop), configuration: .init())
         stream.attach(streamID: 3, headersSubmitted: false)
         stream.finish(trailers: [HTTP2Header("grpc-status", "5")])
-        let request = stream.takeFlushRequest()
-        #expect(request.needsHeaders)
-        guard case .some(.some(let trailers)) = request.trailersOnly else {
-            Issue.record("expected trailers-only")
-            return
-        }
-        #expect(trailers == [HTTP2Header("grpc-status", "5")])
+        #expect(stream.takeFlushAction() == .submitTrailersOnly(3, trailers: [HTTP2Header("grpc-status", "5")]))
     }
 
     @Test func writesMadeTogetherScheduleOneFlush() async throws {

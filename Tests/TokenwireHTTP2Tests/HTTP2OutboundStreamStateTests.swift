@@ -1,0 +1,258 @@
+import NIOCore
+import Testing
+@testable import TokenwireHTTP2
+
+/// `HTTP2OutboundStreamState` as a value: every event, the action it returns. Waiters are
+/// plain numbers here, so a test can see exactly which writers an event hands back.
+@Suite("HTTP2OutboundStreamState: a stream's queue as a value")
+struct HTTP2OutboundStreamStateTests {
+    typealias State = HTTP2OutboundStreamState<Int>
+
+    func makeState(high: Int = 64, low: Int = 16, yield: Int = 1000, attachedAs id: HTTP2StreamID? = 1) -> State {
+        var state = State(
+            limits: .init(highWatermark: high, lowWatermark: low, yieldInterval: yield),
+            buffer: ByteBufferAllocator().buffer(capacity: 16))
+        if let id { state.attach(streamID: id, headersSubmitted: true) }
+        return state
+    }
+
+    func write(_ count: Int, to state: inout State) throws(HTTP2StreamClosedError) -> State.EnqueueAction {
+        try state.enqueue(turnBytes: nil) { $0.writeRepeatingByte(7, count: count) }
+    }
+
+    func read(_ count: Int, from state: inout State) -> (State.ReadResult, resume: [Int]) {
+        var bytes = [UInt8](repeating: 0, count: count)
+        return bytes.withUnsafeMutableBytes { state.read(into: $0) }
+    }
+
+    // MARK: enqueue
+
+    @Test func firstWriteSinceAFlushSchedulesOneAndLaterWritesDoNot() throws {
+        var state = makeState()
+        #expect(try write(1, to: &state) == .init(outcome: .written, count: 1, scheduleFlush: true))
+        #expect(try write(1, to: &state) == .init(outcome: .written, count: 2, scheduleFlush: false))
+        #expect(state.flush() == .resumeData(1))
+        #expect(try write(1, to: &state) == .init(outcome: .written, count: 3, scheduleFlush: true))
+    }
+
+    @Test func writeReachingTheHighWatermarkMustWait() throws {
+        var state = makeState(high: 64)
+        #expect(try write(63, to: &state).outcome == .written)
+        #expect(try write(1, to: &state).outcome == .mustWait)
+    }
+
+    @Test func writerThatQueuedItsTurnMustYieldAndTheCountStartsAgain() throws {
+        var state = makeState(high: 1 << 20, yield: 100)
+        #expect(try write(99, to: &state).outcome == .written)
+        #expect(try write(1, to: &state).outcome == .mustYield)
+        #expect(try write(99, to: &state).outcome == .written)
+        let shortTurn = try state.enqueue(turnBytes: 10) { $0.writeRepeatingByte(7, count: 10) }
+        #expect(shortTurn.outcome == .mustYield)
+    }
+
+    @Test func writeAfterFinishThrowsNoErrorAndDoesNotRunItsBody() throws {
+        var state = makeState()
+        _ = state.finish(trailers: nil)
+        var ran = false
+        #expect(throws: HTTP2StreamClosedError.self) {
+            _ = try state.enqueue(turnBytes: nil) { _ in ran = true }
+        }
+        #expect(!ran)
+    }
+
+    @Test func writeAfterCloseThrowsTheCloseError() throws {
+        var state = makeState()
+        _ = state.close(HTTP2StreamClosedError(errorCode: .cancel, reason: "peer reset"))
+        do {
+            _ = try write(1, to: &state)
+            Issue.record("the write was taken")
+        } catch {
+            #expect(error.errorCode == .cancel)
+            #expect(error.reason == "peer reset")
+        }
+    }
+
+    // MARK: finish
+
+    @Test func finishSchedulesAFlushOnlyWhenNoneIsPendingAndOnlyOnce() throws {
+        var fresh = makeState()
+        let first = fresh.finish(trailers: nil)
+        let again = fresh.finish(trailers: nil)
+        #expect(first)
+        #expect(!again)  // already finished
+
+        var written = makeState()
+        _ = try write(3, to: &written)
+        let afterWrite = written.finish(trailers: nil)
+        #expect(!afterWrite)  // the write's flush is still pending
+    }
+
+    @Test func finishOfAClosedStreamDoesNothing() {
+        var state = makeState()
+        _ = state.close(HTTP2StreamClosedError(errorCode: .cancel, reason: "gone"))
+        let scheduled = state.finish(trailers: []) { $0.writeRepeatingByte(1, count: 5) }
+        #expect(!scheduled)
+        #expect(state.buffer.readableBytes == 0)
+    }
+
+    @Test func finishAppendingQueuesTheLastMessageBeforeEnding() {
+        var state = makeState()
+        let scheduled = state.finish(trailers: [HTTP2Header("grpc-status", "0")]) { $0.writeRepeatingByte(1, count: 5) }
+        #expect(scheduled)
+        let (result, _) = read(100, from: &state)
+        #expect(result == .data(count: 5, endOfData: true, trailers: [HTTP2Header("grpc-status", "0")]))
+    }
+
+    // MARK: flush
+
+    @Test func flushBeforeTheStreamHasAnIDDoesNothing() throws {
+        var state = makeState(attachedAs: nil)
+        _ = try write(1, to: &state)
+        #expect(state.flush() == .none)
+        // Attached later, the next write schedules again and submits the headers.
+        state.attach(streamID: 5, headersSubmitted: false)
+        #expect(try write(1, to: &state).scheduleFlush)
+        #expect(state.flush() == .submitHeaders(5))
+    }
+
+    @Test func serverFlushSubmitsHeadersOnceThenResumesData() throws {
+        var state = makeState(attachedAs: nil)
+        state.attach(streamID: 3, headersSubmitted: false)
+        _ = try write(4, to: &state)
+        #expect(state.flush() == .submitHeaders(3))
+        _ = try write(4, to: &state)
+        #expect(state.flush() == .resumeData(3))
+    }
+
+    @Test func finishWithNothingWrittenIsATrailersOnlyResponse() {
+        var state = makeState(attachedAs: nil)
+        state.attach(streamID: 3, headersSubmitted: false)
+        _ = state.finish(trailers: [HTTP2Header("grpc-status", "5")])
+        #expect(state.flush() == .submitTrailersOnly(3, trailers: [HTTP2Header("grpc-status", "5")]))
+    }
+
+    @Test func finishAfterDataIsNotTrailersOnly() throws {
+        var state = makeState(attachedAs: nil)
+        state.attach(streamID: 3, headersSubmitted: false)
+        _ = try write(2, to: &state)
+        _ = state.finish(trailers: [HTTP2Header("grpc-status", "0")])
+        #expect(state.flush() == .submitHeaders(3))
+    }
+
+    // MARK: read
+
+    @Test func readOfAnEmptyOpenStreamDefers() {
+        var state = makeState()
+        #expect(read(10, from: &state).0 == .deferred)
+    }
+
+    @Test func readTakesAtMostWhatNghttp2AsksFor() throws {
+        var state = makeState()
+        _ = try write(30, to: &state)
+        #expect(read(20, from: &state).0 == .data(count: 20, endOfData: false, trailers: nil))
+        #expect(read(20, from: &state).0 == .data(count: 10, endOfData: false, trailers: nil))
+        #expect(read(20, from: &state).0 == .deferred)
+    }
+
+    @Test func readResumesEveryWaiterOnlyOnceTheQueueIsAtTheLowWatermark() throws {
+        var state = makeState(high: 64, low: 16)
+        _ = try write(80, to: &state)
+        let first = state.makeWaiterID()
+        let second = state.makeWaiterID()
+        guard case .suspended = state.wait(id: first, 1, isCancelled: false),
+            case .suspended = state.wait(id: second, 2, isCancelled: false)
+        else {
+            Issue.record("the writers did not wait")
+            return
+        }
+        #expect(read(40, from: &state).resume.isEmpty)  // 40 left: above 16
+        #expect(read(24, from: &state).resume.sorted() == [1, 2])  // 16 left
+        #expect(state.waiterCount == 0)
+    }
+
+    @Test func lastReadOfAFinishedStreamEndsTheDataWithItsTrailersAndClosesIt() throws {
+        var state = makeState()
+        _ = try write(10, to: &state)
+        _ = state.finish(trailers: [HTTP2Header("grpc-status", "0")])
+        #expect(read(4, from: &state).0 == .data(count: 4, endOfData: false, trailers: nil))
+        #expect(read(100, from: &state).0 == .data(count: 6, endOfData: true, trailers: [HTTP2Header("grpc-status", "0")]))
+        #expect(!state.isOpen)
+        #expect(read(100, from: &state).0 == .closed)
+    }
+
+    @Test func finishWithoutTrailersEndsTheDataWithEndStream() {
+        var state = makeState()
+        _ = state.finish(trailers: nil)
+        #expect(read(100, from: &state).0 == .data(count: 0, endOfData: true, trailers: nil))
+    }
+
+    // MARK: wait
+
+    @Test func waitAtOrBelowTheLowWatermarkResumesAtOnce() throws {
+        var state = makeState(high: 64, low: 16)
+        _ = try write(16, to: &state)
+        guard case .resume = state.wait(id: state.makeWaiterID(), 1, isCancelled: false) else {
+            Issue.record("expected to resume at once")
+            return
+        }
+        #expect(state.waiterCount == 0)
+    }
+
+    @Test func waitOnAClosedStreamFailsWithTheCloseError() {
+        var state = makeState()
+        _ = state.close(HTTP2StreamClosedError(errorCode: .cancel, reason: "gone"))
+        guard case .fail(let error) = state.wait(id: state.makeWaiterID(), 1, isCancelled: false) else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect((error as? HTTP2StreamClosedError)?.errorCode == .cancel)
+    }
+
+    @Test func waitOfACancelledWriterFailsWithCancellation() throws {
+        var state = makeState(high: 64, low: 16)
+        _ = try write(80, to: &state)
+        guard case .fail(let error) = state.wait(id: state.makeWaiterID(), 1, isCancelled: true) else {
+            Issue.record("expected a failure")
+            return
+        }
+        #expect(error is CancellationError)
+        #expect(state.waiterCount == 0)
+    }
+
+    @Test func cancelledWaiterIsHandedBackOnceAndTheOthersStay() throws {
+        var state = makeState(high: 64, low: 16)
+        _ = try write(80, to: &state)
+        let first = state.makeWaiterID()
+        let second = state.makeWaiterID()
+        #expect(first != second)
+        _ = state.wait(id: first, 1, isCancelled: false)
+        _ = state.wait(id: second, 2, isCancelled: false)
+        #expect(state.cancelWait(id: first) == 1)
+        #expect(state.cancelWait(id: first) == nil)
+        #expect(state.waiterCount == 1)
+    }
+
+    // MARK: close
+
+    @Test func closeHandsBackEveryWaiterAndDropsTheQueue() throws {
+        var state = makeState(high: 64, low: 16)
+        _ = try write(80, to: &state)
+        _ = state.wait(id: state.makeWaiterID(), 1, isCancelled: false)
+        _ = state.wait(id: state.makeWaiterID(), 2, isCancelled: false)
+        #expect(state.close(HTTP2StreamClosedError(errorCode: .cancel, reason: "gone")).sorted() == [1, 2])
+        #expect(state.buffer.readableBytes == 0)
+        #expect(state.waiterCount == 0)
+        #expect(read(100, from: &state).0 == .closed)
+    }
+
+    @Test func secondCloseKeepsTheFirstError() {
+        var state = makeState()
+        _ = state.close(HTTP2StreamClosedError(errorCode: .cancel, reason: "first"))
+        _ = state.close(HTTP2StreamClosedError(errorCode: .internalError, reason: "second"))
+        guard case .closed(let error) = state.phase else {
+            Issue.record("expected closed")
+            return
+        }
+        #expect(error.reason == "first")
+    }
+}
