@@ -8,7 +8,7 @@ import TokenwireCore
 #endif
 
 /// Prints a stream as it arrives (text, or one JSON line per frame) and sums it up.
-final class StreamPrinter: @unchecked Sendable {
+final class StreamPrinter {
     enum Mode { case text, frames }
 
     let mode: Mode

@@ -23,16 +23,16 @@ final class RawHTTP2Client: Sendable {
     private let handler: NIOLoopBound<HTTP2ConnectionHandler>
     private let collector: NIOLoopBound<RawResponseCollector>
 
-    private init(channel: any Channel, handler: HTTP2ConnectionHandler, collector: RawResponseCollector) {
+    private init(channel: any Channel, handler: NIOLoopBound<HTTP2ConnectionHandler>, collector: NIOLoopBound<RawResponseCollector>) {
         self.channel = channel
-        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
-        self.collector = NIOLoopBound(collector, eventLoop: channel.eventLoop)
+        self.handler = handler
+        self.collector = collector
     }
 
     static func connect(port: Int) async throws -> RawHTTP2Client {
         // The handler is taken in the initializer: a server that closes the connection at
         // once (a limit, a timeout) must not make the client lose it.
-        let made = NIOLockedValueBox<(HTTP2ConnectionHandler, RawResponseCollector)?>(nil)
+        let made = NIOLockedValueBox<(NIOLoopBound<HTTP2ConnectionHandler>, NIOLoopBound<RawResponseCollector>)?>(nil)
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
@@ -40,14 +40,14 @@ final class RawHTTP2Client: Sendable {
                     let collector = RawResponseCollector()
                     handler.delegate = collector
                     try channel.pipeline.syncOperations.addHandler(handler)
-                    made.withLockedValue { $0 = (handler, collector) }
+                    made.withLockedValue {
+                        $0 = (NIOLoopBound(handler, eventLoop: channel.eventLoop), NIOLoopBound(collector, eventLoop: channel.eventLoop))
+                    }
                 }
             }
             .connect(host: "127.0.0.1", port: port).get()
-        return try await channel.eventLoop.submit {
-            let (handler, collector) = made.withLockedValue { $0 }!
-            return RawHTTP2Client(channel: channel, handler: handler, collector: collector)
-        }.get()
+        let (handler, collector) = made.withLockedValue { $0 }!
+        return RawHTTP2Client(channel: channel, handler: handler, collector: collector)
     }
 
     /// Sends one request and waits for its stream to close.
