@@ -144,6 +144,8 @@ final class FakeProvider: Sendable {
         process.signal(SIGKILL)
         _ = await process.exit()
         try? FileManager.default.removeItem(at: log)
+        // The TLS certificate's directory (made per start) goes with the process.
+        if let caFile { try? FileManager.default.removeItem(at: URL(fileURLWithPath: caFile).deletingLastPathComponent()) }
     }
 }
 
