@@ -55,22 +55,56 @@ public struct GRPCResponseWriter: Sendable {
         }
     }
 
+    /// What a writer must do before its next message.
+    enum Turn: Sendable {
+        /// Nothing: write on (most messages; no suspension, no executor check).
+        case goOn
+        /// The queue is full: wait for the client's window.
+        case waitForCapacity
+        /// This loop's budget for the tick is spent: park until a later tick.
+        case park(LoopTickGate.Handle)
+        /// Step aside once (a call's first token on a quiet loop; a long turn off the loop).
+        case yield
+    }
+
+    /// Decides, without suspending, what the queued message asks of its writer. Spends the
+    /// message from the loop's budget, so call it exactly once per message.
+    func turn(after enqueued: Enqueued) -> Turn {
+        if enqueued.outcome == .mustWait { return .waitForCapacity }
+        if enqueued.messageNumber > 0, let handle = gate, let gate = handle.onLoop {
+            // On an event loop: the loop's per-tick budget decides when to pause.
+            if gate.spend(messageNumber: enqueued.messageNumber) { return .park(handle) }
+            // The call's first token (after StreamStart) is queued: on a quiet loop, step
+            // aside once so the flush already scheduled sends it before we make more.
+            if enqueued.messageNumber == 2, gate.isQuiet { return .yield }
+            return .goOn
+        }
+        return enqueued.outcome == .mustYield ? .yield : .goOn
+    }
+
     /// Waits as the queued message asks: for the client's window, or for the next turn.
     /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
     func settle(_ enqueued: Enqueued) async throws {
+        let turn = turn(after: enqueued)
+        if case .goOn = turn { return }
+        try await take(turn)
+    }
+
+    /// Takes a turn that is not `.goOn`. Writers on the token path call it only when
+    /// `turn(after:)` asks them to: an `async` call costs an executor check even when it
+    /// does not suspend (`swift_task_switch`, a lookup of the task's executor preference
+    /// under its status lock), about three per message when every message made one.
+    /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
+    func take(_ turn: Turn) async throws {
         do {
-            if enqueued.outcome == .mustWait {
+            switch turn {
+            case .goOn:
+                break
+            case .waitForCapacity:
                 try await outbound.waitForCapacity()
-            } else if enqueued.messageNumber > 0, let gate = gate?.onLoop {
-                // On an event loop: the loop's per-tick budget decides when to pause.
-                if gate.spend(messageNumber: enqueued.messageNumber) {
-                    await gate.park()
-                } else if enqueued.messageNumber == 2, gate.isQuiet {
-                    // The call's first token (after StreamStart) is queued: on a quiet loop, step
-                    // aside once so the flush already scheduled sends it before we make more.
-                    await Task.yield()
-                }
-            } else if enqueued.outcome == .mustYield {
+            case .park(let handle):
+                await handle.onLoop?.park()
+            case .yield:
                 await Task.yield()
             }
         } catch let error as HTTP2StreamClosedError {

@@ -34,7 +34,9 @@ final class StreamingTokenSink: TokenSink {
     var hasDeliveredContent: Bool { state.withLock { $0.deliveredContent } }
 
     func send(_ event: TokenEvent) async throws {
-        try await writer.settle(try enqueue(event))
+        let turn = writer.turn(after: try enqueue(event))
+        if case .goOn = turn { return }
+        try await writer.take(turn)
     }
 
     func offer(_ event: TokenEvent) throws -> Bool {
