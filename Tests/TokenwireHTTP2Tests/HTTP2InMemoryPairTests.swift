@@ -48,6 +48,19 @@ final class RecordingDelegate: HTTP2ConnectionDelegate {
         events.append(.connectionClosed)
     }
 
+    /// Response streams started by `startResponses()`, in the order their requests ended.
+    var responses: [HTTP2OutboundStream] = []
+
+    /// Server: starts a response (headers queued, no data yet) for each request as it ends,
+    /// from inside nghttp2's input processing, and keeps it in `responses`.
+    func startResponses() {
+        onEndStream = { [unowned self] connection, id in
+            let outbound = connection.makeOutboundStream(headers: InMemoryHTTP2Pair.responseHeaders)
+            connection.startResponse(streamID: id, outbound: outbound)
+            self.responses.append(outbound)
+        }
+    }
+
     /// The DATA bytes heard on `streamID`, joined.
     func bytes(on streamID: HTTP2StreamID) -> [UInt8] {
         events.flatMap { event -> [UInt8] in
@@ -128,18 +141,12 @@ struct InMemoryHTTP2Pair {
 struct HTTP2InMemoryPairTests {
     @Test func requestAndStreamedResponseWithTrailersCrossBothSessions() throws {
         let pair = try InMemoryHTTP2Pair()
-        var response: HTTP2OutboundStream?
-        pair.serverDelegate.onEndStream = { connection, id in
-            // Inside nghttp2's input processing: the response only queues frames.
-            let outbound = connection.makeOutboundStream(headers: InMemoryHTTP2Pair.responseHeaders)
-            connection.startResponse(streamID: id, outbound: outbound)
-            response = outbound
-        }
+        pair.serverDelegate.startResponses()
         let id = try pair.sendRequest([1, 2, 3])
         #expect(pair.serverDelegate.events == [
             .headers(id, InMemoryHTTP2Pair.requestHeaders, endStream: false), .data(id, [1, 2, 3]), .endStream(id),
         ])
-        let outbound = try #require(response)
+        let outbound = try #require(pair.serverDelegate.responses.first)
         _ = try outbound.enqueue { $0.writeBytes([4, 5]) }
         _ = try outbound.enqueue { $0.writeBytes([6]) }
         outbound.finish(trailers: [HTTP2Header("grpc-status", "0")])
@@ -175,14 +182,9 @@ struct HTTP2InMemoryPairTests {
 
     @Test func peerResetFailsTheWritersAndReportsItsCode() throws {
         let pair = try InMemoryHTTP2Pair()
-        var response: HTTP2OutboundStream?
-        pair.serverDelegate.onEndStream = { connection, id in
-            let outbound = connection.makeOutboundStream(headers: InMemoryHTTP2Pair.responseHeaders)
-            connection.startResponse(streamID: id, outbound: outbound)
-            response = outbound
-        }
+        pair.serverDelegate.startResponses()
         let id = try pair.sendRequest([])
-        let outbound = try #require(response)
+        let outbound = try #require(pair.serverDelegate.responses.first)
         _ = try outbound.enqueue { $0.writeBytes([1]) }
         try pair.pump()
 
@@ -204,14 +206,9 @@ struct HTTP2InMemoryPairTests {
         clientConfiguration.manualWindowUpdates = true
         clientConfiguration.initialWindowSize = 1000
         let pair = try InMemoryHTTP2Pair(client: clientConfiguration)
-        var response: HTTP2OutboundStream?
-        pair.serverDelegate.onEndStream = { connection, id in
-            let outbound = connection.makeOutboundStream(headers: InMemoryHTTP2Pair.responseHeaders)
-            connection.startResponse(streamID: id, outbound: outbound)
-            response = outbound
-        }
+        pair.serverDelegate.startResponses()
         let id = try pair.sendRequest([])
-        let outbound = try #require(response)
+        let outbound = try #require(pair.serverDelegate.responses.first)
         _ = try outbound.enqueue { $0.writeRepeatingByte(9, count: 5000) }
         try pair.pump()
 
@@ -243,15 +240,11 @@ struct HTTP2InMemoryPairTests {
 
     @Test func lostConnectionFailsEveryOpenStreamsWriterWithoutPerStreamCloses() throws {
         let pair = try InMemoryHTTP2Pair()
-        var responses: [HTTP2OutboundStream] = []
-        pair.serverDelegate.onEndStream = { connection, id in
-            let outbound = connection.makeOutboundStream(headers: InMemoryHTTP2Pair.responseHeaders)
-            connection.startResponse(streamID: id, outbound: outbound)
-            responses.append(outbound)
-        }
+        pair.serverDelegate.startResponses()
         let first = try pair.sendRequest([])
         let second = try pair.sendRequest([])
         #expect(first != second)
+        let responses = pair.serverDelegate.responses
         #expect(responses.count == 2)
 
         _ = try pair.serverChannel.close().wait()
