@@ -15,6 +15,7 @@ let package = Package(
         .library(name: "TokenwireHTTP2", targets: ["TokenwireHTTP2"]),
         .library(name: "TokenwireProviders", targets: ["TokenwireProviders"]),
         .library(name: "TokenwireProcess", targets: ["TokenwireProcess"]),
+        .library(name: "TokenwireRedis", targets: ["TokenwireRedis"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
@@ -28,6 +29,16 @@ let package = Package(
         // Child processes without Foundation's Process (see ChildProcess.swift for why).
         .target(name: "CTokenwireSpawn", path: "Sources/CTokenwireSpawn"),
         .target(name: "TokenwireProcess", dependencies: ["CTokenwireSpawn"], swiftSettings: swiftSettings),
+        // A small Redis (RESP2) client on SwiftNIO: the parser, a pipelined connection and
+        // a client that reconnects with backoff. For the resume store (issue 10).
+        .target(
+            name: "TokenwireRedis",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .systemLibrary(
             name: "CNGHTTP2",
             path: "Sources/CNGHTTP2",
@@ -162,6 +173,15 @@ let package = Package(
                 "TokenwireCore", "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TokenwireRedisTests",
+            dependencies: [
+                "TokenwireRedis", "TokenwireProcess",
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
