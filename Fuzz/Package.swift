@@ -49,6 +49,7 @@ let package = Package(
         fuzzTarget("fuzz-protobuf", [product("TokenwireWire"), .product(name: "NIOCore", package: "swift-nio")]),
         fuzzTarget("fuzz-grpc-timeout", [product("TokenwireWire")]),
         fuzzTarget("fuzz-relay-config", [product("TokenwireRelay")]),
+        fuzzTarget("fuzz-resp", [product("TokenwireRedis"), .product(name: "NIOCore", package: "swift-nio")]),
         fuzzTarget(
             "fuzz-http2-server",
             [

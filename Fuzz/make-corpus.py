@@ -358,11 +358,33 @@ def http2_targets():
             write("http2-server", f"{name}-{reads + 1}read", bytes([reads]) + data)
 
 
+# MARK: Redis (RESP2 replies)
+
+def resp_targets():
+    """First byte: the limits (0xff: the largest of each), then the chunked header."""
+    replies = {
+        "simple": b"+OK\r\n",
+        "error": b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        "integer": b":-9223372036854775808\r\n",
+        "bulk-nul": b"$5\r\na\x00\r\nb\r\n",
+        "nulls": b"$-1\r\n*-1\r\n",
+        "xrange": b"*2\r\n*2\r\n$3\r\n1-0\r\n*2\r\n$5\r\nframe\r\n$3\r\nabc\r\n"
+                  b"*2\r\n$3\r\n2-0\r\n*2\r\n$5\r\nframe\r\n$0\r\n\r\n",
+        "pipelined": b"+OK\r\n:1\r\n:2\r\n$3\r\nfoo\r\n",
+        "bad-length": b"$-2\r\n",
+        "no-crlf-after-bulk": b"$1\r\nab\r\n",
+    }
+    for name, data in replies.items():
+        write("resp", name, bytes([0xFF]) + chunked(data, [1, 5]))
+    write("resp", "tight-limits", bytes([0x00]) + chunked(replies["xrange"]))
+
+
 def main():
     text_targets()
     grpc_targets()
     relay_targets()
     http2_targets()
+    resp_targets()
     total = sum(p.stat().st_size for p in CORPUS.rglob("*") if p.is_file())
     count = sum(1 for p in CORPUS.rglob("*") if p.is_file())
     print(f"make-corpus: {count} files, {total} bytes in {CORPUS.relative_to(ROOT)}")

@@ -47,9 +47,10 @@ targets=(
   "protobuf 2048"
   "grpc-timeout 32"
   "relay-config 4096"
+  "resp 4096"
   "http2-server 4096"
 )
-ci_targets=(sse-parser ndjson-splitter json dialects deframer protobuf grpc-timeout http2-server)
+ci_targets=(sse-parser ndjson-splitter json dialects deframer protobuf grpc-timeout http2-server resp)
 
 say() { printf 'fuzz: %s\n' "$*"; }
 die() { printf 'fuzz: error: %s\n' "$*" >&2; exit 2; }

@@ -87,7 +87,9 @@ public struct RESPParser: Sendable {
         }
         let lineLength = cr - view.startIndex
         guard lineLength <= limits.maxLineBytes else {
-            throw RESPProtocolError("a line of \(lineLength) bytes (the limit is \(limits.maxLineBytes))")
+            // The same words as for a line still arriving: the answer must not depend on
+            // how the bytes were split.
+            throw RESPProtocolError("a line of more than \(limits.maxLineBytes) bytes without CRLF")
         }
         guard view.index(after: cr) < view.endIndex else { return nil }
         guard view[view.index(after: cr)] == 0x0A else { throw RESPProtocolError("CR not followed by LF") }
