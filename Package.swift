@@ -177,6 +177,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // What every test target shares (bounded waits); not a test target itself.
+        .target(
+            name: "TokenwireTestSupport",
+            path: "Tests/TokenwireTestSupport",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TokenwireRedisTests",
             dependencies: [
@@ -189,7 +195,7 @@ let package = Package(
         .testTarget(
             name: "TokenwireHTTP2Tests",
             dependencies: [
-                "TokenwireHTTP2",
+                "TokenwireHTTP2", "TokenwireTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -202,7 +208,7 @@ let package = Package(
             name: "TokenwireIntegrationTests",
             dependencies: [
                 "TokenwireCore", "TokenwireWire", "TokenwireServer", "TokenwireClient", "TokenwireHTTP2",
-                "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders", "TokenwireProcess",
+                "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders", "TokenwireProcess", "TokenwireTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,8 +1,9 @@
-import NIOCore
 import NIOConcurrencyHelpers
+import NIOCore
 import NIOPosix
 import Testing
 @testable import TokenwireHTTP2
+import TokenwireTestSupport
 
 @Suite("HTTP2OutboundStream: the queue between producers and nghttp2")
 struct HTTP2OutboundStreamTests {

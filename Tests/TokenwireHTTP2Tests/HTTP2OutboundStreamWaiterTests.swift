@@ -2,6 +2,7 @@ import NIOCore
 import NIOPosix
 import Testing
 @testable import TokenwireHTTP2
+import TokenwireTestSupport
 
 /// Several writers may wait on one stream's queue (a batch's items share one stream): each
 /// is resumed, failed or cancelled on its own, and none is lost.

@@ -2,6 +2,7 @@ import Testing
 import TokenwireClient
 import TokenwireCore
 import TokenwireServer
+import TokenwireTestSupport
 
 @Suite("Admission: the server-wide limit of active calls")
 struct AdmissionTests {

@@ -2,6 +2,7 @@ import Testing
 import TokenwireClient
 import TokenwireCore
 import TokenwireRelay
+import TokenwireTestSupport
 import TokenwireUpstream
 
 /// GenerateBatch over a real upstream: the fake provider, with faults injected into some

@@ -3,6 +3,7 @@ import Testing
 import TokenwireClient
 import TokenwireCore
 import TokenwireServer
+import TokenwireTestSupport
 
 /// A real server with `ScriptedProvider` next to `synthetic`, and a connected client.
 func withBatchServer<R: Sendable>(

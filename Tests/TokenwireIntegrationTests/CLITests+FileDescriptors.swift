@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import Testing
 import TokenwireProcess
+import TokenwireTestSupport
 
 extension CLITests {
     /// `tokenwire serve` in a child process under `ulimit -n 64`: more waiting connections

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import Testing
 import TokenwireProcess
+import TokenwireTestSupport
 
 /// The `tokenwire` executable, run as a user would.
 @Suite("tokenwire CLI")

@@ -2,6 +2,7 @@ import Testing
 import TokenwireClient
 import TokenwireCore
 import TokenwireServer
+import TokenwireTestSupport
 
 @Suite("Client flow control")
 struct ClientFlowControlTests {

@@ -3,6 +3,7 @@ import Testing
 import TokenwireClient
 import TokenwireCore
 import TokenwireServer
+import TokenwireTestSupport
 
 @Suite("Our client against the real server on loopback")
 struct ClientStreamingTests {

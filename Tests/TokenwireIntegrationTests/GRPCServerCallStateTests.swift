@@ -2,6 +2,7 @@ import NIOCore
 import Testing
 import TokenwireCore
 @testable import TokenwireServer
+import TokenwireTestSupport
 
 /// `GRPCServerCallState` as a value: every event in every phase, the action it returns.
 /// A started handler is a plain number here.

@@ -1,5 +1,6 @@
 import Testing
 import TokenwireServer
+import TokenwireTestSupport
 
 /// A gRPC client nobody here wrote: Python grpcio (C-core), with stubs generated from our
 /// proto at run time by grpcio-tools (`Tests/Interop/grpcio_client.py`).

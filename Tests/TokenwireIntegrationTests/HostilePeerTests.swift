@@ -6,6 +6,7 @@ import Testing
 import TokenwireCore
 import TokenwireHTTP2
 import TokenwireServer
+import TokenwireTestSupport
 import TokenwireWire
 
 /// Clients that send what no good client would: each is answered with a status a person can

@@ -1,6 +1,7 @@
 import Testing
 import TokenwireHTTP2
 import TokenwireServer
+import TokenwireTestSupport
 
 @Suite("PING policy")
 struct KeepaliveTests {

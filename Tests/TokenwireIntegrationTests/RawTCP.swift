@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import TokenwireTestSupport
 
 /// A bare TCP client: writes bytes, collects everything the server sends until it closes.
 enum RawTCP {

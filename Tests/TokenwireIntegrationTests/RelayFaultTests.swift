@@ -3,6 +3,7 @@ import Testing
 import TokenwireClient
 import TokenwireCore
 import TokenwireRelay
+import TokenwireTestSupport
 import TokenwireUpstream
 
 /// The fake provider's faults, end to end: the client gets every frame produced before

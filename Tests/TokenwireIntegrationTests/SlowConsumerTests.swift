@@ -3,6 +3,7 @@ import Testing
 import TokenwireClient
 import TokenwireCore
 import TokenwireServer
+import TokenwireTestSupport
 
 /// A slow reader closes its HTTP/2 window; the server must then stop its producers, so
 /// memory stays bounded by the windows and watermarks, not by the response length.

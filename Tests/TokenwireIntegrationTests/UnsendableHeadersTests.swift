@@ -3,6 +3,7 @@ import NIOCore
 import NIOPosix
 import Testing
 import TokenwireHTTP2
+import TokenwireTestSupport
 
 /// A response whose HEADERS nghttp2 cannot send (larger than it will pack) ends in
 /// RST_STREAM instead of leaving the client waiting forever.

@@ -1,14 +1,15 @@
 import Foundation
 
 /// A wait that took longer than its bound.
-struct TimedOut: Error, CustomStringConvertible {
-    let what: String
-    var description: String { "timed out waiting for \(what)" }
+public struct TimedOut: Error, CustomStringConvertible {
+    public let what: String
+    public var description: String { "timed out waiting for \(what)" }
 }
 
 /// Runs `body`, failing with `TimedOut` if it takes longer than `seconds` (a bound for a
-/// hung test, never a performance assertion). The same as the integration tests' helper.
-func withTimeout<R: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> R) async throws -> R {
+/// hung test, never a performance assertion). The result races the clock, so even a body
+/// stuck in a non-cancellable wait cannot hang the suite. Shared by every test target.
+public func withTimeout<R: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> R) async throws -> R {
     let race = Race<R>()
     return try await withCheckedThrowingContinuation { continuation in
         race.start(continuation)
@@ -42,7 +43,7 @@ private final class Race<R: Sendable>: @unchecked Sendable {
 }
 
 extension Result where Failure == any Error {
-    init(catching body: () async throws -> Success) async {
+    public init(catching body: () async throws -> Success) async {
         do { self = .success(try await body()) } catch { self = .failure(error) }
     }
 }
