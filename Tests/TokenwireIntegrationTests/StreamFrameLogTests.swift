@@ -1,0 +1,67 @@
+import NIOCore
+import Testing
+import TokenwireCore
+@testable import TokenwireServer
+
+@Suite("StreamFrameLog: a stream's frames as sent, bounded, for resumes")
+struct StreamFrameLogTests {
+    func message(_ seq: UInt64, size: Int = 10) -> ByteBuffer {
+        ByteBuffer(repeating: UInt8(truncatingIfNeeded: seq), count: size)
+    }
+
+    func log(frames: UInt64, maxBytes: Int = 1000) -> StreamFrameLog {
+        var log = StreamFrameLog(maxBytes: maxBytes)
+        for seq in 1...frames { _ = log.append(seq: seq, message: message(seq)) }
+        return log
+    }
+
+    @Test func readerAfterKGetsTheFramesAfterKExactlyAsSent() {
+        let log = log(frames: 5)
+        #expect(log.read(after: 2) == .frames((3...5).map { .init(seq: $0, message: message($0)) }))
+        #expect(log.read(after: 0, limit: 2) == .frames((1...2).map { .init(seq: $0, message: message($0)) }))
+    }
+
+    @Test func readerWhoHasSeenEverythingWaitsWhileTheStreamGoesOnAndEndsWithItsStatus() {
+        var log = log(frames: 3)
+        #expect(log.read(after: 3) == .caughtUp)
+        log.finish(GRPCStatus(code: .ok, message: ""))
+        #expect(log.read(after: 3) == .ended(GRPCStatus(code: .ok, message: "")))
+        #expect(log.read(after: 1) == .frames([.init(seq: 2, message: message(2)), .init(seq: 3, message: message(3))]))
+    }
+
+    @Test func readerPastTheLastFrameIsOutOfRangeNamingWhatIsHeld() {
+        var log = log(frames: 3)
+        #expect(log.read(after: 4) == .outOfRange(oldest: 1, newest: 3))
+        log.finish(GRPCStatus(code: .ok, message: ""))
+        #expect(log.read(after: 9) == .outOfRange(oldest: 1, newest: 3))
+    }
+
+    @Test func oldestFramesGoFirstPastTheBoundAndTheirReadersAreOutOfRange() {
+        var log = StreamFrameLog(maxBytes: 30)
+        var evicted = 0
+        for seq in UInt64(1)...5 { evicted += log.append(seq: seq, message: message(seq)) }
+        #expect(evicted == 20)
+        #expect(log.bytes == 30)
+        #expect(log.oldestSeq == 3)
+        #expect(log.read(after: 1) == .outOfRange(oldest: 3, newest: 5))
+        #expect(log.read(after: 2) == .frames((3...5).map { .init(seq: $0, message: message($0)) }))
+    }
+
+    @Test func frameLargerThanTheBoundIsKeptAloneUntilTheNextArrives() {
+        var log = StreamFrameLog(maxBytes: 30)
+        _ = log.append(seq: 1, message: message(1))
+        #expect(log.append(seq: 2, message: message(2, size: 100)) == 10)
+        #expect(log.read(after: 1) == .frames([.init(seq: 2, message: message(2, size: 100))]))
+        #expect(log.append(seq: 3, message: message(3)) == 100)
+        #expect(log.oldestSeq == 3)
+    }
+
+    @Test func evictionUnderServerPressureFreesTheOldestFrameUntilEmpty() {
+        var log = log(frames: 2)
+        #expect(log.evictOldest() == 10)
+        #expect(log.evictOldest() == 10)
+        #expect(log.evictOldest() == 0)
+        #expect(log.read(after: 0) == .outOfRange(oldest: nil, newest: nil))
+        #expect(log.read(after: 2) == .caughtUp)
+    }
+}
