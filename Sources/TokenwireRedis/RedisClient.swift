@@ -41,6 +41,9 @@ public final class RedisClient: Sendable {
     private let group: (any EventLoopGroup)?
     private let backoff: Backoff
     private let connectTimeout: Duration
+    /// The link and the backoff delay: read and changed by any task that sends, only
+    /// inside the lock and never across an `await` (the connection attempt is awaited
+    /// outside it, through the `Task` the lock hands out).
     private let state: Mutex<State>
 
     public init(
@@ -77,6 +80,12 @@ public final class RedisClient: Sendable {
         case .connecting(let attempt): attempt.cancel()
         case .idle, .backingOff, .shutDown: break
         }
+    }
+
+    /// Why a connection attempt failed, without repeating the address.
+    private static func reason(_ error: any Error) -> String {
+        if case .cannotConnect(_, let reason)? = error as? RedisError { return reason }
+        return "\(error)"
     }
 
     private enum Next {
@@ -127,7 +136,7 @@ public final class RedisClient: Sendable {
                     state.delay = backoff.initial
                     return connection
                 case .failure(let error):
-                    let reason = (error as? RedisError).map { if case .cannotConnect(_, let why) = $0 { why } else { "\($0)" } } ?? "\(error)"
+                    let reason = Self.reason(error)
                     if case .connecting = state.link {
                         state.link = .backingOff(retryAt: .now + state.delay, reason: reason)
                         state.delay = min(state.delay * 2, backoff.maximum)
