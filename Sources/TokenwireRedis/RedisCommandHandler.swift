@@ -21,6 +21,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
     }
 
     private let parser: RESPParser
+    private let peer: String
     private var pending = CircularBuffer<Pending>()
     private var received: ByteBuffer?
     private var context: ChannelHandlerContext?
@@ -28,7 +29,9 @@ final class RedisCommandHandler: ChannelInboundHandler {
     /// Why the connection is no longer usable, once it is not.
     private var closedReason: String?
 
-    init(limits: RESPParser.Limits = .init()) {
+    /// - Parameter peer: the server's address as errors name it (`redis://HOST:PORT`).
+    init(peer: String, limits: RESPParser.Limits = .init()) {
+        self.peer = peer
         self.parser = RESPParser(limits: limits)
     }
 
@@ -40,14 +43,14 @@ final class RedisCommandHandler: ChannelInboundHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        failAll(reason: "the connection's handler was removed")
+        failAll(reason: "the connection to \(peer) was taken down")
         self.context = nil
     }
 
     /// Writes `commands` in one write and flush; each promise completes with its answer.
     func send(_ commands: [(RESPCommand, EventLoopPromise<RESPValue>)], timeout: Duration) {
         guard let context, closedReason == nil else {
-            let reason = closedReason ?? "the connection is closed"
+            let reason = closedReason ?? "the connection to \(peer) is closed"
             for (command, promise) in commands {
                 promise.fail(RedisError.connectionLost(command: command.name, reason: reason))
             }
@@ -94,19 +97,19 @@ final class RedisCommandHandler: ChannelInboundHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        failAll(reason: "the server closed the connection")
+        failAll(reason: "\(peer) closed the connection")
         context.fireChannelInactive()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        close(reason: "\(error)", error: nil)
+        close(reason: "the connection to \(peer) failed: \(error)", error: nil)
     }
 
     private func timedOut(id: UInt64, after timeout: Duration) {
         guard let index = pending.firstIndex(where: { $0.id == id }) else { return }
         let command = pending.remove(at: index)
         command.promise.fail(RedisError.timedOut(command: command.name, after: timeout))
-        close(reason: "\(command.name) got no answer within \(timeout)", error: nil)
+        close(reason: "\(command.name) got no answer from \(peer) within \(timeout)", error: nil)
     }
 
     /// Fails every pending command and closes the connection.

@@ -29,7 +29,7 @@ public final class RedisConnection: Sendable {
                 .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(RedisCommandHandler(limits: limits))
+                        try channel.pipeline.syncOperations.addHandler(RedisCommandHandler(peer: address.description, limits: limits))
                     }
                 }
                 .connect(host: address.host, port: address.port).get()

@@ -107,7 +107,8 @@ struct RedisConnectionTests {
         #expect(try await client.send(RESPCommand("PING")) == .simpleString("PONG"))
 
         await first.stop(kill: true)
-        // Down: commands fail at once, naming the address (no waiting on a dead server).
+        // Down: the next command fails at once, naming the server: connectionLost if it went
+        // out on the dying connection before the close was seen, cannotConnect after.
         do {
             _ = try await client.send(RESPCommand("PING"))
             Issue.record("PING succeeded with the server down")
