@@ -7,7 +7,7 @@
 # Usage: tools/bootstrap.sh
 set -euo pipefail
 
-APT_PACKAGES=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler nghttp2-client pkg-config redis-server)
+APT_PACKAGES=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler nghttp2-client pkg-config redis-server gdb)
 PIP_PACKAGES=(grpcio grpcio-tools pytest "h2>=4,<5")
 
 step() { printf 'bootstrap: %s\n' "$*"; }
