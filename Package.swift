@@ -180,6 +180,10 @@ let package = Package(
         // What every test target shares (bounded waits); not a test target itself.
         .target(
             name: "TokenwireTestSupport",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             path: "Tests/TokenwireTestSupport",
             swiftSettings: swiftSettings
         ),

@@ -29,3 +29,14 @@ public struct TokenFrameStream: AsyncSequence, Sendable {
         }
     }
 }
+
+extension TokenFrameStream {
+    /// Reads the whole stream.
+    /// - Throws: `TokenwireError` with the call's status when it is not OK (the frames
+    ///   read before it are then lost: iterate to keep them).
+    public func collect() async throws -> [TokenFrame] {
+        var frames: [TokenFrame] = []
+        for try await frame in self { frames.append(frame) }
+        return frames
+    }
+}

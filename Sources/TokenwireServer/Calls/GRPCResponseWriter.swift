@@ -10,10 +10,17 @@ public struct GRPCResponseWriter: Sendable {
     /// Where to wait for the next turn when running on the connection's event loop;
     /// nil (or a writer on another thread): `Task.yield()`.
     let gate: LoopTickGate.Handle?
+    /// How the call is tied to a resumable stream (filled in by its handler).
+    let attachment: CallAttachment
 
-    init(outbound: HTTP2OutboundStream, gate: LoopTickGate.Handle?) {
+    /// The event loop of the call's connection.
+    let eventLoop: any EventLoop
+
+    init(outbound: HTTP2OutboundStream, gate: LoopTickGate.Handle?, eventLoop: any EventLoop, attachment: CallAttachment = CallAttachment()) {
         self.outbound = outbound
         self.gate = gate
+        self.eventLoop = eventLoop
+        self.attachment = attachment
     }
 
     /// Sends one message. Returns at once unless the client is behind (then it waits for
@@ -39,14 +46,21 @@ public struct GRPCResponseWriter: Sendable {
     /// `settle` outside it.
     /// - Throws: `TokenwireError` with `.cancelled` once the client has gone away.
     func enqueue(_ message: some WireMessage) throws(TokenwireError) -> Enqueued {
+        try enqueue { buffer in GRPCMessageFramer.appendMessage(message, to: &buffer) }
+    }
+
+    /// Queues a message already encoded (length prefix included), as `enqueue(_:)`.
+    func enqueue(encoded message: ByteBuffer) throws(TokenwireError) -> Enqueued {
+        try enqueue { buffer in buffer.writeImmutableBuffer(message) }
+    }
+
+    private func enqueue(_ body: (inout ByteBuffer) -> Void) throws(TokenwireError) -> Enqueued {
         do {
             if gate?.onLoop != nil {
-                let (outcome, count) = try outbound.enqueueCounting(turnBytes: .max) { buffer in
-                    GRPCMessageFramer.appendMessage(message, to: &buffer)
-                }
+                let (outcome, count) = try outbound.enqueueCounting(turnBytes: .max, body)
                 return Enqueued(outcome: outcome, messageNumber: count)
             }
-            let outcome = try outbound.enqueue { buffer in GRPCMessageFramer.appendMessage(message, to: &buffer) }
+            let outcome = try outbound.enqueue(body)
             return Enqueued(outcome: outcome, messageNumber: 0)
         } catch let error as HTTP2StreamClosedError {
             throw TokenwireError.cancelled("the client closed the call (\(error.reason))")

@@ -17,6 +17,8 @@ final class GRPCServerCall {
     struct Running {
         let task: Task<Void, Never>
         let writer: GRPCResponseWriter
+        /// Whether a lost connection or a cancel ends the task (a resumable stream's may go on).
+        var attachment: CallAttachment { writer.attachment }
     }
 
     let streamID: HTTP2StreamID
@@ -76,9 +78,14 @@ final class GRPCServerCall {
         run(state.receivedEnd())
     }
 
-    /// The stream is gone (finished, reset, or the connection closed).
+    /// The stream is gone (finished or reset).
     func closed() {
         run(state.closed())
+    }
+
+    /// The connection closed under the call (lost, keepalive timeout, shutdown).
+    func connectionLost() {
+        run(state.connectionLost())
     }
 
     private func run(_ action: GRPCServerCallState<Running>.Action) {
@@ -96,10 +103,14 @@ final class GRPCServerCall {
         case .finishAndCancel(let running, let status):
             // Trailers first, so the client learns why; cancelling stops the producer.
             running.writer.finish(status)
+            _ = running.attachment.cancelled()
             running.task.cancel()
         case .cancel(let running):
             deadlineTimer?.cancel()
-            running.task.cancel()
+            if running.attachment.cancelled() { running.task.cancel() }
+        case .detach(let running):
+            // A resumable stream's producer goes on without its client for the detach grace.
+            if !running.attachment.connectionLost() { running.task.cancel() }
         case .release(let releasing):
             requestEnded(releasing: releasing)
             deadlineTimer?.cancel()
@@ -116,11 +127,11 @@ final class GRPCServerCall {
     private func start(_ method: GRPCMethod, request: ByteBuffer) -> Running {
         let outbound = connection.makeOutboundStream(headers: GRPCStatusTrailers.responseHeaders)
         connection.startResponse(streamID: streamID, outbound: outbound)
-        let writer = GRPCResponseWriter(outbound: outbound, gate: scheduling.gate)
+        let writer = GRPCResponseWriter(outbound: outbound, gate: scheduling.gate, eventLoop: connection.eventLoop)
         let (ledger, context, path, logger) = (self.ledger, self.context, self.path, self.logger)
         ledger.callStarted()
         let task = Task(executorPreference: scheduling.executor) {
-            let status: GRPCStatus
+            var status: GRPCStatus
             do {
                 try await method.handler(request, context, writer)
                 status = .ok
@@ -132,10 +143,12 @@ final class GRPCServerCall {
                 status = GRPCStatus(code: .unknown, message: "the handler of \(path) failed: \(error)")
             }
             let clientGone = !outbound.isOpen
+            status = writer.attachment.ended(status)
             writer.finish(status)
             ledger.callEnded(.init(path: path, status: status, clientCancelled: clientGone))
             logger.debug("call ended", metadata: ["path": "\(path)", "status": "\(status)"])
         }
+        writer.attachment.started(task)
         return Running(task: task, writer: writer)
     }
 }

@@ -32,8 +32,11 @@ struct GRPCServerCallState<Running> {
         /// The deadline passed while the handler ran: send `status` as the trailers, then
         /// cancel the handler.
         case finishAndCancel(Running, GRPCStatus)
-        /// The stream is gone: cancel the handler; the deadline stops.
+        /// The stream is gone (reset or finished): cancel the handler; the deadline stops.
         case cancel(Running)
+        /// The connection was lost while the handler ran: the handler may go on without its
+        /// client (a resumable stream) or is cancelled.
+        case detach(Running)
         /// The stream is gone before the request was whole: `releasing` bytes no longer
         /// count, the timers stop.
         case release(Int)
@@ -121,12 +124,22 @@ struct GRPCServerCallState<Running> {
         }
     }
 
-    /// The stream is gone (finished, reset, or the connection closed).
+    /// The stream is gone (finished or reset).
     mutating func closed() -> Action {
         defer { phase = .done }
         switch phase {
         case .receiving: return .release(takeHeldBytes())
         case .running(let running): return .cancel(running)
+        case .done: return .none
+        }
+    }
+
+    /// The connection closed under the stream.
+    mutating func connectionLost() -> Action {
+        defer { phase = .done }
+        switch phase {
+        case .receiving: return .release(takeHeldBytes())
+        case .running(let running): return .detach(running)
         case .done: return .none
         }
     }

@@ -75,7 +75,7 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
     func connection(_ connection: HTTP2ConnectionHandler, receivedGoAway lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {}
 
     func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?) {
-        for call in calls.values { call.closed() }
+        for call in calls.values { call.connectionLost() }
         calls.removeAll()
         onClose()
     }

@@ -13,7 +13,7 @@ import TokenwireCore
 /// Bounded: past `maxBytes` the oldest frames go first. A reader who asks for frames that
 /// are gone, or for a seq past the last frame, gets `.outOfRange` naming what is held.
 ///
-/// Not wired into the server yet: the server still streams without a log.
+/// `ResumableStream` owns one per resumable Generate call.
 struct StreamFrameLog {
     struct Entry: Equatable {
         var seq: UInt64
@@ -51,17 +51,18 @@ struct StreamFrameLog {
     var oldestSeq: UInt64? { entries.first?.seq }
 
     /// Appends the next frame (its seq must follow the last one's), evicting the oldest
-    /// frames while the log is over `maxBytes`. A single frame larger than `maxBytes` is
-    /// kept alone until the next one arrives.
+    /// frames while the log is over `maxBytes` (unless `evicting` is false: a detached
+    /// stream keeps everything for its resumer and stops producing instead). A single frame
+    /// larger than `maxBytes` is kept alone until the next one arrives.
     /// - Returns: the bytes evicted (for a server-wide account).
-    mutating func append(seq: UInt64, message: ByteBuffer) -> Int {
+    mutating func append(seq: UInt64, message: ByteBuffer, evicting: Bool = true) -> Int {
         precondition(seq == lastSeq + 1, "frame \(seq) appended after \(lastSeq)")
         precondition(endStatus == nil, "frame appended to an ended stream")
         entries.append(Entry(seq: seq, message: message))
         bytes += message.readableBytes
         lastSeq = seq
         var evicted = 0
-        while bytes > maxBytes, entries.count > 1 {
+        while evicting, bytes > maxBytes, entries.count > 1 {
             evicted += evictOldest()
         }
         return evicted
@@ -74,6 +75,9 @@ struct StreamFrameLog {
         bytes -= entry.message.readableBytes
         return entry.message.readableBytes
     }
+
+    /// Whether the log holds `maxBytes` or more.
+    var isFull: Bool { bytes >= maxBytes }
 
     /// Records the stream's end; no frame follows.
     mutating func finish(_ status: GRPCStatus) {

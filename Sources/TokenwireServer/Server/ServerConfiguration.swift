@@ -17,6 +17,8 @@ public struct ServerConfiguration: Sendable {
     public var connectionLimits = ConnectionLimits()
     /// Largest request message accepted; bigger ones get RESOURCE_EXHAUSTED.
     public var maxReceiveMessageSize = 4 * 1024 * 1024
+    /// Resumable streams: the log per stream, the detach grace and retention.
+    public var resume = ResumeConfiguration()
     /// How long open calls may run after a shutdown begins before they are cut off.
     public var drainTimeout: Duration = .seconds(30)
     /// Token rate of `synthetic/paced`.

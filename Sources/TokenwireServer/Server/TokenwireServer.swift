@@ -34,6 +34,8 @@ public final class TokenwireServer: Sendable {
     let requestBudget: RequestBufferBudget
     /// The spare descriptor that lets accepting pause when the process runs out.
     private let descriptorReserve = FileDescriptorReserve()
+    /// Resumable streams by token.
+    let resumeRegistry: ResumeRegistry
 
     private struct State {
         var listener: (any Channel)?
@@ -69,6 +71,8 @@ public final class TokenwireServer: Sendable {
     ) rethrows {
         self.configuration = configuration
         self.requestBudget = RequestBufferBudget(limit: configuration.connectionLimits.maxBufferedRequestBytes)
+        let resumeRegistry = ResumeRegistry(configuration: configuration.resume)
+        self.resumeRegistry = resumeRegistry
         var logger = Logger(label: "tokenwire.server")
         logger.logLevel = configuration.logLevel
         self.logger = logger
@@ -101,7 +105,10 @@ public final class TokenwireServer: Sendable {
         let admission = AdmissionControl(limit: configuration.limits.maxActiveCalls)
         self.admission = admission
         self.router = GRPCMethodRouter(
-            TokenStreamService(providers: registry, admission: admission, limits: configuration.limits).methods
+            TokenStreamService(
+                providers: registry, admission: admission, limits: configuration.limits,
+                resume: configuration.resume.isEnabled ? resumeRegistry : nil
+            ).methods
                 + HealthService(store: health).methods)
     }
 
@@ -232,6 +239,8 @@ public final class TokenwireServer: Sendable {
             connection.eventLoop.execute { connection.value.beginGracefulShutdown() }
         }
         await waitForDrain()
+        // From here a lost connection cancels: no stream waits for a resume that cannot come.
+        resumeRegistry.close()
         let stragglers = state.withLock { Array($0.connections.values) }
         for connection in stragglers {
             connection.eventLoop.execute { connection.value.close(reason: "drain timeout") }

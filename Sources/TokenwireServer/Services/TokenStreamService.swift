@@ -12,13 +12,19 @@ struct TokenStreamService: Sendable {
     var admission = AdmissionControl(limit: CallLimits().maxActiveCalls)
     /// Batch concurrency defaults and caps.
     var limits = CallLimits()
+    /// Resumable streams; nil when the server turned them off.
+    var resume: ResumeRegistry?
+
+    /// The request metadata that opts a Generate call out of being resumable.
+    static let resumeOptOut = (name: "tokenwire-resume", value: "off")
 
     var methods: [GRPCMethod] {
         [
             GRPCMethod(path: "/\(Self.serviceName)/Generate") { request, context, writer in
                 let request = try GenerateRequest(decoding: request)
+                if !request.resumeToken.isEmpty { return try await resume(request, writer: writer) }
                 try await CallDeadline.$current.withValue(context.deadline) {
-                    try await admission.withSlot { try await generate(request, writer: writer) }
+                    try await admission.withSlot { try await generate(request, context: context, writer: writer) }
                 }
             },
             GRPCMethod(path: "/\(Self.serviceName)/Complete") { request, context, writer in
@@ -36,11 +42,47 @@ struct TokenStreamService: Sendable {
         ]
     }
 
-    func generate(_ request: GenerateRequest, writer: GRPCResponseWriter) async throws {
+    func generate(_ request: GenerateRequest, context: CallContext, writer: GRPCResponseWriter) async throws {
         let routes = try providers.routes(for: request.model)
-        let start = StreamStart(streamID: Self.makeStreamID(), model: routes[0].model, provider: routes[0].provider.name)
-        let sink = StreamingTokenSink(writer: writer, start: start)
+        var start = StreamStart(streamID: Self.makeStreamID(), model: routes[0].model, provider: routes[0].provider.name)
+        let optedOut = context.metadata.contains { $0.name == Self.resumeOptOut.name && $0.value == Self.resumeOptOut.value }
+        let sink: StreamingTokenSink
+        if !optedOut, let stream = resume?.makeStream(firstReader: writer, eventLoop: writer.eventLoop) {
+            start.resumeToken = stream.token
+            writer.attachment.produces(stream)
+            sink = StreamingTokenSink(stream: stream, start: start)
+        } else {
+            sink = StreamingTokenSink(writer: writer, start: start)
+        }
         try await Self.run(request, routes: routes, into: sink)
+    }
+
+    /// A Generate with a resume token: the stream's frames after `resume_after_seq` as
+    /// first sent, then the live ones, then its status. The request's other fields are
+    /// ignored; no provider slot is taken (the stream's producer holds one).
+    func resume(_ request: GenerateRequest, writer: GRPCResponseWriter) async throws {
+        guard let registry = resume else {
+            throw TokenwireError(
+                code: .failedPrecondition,
+                message: "this server keeps no streams to resume (it runs with --resume-buffer 0); send the request without resume_token")
+        }
+        guard let stream = registry.stream(for: request.resumeToken) else {
+            throw TokenwireError(
+                code: .notFound,
+                message: "no stream with resume token \(ErrorExcerpt.quoted(request.resumeToken, limit: 64)) is held here: the token is unknown, or its stream ended more than "
+                    + "\(registry.configuration.retention) ago (--resume-retention)")
+        }
+        let status: GRPCStatus
+        switch stream.attach(writer, after: request.resumeAfterSeq) {
+        case .refused(let refusal):
+            status = refusal
+        case .ended(let ended):
+            status = ended
+        case .attached(let readerID):
+            writer.attachment.reads(stream, readerID: readerID)
+            status = await stream.waitForEnd(readerID: readerID)
+        }
+        if status.code != .ok { throw TokenwireError(code: status.code, message: status.message) }
     }
 
     func complete(_ request: GenerateRequest, writer: GRPCResponseWriter) async throws {

@@ -1,0 +1,335 @@
+import NIOCore
+import Synchronization
+import TokenwireCore
+
+/// One resumable Generate stream: its frames as first sent (`StreamFrameLog`) and the
+/// readers attached to it (docs/ARCHITECTURE.md, "Resumable streams").
+///
+/// The producer (the call's `StreamingTokenSink`) hands each encoded frame to `append`,
+/// which logs it and queues it on every attached reader's writer under one lock, so a
+/// reader that attaches (`attach`: the frames after its seq, then live ones) sees every
+/// frame once, in order. The call that started the stream is reader 0; a resume adds a
+/// reader on whatever connection it arrived on.
+///
+/// Readers leave two ways. A lost connection *detaches*: with no reader left the producer
+/// goes on into the log for `detachGrace` (stopping when the log is full), and is
+/// cancelled if nobody attaches in that time. An explicit cancel (reset, deadline) by the
+/// last reader cancels the producer at once.
+///
+/// - Important: Any thread: the state is behind one lock, and nothing is called out of
+///   it but writers' non-blocking `enqueue`.
+final class ResumableStream: Sendable {
+    /// What the producer does after handing on a frame.
+    enum Delivery {
+        /// Produce the next frame.
+        case goOn
+        /// A reader's writer asks for a turn or for its window (`GRPCResponseWriter.turn`).
+        case settle(GRPCResponseWriter, GRPCResponseWriter.Enqueued)
+        /// No reader is attached and the log is full: wait for one (`waitForReader`).
+        case waitForReader
+    }
+
+    /// What a resume gets from `attach`.
+    enum Attachment {
+        /// The frames after its seq are queued on its writer and live ones follow; the
+        /// stream's end comes from `waitForEnd`.
+        case attached(readerID: Int)
+        /// The frames after its seq are queued; the stream has ended with this status.
+        case ended(GRPCStatus)
+        /// The frames wanted are not held (or never existed).
+        case refused(GRPCStatus)
+    }
+
+    /// The token that names this stream in `StreamStart.resume_token`.
+    let token: String
+    private let configuration: ResumeConfiguration
+    private let memory: ResumeMemory
+    /// Where the grace timer runs (the producer's loop).
+    private let eventLoop: any EventLoop
+    private let state: Mutex<State>
+
+    private struct Reader {
+        let id: Int
+        let writer: GRPCResponseWriter
+    }
+
+    private struct State {
+        var log: StreamFrameLog
+        var readers: [Reader]
+        var nextReaderID = 1
+        /// Resumed readers waiting for the stream's status.
+        var endWaiters: [Int: CheckedContinuation<GRPCStatus, Never>] = [:]
+        /// The detached producer, waiting for a reader to make room.
+        var readerWaiter: CheckedContinuation<Void, any Error>?
+        var graceTimer: Scheduled<Void>?
+        /// Stops the producer's task; nil until the producer's call registered it.
+        var cancelProducer: (@Sendable () -> Void)?
+        /// Why the stream cancelled its producer, once it has (the status says so).
+        var cancelReason: String?
+        var endedAt: ContinuousClock.Instant?
+        /// Set at server shutdown: a reader that leaves now cancels instead of detaching.
+        var isClosing = false
+    }
+
+    /// A stream whose first reader is the call that produces it.
+    init(token: String, firstReader: GRPCResponseWriter, configuration: ResumeConfiguration, memory: ResumeMemory, eventLoop: any EventLoop) {
+        self.token = token
+        self.configuration = configuration
+        self.memory = memory
+        self.eventLoop = eventLoop
+        self.state = Mutex(State(log: StreamFrameLog(maxBytes: configuration.maxStreamBytes), readers: [Reader(id: 0, writer: firstReader)]))
+    }
+
+    /// When the stream ended (nil while it is produced).
+    var endedAt: ContinuousClock.Instant? { state.withLock { $0.endedAt } }
+
+    /// Bytes of frames held.
+    var heldBytes: Int { state.withLock { $0.log.bytes } }
+
+    /// Registers how to stop the producer (its call's task).
+    func setProducer(cancel: @escaping @Sendable () -> Void) {
+        let cancelNow = state.withLock { state -> Bool in
+            state.cancelProducer = cancel
+            return state.cancelReason != nil && state.endedAt == nil
+        }
+        if cancelNow { cancel() }
+    }
+
+    // MARK: The producer
+
+    /// Logs frame `seq` (its gRPC message, prefix included) and queues it on every attached
+    /// reader. A reader whose stream is gone is detached.
+    func append(seq: UInt64, message: ByteBuffer) -> Delivery {
+        var detached = false
+        let delivery = state.withLock { state -> Delivery in
+            guard state.endedAt == nil else { return .goOn }
+            var slowest: (GRPCResponseWriter, GRPCResponseWriter.Enqueued)?
+            var index = 0
+            while index < state.readers.count {
+                let reader = state.readers[index]
+                do {
+                    let enqueued = try reader.writer.enqueue(encoded: message)
+                    if slowest == nil || (enqueued.mustWaitForCapacity && !slowest!.1.mustWaitForCapacity) {
+                        slowest = (reader.writer, enqueued)
+                    }
+                    index += 1
+                } catch {
+                    state.readers.remove(at: index)
+                    detached = true
+                }
+            }
+            let attached = !state.readers.isEmpty
+            let evicted = state.log.append(seq: seq, message: message, evicting: attached)
+            memory.add(message.readableBytes - evicted)
+            if attached, memory.excess > 0 {
+                // Over the server's total: this stream's readers have these frames queued.
+                var freed = 0
+                while memory.excess - freed > 0, state.log.bytes > message.readableBytes {
+                    freed += state.log.evictOldest()
+                }
+                memory.add(-freed)
+            }
+            if let slowest { return .settle(slowest.0, slowest.1) }
+            return state.log.isFull ? .waitForReader : .goOn
+        }
+        if detached { readerLeft() }
+        return delivery
+    }
+
+    /// After `.waitForReader`: returns once a reader has attached (or the stream ended).
+    /// - Throws: `CancellationError` when the producer's task is cancelled.
+    func waitForReader() async throws {
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                let ready = state.withLock { state -> Bool in
+                    if !state.readers.isEmpty || state.endedAt != nil || !state.log.isFull { return true }
+                    state.readerWaiter = continuation
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                defer { state.readerWaiter = nil }
+                return state.readerWaiter
+            }
+            waiter?.resume(throwing: CancellationError())
+        }
+    }
+
+    /// After a frame that asked the producer to wait: returns once every attached reader's
+    /// queue has room (a reader that left meanwhile is not waited for), or, with none
+    /// attached and the log full, once one attaches.
+    /// - Throws: `CancellationError` when the producer's task is cancelled.
+    func waitUntilReady() async throws {
+        let writers = state.withLock { $0.readers.map(\.writer) }
+        if writers.isEmpty { return try await waitForReader() }
+        for writer in writers {
+            do {
+                try await writer.waitForCapacity()
+            } catch {
+                try Task.checkCancellation()
+            }
+        }
+    }
+
+    /// The producer ended with `status`. Readers waiting for the end get the stream's
+    /// final status: `status`, or, when the stream cancelled its producer, why it did.
+    /// - Returns: the final status.
+    @discardableResult
+    func finish(_ status: GRPCStatus) -> GRPCStatus {
+        let (waiters, final) = state.withLock { state -> ([CheckedContinuation<GRPCStatus, Never>], GRPCStatus) in
+            if let ended = state.log.endStatus { return ([], ended) }
+            var final = status
+            if let reason = state.cancelReason, status.code == .cancelled { final = GRPCStatus(code: .cancelled, message: reason) }
+            state.log.finish(final)
+            state.endedAt = .now
+            state.graceTimer?.cancel()
+            state.graceTimer = nil
+            state.cancelProducer = nil
+            defer { state.endWaiters.removeAll() }
+            return (Array(state.endWaiters.values), final)
+        }
+        for waiter in waiters { waiter.resume(returning: final) }
+        return final
+    }
+
+    // MARK: Readers
+
+    /// A resume: queues the frames after `after` on `writer`, then (if the stream goes on)
+    /// attaches it for the live ones.
+    func attach(_ writer: GRPCResponseWriter, after: UInt64) -> Attachment {
+        let (attachment, waiter) = state.withLock { state -> (Attachment, CheckedContinuation<Void, any Error>?) in
+            let read = state.log.read(after: after)
+            var replayed = 0
+            switch read {
+            case .outOfRange(let oldest, let newest):
+                return (.refused(Self.outOfRange(after: after, oldest: oldest, newest: newest, last: state.log.lastSeq)), nil)
+            case .ended(let status):
+                return (.ended(status), nil)
+            case .caughtUp:
+                break
+            case .frames(let entries):
+                for entry in entries {
+                    do {
+                        _ = try writer.enqueue(encoded: entry.message)
+                        replayed += 1
+                    } catch {
+                        return (.refused(GRPCStatus(code: .cancelled, message: "the resuming call closed during its replay")), nil)
+                    }
+                }
+            }
+            if let status = state.log.endStatus { return (.ended(status), nil) }
+            let id = state.nextReaderID
+            state.nextReaderID += 1
+            state.readers.append(Reader(id: id, writer: writer))
+            state.graceTimer?.cancel()
+            state.graceTimer = nil
+            defer { state.readerWaiter = nil }
+            return (.attached(readerID: id), state.readerWaiter)
+        }
+        waiter?.resume()
+        return attachment
+    }
+
+    /// Returns the stream's final status once it has ended; a cancelled waiting task gets
+    /// CANCELLED (its reader stays attached until `detach` or `cancelReader`).
+    func waitForEnd(readerID: Int) async -> GRPCStatus {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<GRPCStatus, Never>) in
+                let ended = state.withLock { state -> GRPCStatus? in
+                    if let status = state.log.endStatus { return status }
+                    state.endWaiters[readerID] = continuation
+                    return nil
+                }
+                if let ended { continuation.resume(returning: ended) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { $0.endWaiters.removeValue(forKey: readerID) }
+            waiter?.resume(returning: GRPCStatus(code: .cancelled, message: "the call was cancelled"))
+        }
+    }
+
+    /// The reader's connection was lost: it leaves; with none left the producer goes on
+    /// for the detach grace.
+    func detach(readerID: Int) {
+        let left = state.withLock { state -> Bool in
+            guard let index = state.readers.firstIndex(where: { $0.id == readerID }) else { return false }
+            state.readers.remove(at: index)
+            return true
+        }
+        if left { readerLeft() }
+    }
+
+    /// The reader cancelled (a reset, its deadline): it leaves; if it was the last, the
+    /// producer is cancelled at once.
+    func cancelReader(readerID: Int) {
+        let cancel = state.withLock { state -> (@Sendable () -> Void)? in
+            state.readers.removeAll { $0.id == readerID }
+            guard state.readers.isEmpty, state.endedAt == nil, state.cancelReason == nil else { return nil }
+            state.cancelReason = "the call was cancelled by its client"
+            state.graceTimer?.cancel()
+            state.graceTimer = nil
+            return state.cancelProducer
+        }
+        cancel?()
+    }
+
+    /// Server shutdown: from now on a reader that leaves cancels; a detached producer is
+    /// cancelled now.
+    func close() {
+        let cancel = state.withLock { state -> (@Sendable () -> Void)? in
+            state.isClosing = true
+            guard state.readers.isEmpty, state.endedAt == nil else { return nil }
+            state.cancelReason = "the server shut down while no client was attached to the stream"
+            return state.cancelProducer
+        }
+        cancel?()
+    }
+
+    /// Drops the oldest frame (the server's total is over its bound).
+    /// - Returns: the bytes freed.
+    func evictOldest() -> Int {
+        state.withLock { $0.log.evictOldest() }
+    }
+
+    /// After a reader left: with none left, start the grace (or cancel at once).
+    private func readerLeft() {
+        let grace = configuration.detachGrace
+        let cancel = state.withLock { state -> (@Sendable () -> Void)? in
+            guard state.readers.isEmpty, state.endedAt == nil, state.graceTimer == nil, state.cancelReason == nil else { return nil }
+            if grace <= .zero || state.isClosing {
+                state.cancelReason = state.isClosing
+                    ? "the server shut down while no client was attached to the stream"
+                    : "the client's connection was lost (resuming is off: --detach-grace 0)"
+                return state.cancelProducer
+            }
+            state.graceTimer = eventLoop.scheduleTask(in: TimeAmount(grace)) { [self] in graceExpired() }
+            return nil
+        }
+        cancel?()
+    }
+
+    private func graceExpired() {
+        let grace = configuration.detachGrace
+        let cancel = state.withLock { state -> (@Sendable () -> Void)? in
+            state.graceTimer = nil
+            guard state.readers.isEmpty, state.endedAt == nil, state.cancelReason == nil else { return nil }
+            state.cancelReason = "the client's connection was lost and nobody resumed the stream within the detach grace of \(grace) (--detach-grace)"
+            return state.cancelProducer
+        }
+        cancel?()
+    }
+
+    private static func outOfRange(after: UInt64, oldest: UInt64?, newest: UInt64?, last: UInt64) -> GRPCStatus {
+        if after > last {
+            return GRPCStatus(
+                code: .outOfRange,
+                message: "resume_after_seq \(after) is past the last frame of the stream, seq \(last)")
+        }
+        let held = if let oldest, let newest { "seq \(oldest) to \(newest) are" } else { "none are" }
+        return GRPCStatus(
+            code: .outOfRange,
+            message: "the frames after seq \(after) are no longer held (\(held); --resume-buffer bounds each stream)")
+    }
+}

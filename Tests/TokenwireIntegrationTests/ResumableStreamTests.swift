@@ -1,0 +1,255 @@
+import Foundation
+import Testing
+import TokenwireClient
+import TokenwireCore
+import TokenwireServer
+import TokenwireTestSupport
+
+/// Resumable streams (issue 10): a Generate whose connection is lost goes on into its log
+/// for the detach grace, and a Generate with its resume token and the last seq seen gets
+/// the frames after it, as first sent, then the live ones, then the stream's status. The
+/// connection losses are real: a TCP proxy between client and server closes both sockets.
+@Suite("Resumable streams")
+struct ResumableStreamTests {
+    /// Frames of a paced stream: slow enough that a cut lands mid-stream, quick enough for
+    /// a test (200 tokens/s).
+    static func configurePaced(_ configuration: inout ServerConfiguration) {
+        configuration.pacedTokensPerSecond = 200
+    }
+
+    /// Reads `stream` until it ends, keeping every frame, and returns them with the error it
+    /// ended with (nil: OK).
+    static func drain(_ stream: TokenFrameStream, into frames: inout [TokenFrame]) async -> TokenwireError? {
+        do {
+            for try await frame in stream { frames.append(frame) }
+            return nil
+        } catch let error as TokenwireError {
+            return error
+        } catch {
+            return TokenwireError(code: .unknown, message: "\(error)")
+        }
+    }
+
+    static func resumeRequest(_ token: String, after seq: UInt64) -> GenerateRequest {
+        GenerateRequest(model: "", resumeToken: token, resumeAfterSeq: seq)
+    }
+
+    /// The frames an uninterrupted `synthetic/*` stream of `count` tokens has after StreamStart.
+    static func expectWhole(_ frames: [TokenFrame], count: Int, sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(frames.map(\.seq) == Array(1...UInt64(count + 2)), sourceLocation: sourceLocation)
+        guard frames.count == count + 2 else { return }
+        guard case .start = frames[0].event else {
+            Issue.record("frame 1 is not StreamStart: \(String(describing: frames[0].event))", sourceLocation: sourceLocation)
+            return
+        }
+        for k in 0..<count {
+            #expect(frames[k + 1].event == .text(SyntheticProvider.vocabulary[k & 7]), sourceLocation: sourceLocation)
+        }
+        #expect(frames[count + 1].event == .finish(Finish(reason: "length", usage: Usage(outputTokens: UInt32(count)))), sourceLocation: sourceLocation)
+    }
+
+    static func resumeToken(of frames: [TokenFrame]) throws -> String {
+        guard case .start(let start) = try #require(frames.first).event else {
+            throw TokenwireError(code: .internal, message: "the first frame is not StreamStart")
+        }
+        return start.resumeToken
+    }
+
+    @Test func streamStartCarriesAnUnguessableResumeTokenUnlessTheServerTurnedResumingOff() async throws {
+        let tokens = try await withServerAndClient { _, client in
+            var tokens: [String] = []
+            for _ in 0..<2 {
+                let frames = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 2)).collect()
+                tokens.append(try Self.resumeToken(of: frames))
+            }
+            return tokens
+        }
+        for token in tokens {
+            #expect(token.count == 32 && token.allSatisfy(\.isHexDigit), "\(token)")
+        }
+        #expect(tokens[0] != tokens[1])
+        let off = try await withServerAndClient(configure: { $0.resume.maxStreamBytes = 0 }) { _, client in
+            let frames = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 2)).collect()
+            var error: TokenwireError?
+            do {
+                _ = try await client.generate(Self.resumeRequest(tokens[0], after: 1)).collect()
+            } catch let caught as TokenwireError {
+                error = caught
+            }
+            return (try Self.resumeToken(of: frames), error)
+        }
+        #expect(off.0 == "")
+        #expect(off.1?.code == .failedPrecondition && off.1?.message.contains("--resume-buffer 0") == true, "\(String(describing: off.1))")
+    }
+
+    @Test func connectionCutMidStreamThenResumeGivesExactlyTheFramesAfterTheLastOneSeen() async throws {
+        try await withTestServer(configure: Self.configurePaced) { server, port in
+            let proxy = try await TCPProxy.start(to: port)
+            defer { Task { await proxy.stop() } }
+            let count = 60
+            var before: [TokenFrame] = []
+            let cutError = try await withTimeout(60, "the stream to be cut") { [before] in
+                var frames = before
+                let error = try await TokenwireClient.withConnection(host: "127.0.0.1", port: proxy.port) { client in
+                    var iterator = client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: UInt32(count))).makeAsyncIterator()
+                    while frames.count < 10, let frame = try await iterator.next() { frames.append(frame) }
+                    await proxy.cut()
+                    do {
+                        while let frame = try await iterator.next() { frames.append(frame) }
+                        return TokenwireError?.none
+                    } catch let error as TokenwireError {
+                        return error
+                    }
+                }
+                return (frames, error)
+            }
+            before = cutError.0
+            #expect(cutError.1?.code == .unavailable, "the cut ended the call with \(String(describing: cutError.1))")
+            let token = try Self.resumeToken(of: before)
+            let lastSeen = try #require(before.last).seq
+            let after = try await withTimeout(60, "the resumed stream") {
+                try await TokenwireClient.withConnection(host: "127.0.0.1", port: port) { client in
+                    try await client.generate(Self.resumeRequest(token, after: lastSeen)).collect()
+                }
+            }
+            Self.expectWhole(before + after, count: count)
+            #expect(after.first?.seq == lastSeen + 1)
+            // The producer was one call: it ended OK, with the frames nobody was attached for.
+            let snapshot = await server.ledger.wait { $0.active == 0 }
+            #expect(snapshot.ended.filter { $0.path.hasSuffix("/Generate") }.allSatisfy { $0.status.code == .ok })
+        }
+    }
+
+    @Test func resumeOfAFinishedStreamReplaysTheRestAndItsStatus() async throws {
+        try await withServerAndClient { _, client in
+            let original = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 20)).collect()
+            Self.expectWhole(original, count: 20)
+            let token = try Self.resumeToken(of: original)
+            let fromStart = try await client.generate(Self.resumeRequest(token, after: 0)).collect()
+            #expect(fromStart == original, "a resume after 0 is the whole stream as first sent, StreamStart included")
+            let rest = try await client.generate(Self.resumeRequest(token, after: 5)).collect()
+            #expect(rest == Array(original[5...]))
+            let nothing = try await client.generate(Self.resumeRequest(token, after: 22)).collect()
+            #expect(nothing.isEmpty)
+        }
+    }
+
+    @Test func twoReadersOfOneStreamEachGetTheFramesAfterTheirOwnSeq() async throws {
+        try await withServerAndClient(configure: Self.configurePaced) { _, client in
+            let count = 40
+            try await withTimeout(60, "both readers") {
+                var iterator = client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: UInt32(count))).makeAsyncIterator()
+                var first: [TokenFrame] = []
+                while first.count < 5, let frame = try await iterator.next() { first.append(frame) }
+                let token = try Self.resumeToken(of: first)
+                async let second = client.generate(Self.resumeRequest(token, after: 3)).collect()
+                while let frame = try await iterator.next() { first.append(frame) }
+                Self.expectWhole(first, count: count)
+                let secondFrames = try await second
+                #expect(secondFrames == Array(first[3...]))
+            }
+        }
+    }
+
+    @Test func unknownTokenIsNotFoundAndSeqsNotHeldAreOutOfRangeNamingWhatIs() async throws {
+        try await withServerAndClient(configure: { $0.resume.maxStreamBytes = 300 }) { _, client in
+            await #expect { _ = try await client.generate(Self.resumeRequest("0123456789abcdef0123456789abcdef", after: 0)).collect() } throws: { error in
+                let error = error as? TokenwireError
+                return error?.code == .notFound && error?.message.contains("--resume-retention") == true
+            }
+            let original = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 100)).collect()
+            Self.expectWhole(original, count: 100)
+            let token = try Self.resumeToken(of: original)
+            await #expect { _ = try await client.generate(Self.resumeRequest(token, after: 150)).collect() } throws: { error in
+                let error = error as? TokenwireError
+                return error?.code == .outOfRange && error?.message.contains("past the last frame of the stream, seq 102") == true
+            }
+            // 300 bytes hold the last few frames only: the first ones are gone.
+            await #expect { _ = try await client.generate(Self.resumeRequest(token, after: 1)).collect() } throws: { error in
+                let error = error as? TokenwireError
+                return error?.code == .outOfRange && error?.message.contains("to 102 are") == true
+                    && error?.message.contains("--resume-buffer") == true
+            }
+            let tail = try await client.generate(Self.resumeRequest(token, after: 100)).collect()
+            #expect(tail == Array(original[100...]))
+        }
+    }
+
+    @Test func detachGraceExpiringCancelsTheProducerAndAResumeThenSaysWhy() async throws {
+        try await withTestServer(configure: { configuration in
+            Self.configurePaced(&configuration)
+            configuration.resume.detachGrace = .milliseconds(300)
+        }) { server, port in
+            let proxy = try await TCPProxy.start(to: port)
+            defer { Task { await proxy.stop() } }
+            let frames = try await withTimeout(60, "a few frames, then the cut") {
+                try await TokenwireClient.withConnection(host: "127.0.0.1", port: proxy.port) { client in
+                    var frames: [TokenFrame] = []
+                    var iterator = client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: 100_000)).makeAsyncIterator()
+                    while frames.count < 3, let frame = try await iterator.next() { frames.append(frame) }
+                    await proxy.cut()
+                    return frames
+                }
+            }
+            let snapshot = try await withTimeout(60, "the producer to be cancelled after the grace") {
+                await server.ledger.wait { $0.active == 0 && !$0.ended.isEmpty }
+            }
+            let ended = try #require(snapshot.ended.last)
+            #expect(ended.status.code == .cancelled && ended.status.message.contains("--detach-grace"), "\(ended.status)")
+            let token = try Self.resumeToken(of: frames)
+            var resumed: [TokenFrame] = []
+            let error = try await TokenwireClient.withConnection(host: "127.0.0.1", port: port) { client in
+                await Self.drain(client.generate(Self.resumeRequest(token, after: 3)), into: &resumed)
+            }
+            #expect(resumed.first?.seq == 4 && resumed.allSatisfy { if case .text = $0.event { true } else { false } })
+            #expect(error?.code == .cancelled && error?.message.contains("detach grace") == true, "\(String(describing: error))")
+        }
+    }
+
+    @Test func explicitCancelStillCancelsTheProducerAtOnce() async throws {
+        try await withServerAndClient(configure: Self.configurePaced) { server, client in
+            let signal = AsyncStream<Void>.makeStream()
+            let reader = Task {
+                for try await _ in client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: 100_000)) { signal.continuation.yield() }
+            }
+            try await nextSignal(signal.stream, "the first frame")
+            reader.cancel()
+            // The detach grace is 30 s: an end within the wait's budget is the cancel.
+            let snapshot = try await withTimeout(20, "the producer to stop") { await server.ledger.wait { $0.active == 0 && !$0.ended.isEmpty } }
+            let ended = try #require(snapshot.ended.last)
+            #expect(ended.status.code == .cancelled && !ended.status.message.contains("grace"), "\(ended.status)")
+        }
+    }
+
+    @Test func detachedProducerStopsAtTheLogsBoundAndGoesOnWhenResumed() async throws {
+        try await withTestServer(configure: { configuration in
+            configuration.resume.maxStreamBytes = 4096
+            configuration.pacedTokensPerSecond = 2000
+        }) { server, port in
+            let proxy = try await TCPProxy.start(to: port)
+            defer { Task { await proxy.stop() } }
+            let count = 3000  // about 36 KB of frames in 1.5 s: far past the 4 KiB log
+            // The cut comes right after the first frame, so the log still holds every frame
+            // after it; the producer then has no reader.
+            let first = try await withTimeout(60, "the first frame, then the cut") {
+                try await TokenwireClient.withConnection(host: "127.0.0.1", port: proxy.port) { client in
+                    var iterator = client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: UInt32(count))).makeAsyncIterator()
+                    let frame = try #require(try await iterator.next())
+                    await proxy.cut()
+                    return frame
+                }
+            }
+            // The producer runs on into the log until it is full, then waits for a reader
+            // instead of ending (it would have ended after 1.5 s) or dropping frames.
+            try await Task.sleep(for: .seconds(2))
+            #expect(server.ledger.snapshot.active == 1, "the detached producer ended instead of waiting for a reader")
+            let token = try Self.resumeToken(of: [first])
+            let resumed = try await withTimeout(60, "the resumed stream") {
+                try await TokenwireClient.withConnection(host: "127.0.0.1", port: port) { client in
+                    try await client.generate(Self.resumeRequest(token, after: 1)).collect()
+                }
+            }
+            Self.expectWhole([first] + resumed, count: count)
+        }
+    }
+}
