@@ -64,6 +64,8 @@ struct ServerOptions: ParsableArguments {
 
     @OptionGroup var connectionLimits: ConnectionLimitOptions
 
+    @OptionGroup var resume: ResumeOptions
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
 
@@ -96,6 +98,7 @@ struct ServerOptions: ParsableArguments {
         configuration.logLevel = level
         try limits.apply(to: &configuration)
         try connectionLimits.apply(to: &configuration)
+        try resume.apply(to: &configuration)
         return configuration
     }
 }

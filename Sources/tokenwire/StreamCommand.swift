@@ -24,8 +24,14 @@ struct StreamCommand: AsyncParsableCommand {
     @Option(help: "Seconds the whole call may take.")
     var deadline: Double?
 
-    @Flag(help: "Print every frame as one JSON line instead of the text.")
+    @Flag(help: "Print every frame as one JSON line instead of the text (StreamStart's shows the resume token).")
     var frames = false
+
+    @Option(help: "Resume the stream this token names (from StreamStart) instead of starting one; the prompt and model are ignored.")
+    var resume: String?
+
+    @Option(help: "With --resume: the last seq already seen; frames after it are streamed.")
+    var after: UInt64 = 0
 
     @Argument(help: "The prompt.")
     var prompt = "Tell me about token streaming."
@@ -34,8 +40,12 @@ struct StreamCommand: AsyncParsableCommand {
         var messages = [ChatMessage]()
         if let system { messages.append(ChatMessage(role: "system", content: system)) }
         messages.append(ChatMessage(role: "user", content: prompt))
-        let request = GenerateRequest(model: model, messages: messages, maxTokens: maxTokens, temperature: temperature)
+        var request = GenerateRequest(model: model, messages: messages, maxTokens: maxTokens, temperature: temperature)
         let printer = StreamPrinter(mode: frames ? .frames : .text)
+        if let resume {
+            request = GenerateRequest(model: "", resumeToken: resume, resumeAfterSeq: after)
+            printer.resumeToken = resume
+        }
         let status = try await TokenwireClient.withConnection(host: connection.host, port: connection.port) { client in
             await printer.consume(client.generate(request, deadline: deadline.map { .milliseconds(Int($0 * 1000)) }))
         }

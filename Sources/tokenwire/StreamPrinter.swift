@@ -17,6 +17,10 @@ final class StreamPrinter {
     private var firstToken: ContinuousClock.Instant?
     private var tokens = 0
     private var frames = 0
+    /// The stream's resume token (from StreamStart, or the one resumed) and the last seq
+    /// shown: what `tokenwire stream --resume` needs after a failure.
+    var resumeToken = ""
+    private var lastSeq: UInt64 = 0
 
     init(mode: Mode) {
         self.mode = mode
@@ -38,6 +42,8 @@ final class StreamPrinter {
 
     private func show(_ frame: TokenFrame) {
         frames += 1
+        lastSeq = frame.seq
+        if case .start(let start) = frame.event, !start.resumeToken.isEmpty { resumeToken = start.resumeToken }
         switch frame.event {
         case .text, .reasoning, .toolCall:
             tokens += 1
@@ -63,6 +69,9 @@ final class StreamPrinter {
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = seconds > 0 ? Double(tokens) / seconds : 0
         printError("ttft=\(ttft) tokens=\(tokens) frames=\(frames) elapsed=\(Self.milliseconds(elapsed)) tokens/s=\(Int(rate)) status=\(status)")
+        if status.code == .unavailable, !resumeToken.isEmpty {
+            printError("the stream can be resumed for a while: tokenwire stream --resume \(resumeToken) --after \(lastSeq)")
+        }
     }
 
     private static func milliseconds(_ duration: Duration) -> String {

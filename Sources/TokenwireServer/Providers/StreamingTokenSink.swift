@@ -143,6 +143,7 @@ final class StreamingTokenSink: TokenSink {
             case .goOn: return .goOn
             case .settle(let writer, let enqueued): return .turn(writer, enqueued)
             case .waitForReader: return .waitForReader(stream)
+            case .stop(let reason): throw TokenwireError.cancelled(reason)
             }
         }
     }

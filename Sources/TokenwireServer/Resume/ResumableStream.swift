@@ -27,6 +27,8 @@ final class ResumableStream: Sendable {
         case settle(GRPCResponseWriter, GRPCResponseWriter.Enqueued)
         /// No reader is attached and the log is full: wait for one (`waitForReader`).
         case waitForReader
+        /// The stream cancelled its producer (for this reason): stop.
+        case stop(String)
     }
 
     /// What a resume gets from `attach`.
@@ -103,6 +105,7 @@ final class ResumableStream: Sendable {
         var detached = false
         let delivery = state.withLock { state -> Delivery in
             guard state.endedAt == nil else { return .goOn }
+            if let reason = state.cancelReason { return .stop(reason) }
             var slowest: (GRPCResponseWriter, GRPCResponseWriter.Enqueued)?
             var index = 0
             while index < state.readers.count {
@@ -141,12 +144,19 @@ final class ResumableStream: Sendable {
     func waitForReader() async throws {
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let ready = state.withLock { state -> Bool in
-                    if !state.readers.isEmpty || state.endedAt != nil || !state.log.isFull { return true }
+                // Checked under the lock: a cancellation that came before this (its handler
+                // found no waiter) is seen here, one that comes after finds the waiter.
+                let ready = state.withLock { state -> Result<Bool, any Error> in
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    if !state.readers.isEmpty || state.endedAt != nil || !state.log.isFull { return .success(true) }
                     state.readerWaiter = continuation
-                    return false
+                    return .success(false)
                 }
-                if ready { continuation.resume() }
+                switch ready {
+                case .success(true): continuation.resume()
+                case .success(false): break
+                case .failure(let error): continuation.resume(throwing: error)
+                }
             }
         } onCancel: {
             let waiter = state.withLock { state in
@@ -239,6 +249,8 @@ final class ResumableStream: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<GRPCStatus, Never>) in
                 let ended = state.withLock { state -> GRPCStatus? in
                     if let status = state.log.endStatus { return status }
+                    // See waitForReader: a cancellation before this found no waiter.
+                    if Task.isCancelled { return GRPCStatus(code: .cancelled, message: "the call was cancelled") }
                     state.endWaiters[readerID] = continuation
                     return nil
                 }
