@@ -21,6 +21,12 @@ Cases:
                    names an unknown model. seq runs 1, 2, 3, ... over the whole call; each
                    item's frames are its start, its words in order and its finish, or its
                    start and an ItemError with NOT_FOUND; then status OK.
+    resume         Generate on synthetic/paced (max_tokens 100000) through a TCP proxy of its
+                   own; after 10 frames the proxy closes both sockets (a dropped connection,
+                   not a cancel): the call ends UNAVAILABLE. A new channel straight to the
+                   server resumes with start.resume_token and the last seq read, reads 50
+                   frames and cancels: seq runs on without a gap or a duplicate and every
+                   frame is the one an uncut stream has there.
     relay          Runs the calls listed in the JSON file --calls (a list of
                    {"method": "Generate"|"Complete", "model": ..., "metadata": {...}}) and
                    prints every frame (or the completion) and the final status of each, for
@@ -47,6 +53,7 @@ import importlib
 import json
 import os
 import shutil
+import socket
 import sys
 import tempfile
 import threading
@@ -649,7 +656,124 @@ def case_relay(channel, args, report, budget):
     return {"results": results}
 
 
+class CuttableProxy:
+    """Relays TCP connections from a loopback port to `target`; `cut` closes them all."""
+
+    def __init__(self, target):
+        host, port = target.rsplit(":", 1)
+        self.target = (host, int(port))
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.sockets = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            with self.lock:
+                self.sockets += [client, upstream]
+            threading.Thread(target=self._pump, args=(client, upstream), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, destination):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                destination.sendall(data)
+        except OSError:
+            pass
+        for end in (source, destination):
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        with self.lock:
+            sockets, self.sockets = self.sockets, []
+        for end in sockets:
+            try:
+                end.shutdown(socket.SHUT_RDWR)
+                end.close()
+            except OSError:
+                pass
+
+    def close(self):
+        self.listener.close()
+        self.cut()
+
+
+def paced_frame_problems(frame, position):
+    """What is wrong with the frame at 1-based position of a synthetic/paced Generate."""
+    where = f"frame {position}"
+    if frame.seq != position:
+        return [f"{where}: expected seq {position}, got seq {frame.seq} (a gap or a duplicate at the resume)"]
+    kind = frame.WhichOneof("event")
+    if position == 1:
+        if kind != "start" or not frame.start.resume_token:
+            return [f"{where}: expected a start frame with a resume token, got {describe_frame(frame)}"]
+        return []
+    word = VOCAB[(position - 2) % len(VOCAB)]
+    if kind != "text" or frame.text != word:
+        return [f"{where}: expected text {word!r}, got {describe_frame(frame)}"]
+    return []
+
+
+def case_resume(channel, args, report, budget):
+    stubs = args.tokenwire_stubs()
+    proxy = CuttableProxy(args.target)
+    options = [("grpc.enable_retries", 0)]
+    frames = []
+    try:
+        proxied = grpc.insecure_channel(f"127.0.0.1:{proxy.port}", options=options)
+        call = stubs.services.TokenStreamStub(proxied).Generate(
+            generate_request(stubs, PACED_MODEL, 100000), timeout=budget.timeout()
+        )
+        cut_status = "OK"
+        try:
+            for frame in call:
+                frames.append(frame)
+                if len(frames) == 10:
+                    proxy.cut()
+        except grpc.RpcError as error:
+            cut_status = error.code().name if error.code() is not None else "none"
+        proxied.close()
+    finally:
+        proxy.close()
+    report.expect_equal("the status of the cut call", "UNAVAILABLE", cut_status)
+    if len(frames) < 10:
+        report.fail(f"expected at least 10 frames before the cut, got {len(frames)}")
+        return {"before": len(frames), "resumed": 0, "cut_status": cut_status}
+    token = frames[0].start.resume_token
+    last = frames[-1].seq
+    request = stubs.messages.GenerateRequest(resume_token=token, resume_after_seq=last)
+    call = stubs.services.TokenStreamStub(channel).Generate(request, timeout=budget.timeout())
+    resumed = 0
+    try:
+        for frame in call:
+            frames.append(frame)
+            resumed += 1
+            if resumed == 50:
+                call.cancel()
+                break
+    except grpc.RpcError as error:
+        report.fail(f"expected 50 resumed frames, got {resumed} then {describe_rpc_error(error, args.target)}")
+    for position, frame in enumerate(frames, start=1):
+        for problem in paced_frame_problems(frame, position):
+            report.fail(problem)
+    return {"before": last, "resumed": resumed, "cut_status": cut_status}
+
+
 CASES = {
+    "resume": case_resume,
     "relay": case_relay,
     "generate": case_generate,
     "complete": case_complete,

@@ -19,6 +19,16 @@ struct GrpcioInteropTests {
         }
     }
 
+    /// A dropped connection (grpcio's own TCP proxy closes both sockets) ends the call
+    /// UNAVAILABLE; a resume with StreamStart's token and the last seq read goes on with no
+    /// gap and no duplicate.
+    @Test func grpcioResumesAStreamCutMidwayWithExactlyTheFramesAfterItsLastSeq() async throws {
+        try await withTestServer(configure: { $0.pacedTokensPerSecond = 200 }) { _, port in
+            let output = try await runCase("resume", port: port)
+            #expect(output.stdout.contains("\"resumed\": 50, \"cut_status\": \"UNAVAILABLE\""))
+        }
+    }
+
     @Test func completeReturnsTheWholeText() async throws {
         try await withTestServer { _, port in _ = try await runCase("complete", port: port) }
     }
