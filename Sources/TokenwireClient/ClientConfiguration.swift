@@ -12,6 +12,14 @@ public struct ClientConfiguration: Sendable {
     }()
     /// How long to wait for the TCP connection.
     public var connectTimeout: Duration = .seconds(10)
+    /// Attempts at a new connection when a call finds the last one lost or going away
+    /// (the first connection, made by `connect`, is tried once).
+    public var reconnectAttempts = 5
+    /// The wait before the second attempt; it doubles after each failure, up to 2 s.
+    public var reconnectBackoff: Duration = .milliseconds(100)
+    /// Times `generate` resumes its stream after a lost connection (a new connection, the
+    /// stream's resume token and the last seq read); 0 turns resuming off.
+    public var resumeAttempts = 3
     /// Deadline for calls that give none; nil waits as long as the server streams.
     public var defaultDeadline: Duration?
     /// Largest response message accepted.

@@ -11,6 +11,9 @@ final class GRPCClientConnection: HTTP2ConnectionDelegate {
     private var closedReason: String?
     private let target: String
 
+    /// Whether new calls can start here (no GOAWAY, not closed).
+    var isUsable: Bool { closedReason == nil }
+
     init(target: String) {
         self.target = target
     }
@@ -25,7 +28,7 @@ final class GRPCClientConnection: HTTP2ConnectionDelegate {
             onEnd: { [weak self] stream in self?.streams.removeValue(forKey: stream.streamID) })
         stream.source = source
         if let closedReason {
-            stream.connectionLost(closedReason)
+            stream.connectionLost(closedReason, transport: .notProcessed)
             return stream
         }
         var headers = [
@@ -39,7 +42,7 @@ final class GRPCClientConnection: HTTP2ConnectionDelegate {
         do {
             stream.streamID = try connection.startRequest(outbound: outbound)
         } catch {
-            stream.connectionLost("cannot start a call on the connection to \(target): \(error)")
+            stream.connectionLost("cannot start a call on the connection to \(target): \(error)", transport: .notProcessed)
             return stream
         }
         streams[stream.streamID] = stream
@@ -67,7 +70,7 @@ final class GRPCClientConnection: HTTP2ConnectionDelegate {
     func connection(_ connection: HTTP2ConnectionHandler, receivedGoAway lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
         closedReason = "the server at \(target) is shutting down (GOAWAY \(errorCode)): reconnect and retry"
         for (id, stream) in streams where id > lastStreamID {
-            stream.connectionLost("the server at \(target) did not process this call (GOAWAY): retry it")
+            stream.connectionLost("the server at \(target) did not process this call (GOAWAY): retry it", transport: .notProcessed)
         }
     }
 

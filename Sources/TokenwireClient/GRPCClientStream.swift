@@ -10,16 +10,26 @@ import TokenwireWire
 final class GRPCClientStream {
     /// Called by the sequence when the consumer wants more, or went away.
     struct Delegate: NIOAsyncSequenceProducerDelegate {
-        /// Filled on the loop when the call starts; events hop there first, so it is set.
-        let stream: NIOLoopBoundBox<GRPCClientStream?>
+        /// Filled on the loop when the call starts (after a connection is ready).
+        let slot: NIOLoopBoundBox<Slot>
 
         func produceMore() {
-            stream.eventLoop.execute { stream.value?.resumeReading() }
+            slot.eventLoop.execute { slot.value.stream?.resumeReading() }
         }
 
         func didTerminate() {
-            stream.eventLoop.execute { stream.value?.consumerWentAway() }
+            slot.eventLoop.execute {
+                slot.value.consumerGone = true
+                slot.value.stream?.consumerWentAway()
+            }
         }
+    }
+
+    /// A call's stream once started, and whether its consumer left before that (then it
+    /// is not started at all).
+    struct Slot {
+        var stream: GRPCClientStream?
+        var consumerGone = false
     }
 
     typealias Source = GRPCMessageStream.Producer.Source
@@ -102,8 +112,8 @@ final class GRPCClientStream {
         }
     }
 
-    func connectionLost(_ message: String) {
-        end(with: GRPCStatus(code: .unavailable, message: message), reset: false)
+    func connectionLost(_ message: String, transport: TokenwireError.TransportFailure = .connectionLost) {
+        end(with: GRPCStatus(code: .unavailable, message: message), reset: false, transport: transport)
     }
 
     // MARK: From the consumer
@@ -132,7 +142,7 @@ final class GRPCClientStream {
     }
 
     /// Ends the call once: the sequence finishes (OK) or throws the status.
-    func end(with status: GRPCStatus, reset: Bool) {
+    func end(with status: GRPCStatus, reset: Bool, transport: TokenwireError.TransportFailure? = nil) {
         guard !ended else { return }
         ended = true
         // Bytes held back from a reader that was behind: the stream takes no more, but the
@@ -148,7 +158,7 @@ final class GRPCClientStream {
         if status.code == .ok {
             source?.finish()
         } else {
-            source?.finish(TokenwireError(code: status.code, message: status.message))
+            source?.finish(TokenwireError(code: status.code, message: status.message, transport: transport))
         }
         source = nil
         onEnd(self)

@@ -7,7 +7,9 @@ public import TokenwireWire
 
 /// A connection to a Tokenwire server (or any server of the `tokenwire.v1` contract).
 ///
-/// One client holds one HTTP/2 connection; any number of calls share it at once.
+/// One client holds one HTTP/2 connection; any number of calls share it at once. When it
+/// is lost, or the server sends GOAWAY, the next call opens a fresh one (with backoff), and
+/// `generate` resumes a stream the loss cut (`ClientConfiguration.resumeAttempts`).
 ///
 /// ```swift
 /// try await TokenwireClient.withConnection(host: "127.0.0.1", port: 50051) { client in
@@ -20,16 +22,37 @@ public final class TokenwireClient: Sendable {
     public let configuration: ClientConfiguration
     /// `host:port` of the server.
     public let target: String
-    private let channel: any Channel
-    private let handler: NIOLoopBound<HTTP2ConnectionHandler>
-    private let grpc: NIOLoopBound<GRPCClientConnection>
+    private let host: String
+    private let port: Int
+    /// Every connection of this client runs on this loop, so its state is loop-bound.
+    private let eventLoop: any EventLoop
+    private let slot: NIOLoopBoundBox<ConnectionSlot>
 
-    private init(channel: any Channel, handler: HTTP2ConnectionHandler, grpc: GRPCClientConnection, target: String, configuration: ClientConfiguration) {
-        self.channel = channel
-        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
-        self.grpc = NIOLoopBound(grpc, eventLoop: channel.eventLoop)
-        self.target = target
+    /// One HTTP/2 connection and its gRPC layer.
+    struct Connection: Sendable {
+        let channel: any Channel
+        let handler: NIOLoopBound<HTTP2ConnectionHandler>
+        let grpc: NIOLoopBound<GRPCClientConnection>
+
+        /// Whether new calls can start on it (open, no GOAWAY). Loop only.
+        var isUsable: Bool { channel.isActive && grpc.value.isUsable }
+    }
+
+    /// The connection calls use now, the one being opened, and whether the caller closed
+    /// the client.
+    struct ConnectionSlot {
+        var current: Connection?
+        var connecting: EventLoopFuture<Connection>?
+        var isClosed = false
+    }
+
+    private init(host: String, port: Int, configuration: ClientConfiguration, eventLoop: any EventLoop) {
+        self.host = host
+        self.port = port
+        self.target = "\(host):\(port)"
         self.configuration = configuration
+        self.eventLoop = eventLoop
+        self.slot = NIOLoopBoundBox.makeBoxSendingValue(ConnectionSlot(), eventLoop: eventLoop)
     }
 
     /// Connects to a server.
@@ -38,35 +61,9 @@ public final class TokenwireClient: Sendable {
         host: String, port: Int, configuration: ClientConfiguration = .init(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> TokenwireClient {
-        let target = "\(host):\(port)"
-        let http2 = configuration.http2
-        // The handler must be in place before the first byte arrives: the server's
-        // SETTINGS may come right after the TCP handshake.
-        let bootstrap = ClientBootstrap(group: group)
-            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(TimeAmount(configuration.connectTimeout))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    let handler = HTTP2ConnectionHandler(
-                        role: .client, eventLoop: channel.eventLoop, configuration: http2,
-                        logger: Logger(label: "tokenwire.client"))
-                    handler.delegate = GRPCClientConnection(target: target)
-                    try channel.pipeline.syncOperations.addHandler(handler)
-                }
-            }
-        let channel: any Channel
-        do {
-            channel = try await bootstrap.connect(host: host, port: port).get()
-        } catch {
-            throw TokenwireError.unavailable("cannot connect to \(target): \(error) (is `tokenwire serve` running there?)")
-        }
-        return try await channel.eventLoop.submit {
-            let handler = try channel.pipeline.syncOperations.handler(type: HTTP2ConnectionHandler.self)
-            guard let grpc = handler.delegate as? GRPCClientConnection else {
-                throw TokenwireError.unavailable("the connection to \(target) closed while it was being set up")
-            }
-            return TokenwireClient(channel: channel, handler: handler, grpc: grpc, target: target, configuration: configuration)
-        }.get()
+        let client = TokenwireClient(host: host, port: port, configuration: configuration, eventLoop: group.next())
+        _ = try await client.eventLoop.flatSubmit { client.connection(attempts: 1) }.get()
+        return client
     }
 
     /// Connects, runs `body`, and closes the connection however `body` ends.
@@ -85,9 +82,76 @@ public final class TokenwireClient: Sendable {
         }
     }
 
-    /// Closes the connection; calls still open end with UNAVAILABLE.
+    /// Closes the connection; calls still open end with UNAVAILABLE, and later calls fail
+    /// (`TokenwireError.transport` is `.closedByCaller`).
     public func close() async {
-        try? await channel.close()
+        let channel = try? await eventLoop.submit { [slot] in
+            slot.value.isClosed = true
+            return slot.value.current?.channel
+        }.get()
+        if let channel { try? await channel.close() }
+    }
+
+    /// The connection to start a call on: the current one if usable, else a new one.
+    /// - Parameter attempts: connection attempts before failing, with doubling waits.
+    private func connection(attempts: Int) -> EventLoopFuture<Connection> {
+        eventLoop.assertInEventLoop()
+        if slot.value.isClosed {
+            return eventLoop.makeFailedFuture(TokenwireError(
+                code: .unavailable, message: "the client for \(target) was closed by its caller", transport: .closedByCaller))
+        }
+        if let current = slot.value.current, current.isUsable { return eventLoop.makeSucceededFuture(current) }
+        if let connecting = slot.value.connecting { return connecting }
+        let connecting = open(attempt: 1, of: attempts)
+        slot.value.current = nil
+        slot.value.connecting = connecting
+        connecting.whenComplete { [slot] result in
+            slot.value.connecting = nil
+            guard case .success(let connection) = result else { return }
+            if slot.value.isClosed {
+                connection.channel.close(promise: nil)
+            } else {
+                slot.value.current = connection
+            }
+        }
+        return connecting
+    }
+
+    private func open(attempt: Int, of attempts: Int) -> EventLoopFuture<Connection> {
+        let (target, http2) = (self.target, configuration.http2)
+        // The handler must be in place before the first byte arrives: the server's
+        // SETTINGS may come right after the TCP handshake.
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(TimeAmount(configuration.connectTimeout))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let handler = HTTP2ConnectionHandler(
+                        role: .client, eventLoop: channel.eventLoop, configuration: http2,
+                        logger: Logger(label: "tokenwire.client"))
+                    handler.delegate = GRPCClientConnection(target: target)
+                    try channel.pipeline.syncOperations.addHandler(handler)
+                }
+            }
+        return bootstrap.connect(host: host, port: port).flatMapThrowing { channel in
+            let handler = try channel.pipeline.syncOperations.handler(type: HTTP2ConnectionHandler.self)
+            guard let grpc = handler.delegate as? GRPCClientConnection else {
+                throw TokenwireError(
+                    code: .unavailable, message: "the connection to \(target) closed while it was being set up", transport: .connectionLost)
+            }
+            return Connection(
+                channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
+                grpc: NIOLoopBound(grpc, eventLoop: channel.eventLoop))
+        }.flatMapError { [self] error in
+            guard attempt < attempts else {
+                let tries = attempts > 1 ? " (\(attempts) attempts)" : ""
+                return eventLoop.makeFailedFuture(TokenwireError(
+                    code: .unavailable, message: "cannot connect to \(target)\(tries): \(error) (is `tokenwire serve` running there?)",
+                    transport: .connectionLost))
+            }
+            let wait = min(configuration.reconnectBackoff * (1 << min(attempt - 1, 10)), .seconds(2))
+            return eventLoop.flatScheduleTask(in: TimeAmount(wait)) { self.open(attempt: attempt + 1, of: attempts) }.futureResult
+        }
     }
 
     // MARK: Calls
@@ -98,7 +162,10 @@ public final class TokenwireClient: Sendable {
     ///   - deadline: how long the whole call may take (sent as `grpc-timeout`); past it
     ///     the stream throws DEADLINE_EXCEEDED.
     public func generate(_ request: GenerateRequest, deadline: Duration? = nil) -> TokenFrameStream {
-        TokenFrameStream(messages: call("/tokenwire.v1.TokenStream/Generate", request, deadline: deadline))
+        let limit = deadline ?? configuration.defaultDeadline
+        return TokenFrameStream(
+            messages: call("/tokenwire.v1.TokenStream/Generate", request, deadline: deadline),
+            again: .init(client: self, request: request, deadline: limit.map { .now + $0 }))
     }
 
     /// Asks for the whole completion as one message.
@@ -119,20 +186,29 @@ public final class TokenwireClient: Sendable {
         var body = ByteBufferAllocator().buffer(capacity: 64)
         GRPCMessageFramer.appendMessage(request, to: &body)
         let timeout = deadline ?? configuration.defaultDeadline
-        let (handler, grpc, configuration) = (self.handler, self.grpc, self.configuration)
-        let box = NIOLoopBoundBox.makeEmptyBox(valueType: GRPCClientStream.self, eventLoop: channel.eventLoop)
+        let configuration = self.configuration
+        let slot = NIOLoopBoundBox.makeBoxSendingValue(GRPCClientStream.Slot(), eventLoop: eventLoop)
         let sequence = GRPCMessageStream.Producer.makeSequence(
             elementType: ByteBuffer.self,
             failureType: (any Error).self,
             backPressureStrategy: .init(
                 lowWatermark: max(1, configuration.bufferedFrames / 4), highWatermark: max(2, configuration.bufferedFrames)),
             finishOnDeinit: true,
-            delegate: GRPCClientStream.Delegate(stream: box))
+            delegate: GRPCClientStream.Delegate(slot: slot))
         let source = sequence.source
         let request = body
-        channel.eventLoop.execute {
-            box.value = grpc.value.startCall(
-                on: handler.value, path: path, request: request, timeout: timeout, configuration: configuration, source: source)
+        eventLoop.execute { [self] in
+            connection(attempts: configuration.reconnectAttempts).whenComplete { result in
+                guard !slot.value.consumerGone else { return }
+                switch result {
+                case .success(let connection):
+                    slot.value.stream = connection.grpc.value.startCall(
+                        on: connection.handler.value, path: path, request: request, timeout: timeout, configuration: configuration,
+                        source: source)
+                case .failure(let error):
+                    source.finish(error)
+                }
+            }
         }
         return GRPCMessageStream(producer: sequence.sequence)
     }

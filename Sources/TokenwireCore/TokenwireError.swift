@@ -5,10 +5,25 @@ public struct TokenwireError: Error, Sendable, Hashable, CustomStringConvertible
     public var code: GRPCStatus.Code
     /// What failed and, where we know it, what to do about it.
     public var message: String
+    /// When the call ended because of its connection rather than a status from the
+    /// server: how (nil for a status the server sent).
+    public var transport: TransportFailure?
 
-    public init(code: GRPCStatus.Code, message: String) {
+    /// How a connection ended a call.
+    public enum TransportFailure: Sendable, Hashable {
+        /// The connection was lost (closed or reset under the call, keepalive timeout).
+        case connectionLost
+        /// The server is shutting down (GOAWAY) and did not process this call: it is safe
+        /// to send again.
+        case notProcessed
+        /// The caller closed the client.
+        case closedByCaller
+    }
+
+    public init(code: GRPCStatus.Code, message: String, transport: TransportFailure? = nil) {
         self.code = code
         self.message = message
+        self.transport = transport
     }
 
     /// The status this error renders as on the wire.

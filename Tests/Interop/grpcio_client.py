@@ -26,7 +26,8 @@ Cases:
                    not a cancel): the call ends UNAVAILABLE. A new channel straight to the
                    server resumes with start.resume_token and the last seq read, reads 50
                    frames and cancels: seq runs on without a gap or a duplicate and every
-                   frame is the one an uncut stream has there.
+                   frame is the one an uncut stream has there. A call with the metadata
+                   tokenwire-resume: off gets a StreamStart without a resume token.
     relay          Runs the calls listed in the JSON file --calls (a list of
                    {"method": "Generate"|"Complete", "model": ..., "metadata": {...}}) and
                    prints every frame (or the completion) and the final status of each, for
@@ -769,6 +770,12 @@ def case_resume(channel, args, report, budget):
     for position, frame in enumerate(frames, start=1):
         for problem in paced_frame_problems(frame, position):
             report.fail(problem)
+    opted_out = stubs.services.TokenStreamStub(channel).Generate(
+        generate_request(stubs, FLOOD_MODEL, 2), metadata=(("tokenwire-resume", "off"),), timeout=budget.timeout()
+    )
+    first = next(iter(opted_out))
+    report.expect_equal("the resume token of a call with tokenwire-resume: off", "", first.start.resume_token)
+    opted_out.cancel()
     return {"before": last, "resumed": resumed, "cut_status": cut_status}
 
 

@@ -30,6 +30,14 @@ struct ResumableStreamTests {
         }
     }
 
+    /// A client that does not resume by itself: these tests look at what the server does
+    /// at the cut.
+    static let noResume: ClientConfiguration = {
+        var configuration = ClientConfiguration()
+        configuration.resumeAttempts = 0
+        return configuration
+    }()
+
     static func resumeRequest(_ token: String, after seq: UInt64) -> GenerateRequest {
         GenerateRequest(model: "", resumeToken: token, resumeAfterSeq: seq)
     }
@@ -90,7 +98,7 @@ struct ResumableStreamTests {
             // the resumed reader reads 50 frames past the cut, then stops.
             let count = 100_000
             let (before, cutError) = try await withTimeout(60, "the stream to be cut") {
-                try await TokenwireClient.withConnection(host: "127.0.0.1", port: proxy.port) { client in
+                try await TokenwireClient.withConnection(host: "127.0.0.1", port: proxy.port, configuration: Self.noResume) { client in
                     var frames: [TokenFrame] = []
                     var iterator = client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: UInt32(count))).makeAsyncIterator()
                     while frames.count < 10, let frame = try await iterator.next() { frames.append(frame) }
@@ -191,7 +199,7 @@ struct ResumableStreamTests {
             let proxy = try await TCPProxy.start(to: port)
             defer { Task { await proxy.stop() } }
             let frames = try await withTimeout(60, "a few frames, then the cut") {
-                try await TokenwireClient.withConnection(host: "127.0.0.1", port: proxy.port) { client in
+                try await TokenwireClient.withConnection(host: "127.0.0.1", port: proxy.port, configuration: Self.noResume) { client in
                     var frames: [TokenFrame] = []
                     var iterator = client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: 100_000)).makeAsyncIterator()
                     while frames.count < 3, let frame = try await iterator.next() { frames.append(frame) }
@@ -230,25 +238,30 @@ struct ResumableStreamTests {
     }
 
     @Test func detachedProducerStopsAtTheLogsBoundAndGoesOnWhenResumed() async throws {
+        // While its reader is attached the producer can be ahead of it by the client's
+        // window (4 KiB) plus the stream's queue (8 KiB), well inside the 256 KiB log: the
+        // log still holds every frame after the one the client read, however late the cut.
         try await withTestServer(configure: { configuration in
-            configuration.resume.maxStreamBytes = 4096
-            configuration.pacedTokensPerSecond = 2000
+            configuration.resume.maxStreamBytes = 256 * 1024
+            configuration.http2.outboundHighWatermark = 8 * 1024
+            configuration.http2.outboundLowWatermark = 2 * 1024
         }) { server, port in
             let proxy = try await TCPProxy.start(to: port)
             defer { Task { await proxy.stop() } }
-            let count = 3000  // about 36 KB of frames in 1.5 s: far past the 4 KiB log
-            // The cut comes right after the first frame, so the log still holds every frame
-            // after it; the producer then has no reader.
-            let first = try await withTimeout(60, "the first frame, then the cut") {
-                try await TokenwireClient.withConnection(host: "127.0.0.1", port: proxy.port) { client in
-                    var iterator = client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: UInt32(count))).makeAsyncIterator()
+            let count = 50_000  // about 600 KB of frames: past the log's bound
+            var small = Self.noResume
+            small.http2.initialWindowSize = 4 * 1024
+            small.bufferedFrames = 2
+            let first = try await withTimeout(60, "the first frame, then the cut") { [small] in
+                try await TokenwireClient.withConnection(host: "127.0.0.1", port: proxy.port, configuration: small) { client in
+                    var iterator = client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: UInt32(count))).makeAsyncIterator()
                     let frame = try #require(try await iterator.next())
                     await proxy.cut()
                     return frame
                 }
             }
-            // The producer runs on into the log until it is full, then waits for a reader
-            // instead of ending (it would have ended after 1.5 s) or dropping frames.
+            // Detached, the producer fills the log and then waits for a reader instead of
+            // ending (it would need a fraction of a second) or dropping frames.
             try await Task.sleep(for: .seconds(2))
             #expect(server.ledger.snapshot.active == 1, "the detached producer ended instead of waiting for a reader")
             let token = try Self.resumeToken(of: [first])
@@ -258,6 +271,55 @@ struct ResumableStreamTests {
                 }
             }
             Self.expectWhole([first] + resumed, count: count)
+        }
+    }
+
+    @Test func ourClientResumesByItselfSoACutMidStreamIsInvisibleToTheConsumer() async throws {
+        try await withTestServer(configure: Self.configurePaced) { server, port in
+            let proxy = try await TCPProxy.start(to: port)
+            defer { Task { await proxy.stop() } }
+            let frames = try await withTimeout(60, "the stream across two cuts") {
+                try await TokenwireClient.withConnection(host: "127.0.0.1", port: proxy.port) { client in
+                    var frames: [TokenFrame] = []
+                    for try await frame in client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: 100_000)) {
+                        frames.append(frame)
+                        if frames.count == 10 || frames.count == 30 { await proxy.cut() }
+                        if frames.count == 60 { break }
+                    }
+                    return frames
+                }
+            }
+            #expect(frames.map(\.seq) == Array(1...60), "a gap or a duplicate across the reconnects")
+            for (offset, frame) in frames.enumerated().dropFirst() {
+                #expect(frame.event == .text(SyntheticProvider.vocabulary[(offset - 1) & 7]), "frame \(frame.seq)")
+            }
+            // One producer; the resumes (one per cut that fell on a live connection: the
+            // second may fall while the client still reads what the first connection
+            // delivered) were readers of its stream.
+            #expect(server.ledger.snapshot.started >= 2)
+        }
+    }
+
+    @Test func ourClientsNextCallAfterTheServerRestartedOnItsPortSucceeds() async throws {
+        let port = try await withTestServer { _, port in port }
+        let client = try await withTestServer(configure: { $0.port = port }) { _, _ in
+            let client = try await TokenwireClient.connect(host: "127.0.0.1", port: port)
+            let frames = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 3)).collect()
+            Self.expectWhole(frames, count: 3)
+            return client
+        }
+        // The server is gone: a call fails, naming the target, after its reconnect attempts.
+        await #expect { _ = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 3)).collect() } throws: { error in
+            let error = error as? TokenwireError
+            return error?.code == .unavailable && error?.message.contains("cannot connect to 127.0.0.1:\(port)") == true
+        }
+        try await withTestServer(configure: { $0.port = port }) { _, _ in
+            let frames = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 3)).collect()
+            Self.expectWhole(frames, count: 3)
+        }
+        await client.close()
+        await #expect { _ = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 3)).collect() } throws: { error in
+            (error as? TokenwireError)?.transport == .closedByCaller
         }
     }
 }
