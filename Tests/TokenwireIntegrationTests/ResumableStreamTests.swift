@@ -278,25 +278,30 @@ struct ResumableStreamTests {
         try await withTestServer(configure: Self.configurePaced) { server, port in
             let proxy = try await TCPProxy.start(to: port)
             defer { Task { await proxy.stop() } }
-            let frames = try await withTimeout(60, "the stream across two cuts") {
+            // The consumer reads on after the cut until it has 20 frames from the resumed
+            // call (the frames the first connection delivered before the cut come first,
+            // however many that is on a loaded machine).
+            let frames = try await withTimeout(60, "the stream across the cut") {
                 try await TokenwireClient.withConnection(host: "127.0.0.1", port: proxy.port) { client in
                     var frames: [TokenFrame] = []
+                    var afterResume = 0
                     for try await frame in client.generate(GenerateRequest(model: "synthetic/paced", maxTokens: 100_000)) {
                         frames.append(frame)
-                        if frames.count == 10 || frames.count == 30 { await proxy.cut() }
-                        if frames.count == 60 { break }
+                        if frames.count == 10 { await proxy.cut() }
+                        if frames.count > 10, server.ledger.snapshot.started >= 2 {
+                            afterResume += 1
+                            if afterResume == 20 { break }
+                        }
                     }
                     return frames
                 }
             }
-            #expect(frames.map(\.seq) == Array(1...60), "a gap or a duplicate across the reconnects")
+            #expect(frames.map(\.seq) == Array(1...UInt64(frames.count)), "a gap or a duplicate across the reconnect")
             for (offset, frame) in frames.enumerated().dropFirst() {
                 #expect(frame.event == .text(SyntheticProvider.vocabulary[(offset - 1) & 7]), "frame \(frame.seq)")
             }
-            // One producer; the resumes (one per cut that fell on a live connection: the
-            // second may fall while the client still reads what the first connection
-            // delivered) were readers of its stream.
-            #expect(server.ledger.snapshot.started >= 2)
+            // One producer and one resume, a reader of its stream.
+            #expect(server.ledger.snapshot.started == 2)
         }
     }
 

@@ -50,8 +50,8 @@ public struct GRPCResponseWriter: Sendable {
     }
 
     /// Queues a message already encoded (length prefix included), as `enqueue(_:)`.
-    func enqueue(encoded message: ByteBuffer) throws(TokenwireError) -> Enqueued {
-        try enqueue { buffer in buffer.writeImmutableBuffer(message) }
+    func enqueue(bytes message: UnsafeRawBufferPointer) throws(TokenwireError) -> Enqueued {
+        try enqueue { buffer in buffer.writeBytes(message) }
     }
 
     private func enqueue(_ body: (inout ByteBuffer) -> Void) throws(TokenwireError) -> Enqueued {

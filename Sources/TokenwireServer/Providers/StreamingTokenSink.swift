@@ -137,9 +137,7 @@ final class StreamingTokenSink: TokenSink {
         case .writer(let writer):
             return .turn(writer, try writer.enqueue(frame))
         case .stream(let stream):
-            var message = ByteBuffer()
-            GRPCMessageFramer.appendMessage(frame, to: &message)
-            switch stream.append(seq: frame.seq, message: message) {
+            switch stream.append(frame) {
             case .goOn: return .goOn
             case .settle(let writer, let enqueued): return .turn(writer, enqueued)
             case .waitForReader: return .waitForReader(stream)

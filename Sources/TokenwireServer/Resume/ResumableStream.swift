@@ -1,6 +1,7 @@
 import NIOCore
 import Synchronization
 import TokenwireCore
+import TokenwireWire
 
 /// One resumable Generate stream: its frames as first sent (`StreamFrameLog`) and the
 /// readers attached to it (docs/ARCHITECTURE.md, "Resumable streams").
@@ -48,11 +49,19 @@ final class ResumableStream: Sendable {
     private let memory: ResumeMemory
     /// Where the grace timer runs (the producer's loop).
     private let eventLoop: any EventLoop
+    /// Tells the registry the stream ended (its retention starts).
+    private let onEnd: @Sendable (ResumableStream) -> Void
     private let state: Mutex<State>
 
-    private struct Reader {
+    /// A class, so that handing one on per frame costs one reference, not a writer's four.
+    private final class Reader: Sendable {
         let id: Int
         let writer: GRPCResponseWriter
+
+        init(id: Int, writer: GRPCResponseWriter) {
+            self.id = id
+            self.writer = writer
+        }
     }
 
     private struct State {
@@ -69,13 +78,19 @@ final class ResumableStream: Sendable {
         /// Why the stream cancelled its producer, once it has (the status says so).
         var cancelReason: String?
         var endedAt: ContinuousClock.Instant?
+        /// Bytes this stream counts in the server's total (`ResumeMemory`).
+        var charged = 0
         /// Set at server shutdown: a reader that leaves now cancels instead of detaching.
         var isClosing = false
     }
 
     /// A stream whose first reader is the call that produces it.
-    init(token: String, firstReader: GRPCResponseWriter, configuration: ResumeConfiguration, memory: ResumeMemory, eventLoop: any EventLoop) {
+    init(
+        token: String, firstReader: GRPCResponseWriter, configuration: ResumeConfiguration, memory: ResumeMemory,
+        eventLoop: any EventLoop, onEnd: @escaping @Sendable (ResumableStream) -> Void
+    ) {
         self.token = token
+        self.onEnd = onEnd
         self.configuration = configuration
         self.memory = memory
         self.eventLoop = eventLoop
@@ -85,8 +100,13 @@ final class ResumableStream: Sendable {
     /// When the stream ended (nil while it is produced).
     var endedAt: ContinuousClock.Instant? { state.withLock { $0.endedAt } }
 
-    /// Bytes of frames held.
-    var heldBytes: Int { state.withLock { $0.log.bytes } }
+    /// Bytes this stream counts against the server's total: its frames while it runs;
+    /// once it has ended, its log's storage and the stream itself.
+    var heldBytes: Int { state.withLock { $0.charged } }
+
+    /// About what a stream costs besides its frames (this object, its state, its entry in
+    /// the registry), counted once it has ended.
+    static let overheadBytes = 512
 
     /// Registers how to stop the producer (its call's task).
     func setProducer(cancel: @escaping @Sendable () -> Void) {
@@ -99,40 +119,46 @@ final class ResumableStream: Sendable {
 
     // MARK: The producer
 
-    /// Logs frame `seq` (its gRPC message, prefix included) and queues it on every attached
+    /// Logs `frame` (encoded once, into the log) and queues its bytes on every attached
     /// reader. A reader whose stream is gone is detached.
-    func append(seq: UInt64, message: ByteBuffer) -> Delivery {
+    func append(_ frame: TokenFrame) -> Delivery {
         var detached = false
         let delivery = state.withLock { state -> Delivery in
             guard state.endedAt == nil else { return .goOn }
             if let reason = state.cancelReason { return .stop(reason) }
-            var slowest: (GRPCResponseWriter, GRPCResponseWriter.Enqueued)?
-            var index = 0
-            while index < state.readers.count {
-                let reader = state.readers[index]
-                do {
-                    let enqueued = try reader.writer.enqueue(encoded: message)
-                    if slowest == nil || (enqueued.mustWaitForCapacity && !slowest!.1.mustWaitForCapacity) {
-                        slowest = (reader.writer, enqueued)
+            let attached = !state.readers.isEmpty
+            let (appended, evicted) = state.log.append(evicting: attached) { buffer in
+                GRPCMessageFramer.appendMessage(frame, to: &buffer)
+            }
+            var slowest: (Reader, GRPCResponseWriter.Enqueued)?
+            if attached {
+                var index = 0
+                while index < state.readers.count {
+                    let reader = state.readers[index]
+                    do {
+                        let enqueued = try state.log.withNewestFrame { bytes in try reader.writer.enqueue(bytes: bytes) }
+                        if slowest == nil || (enqueued.mustWaitForCapacity && !slowest!.1.mustWaitForCapacity) {
+                            slowest = (reader, enqueued)
+                        }
+                        index += 1
+                    } catch {
+                        state.readers.remove(at: index)
+                        detached = true
                     }
-                    index += 1
-                } catch {
-                    state.readers.remove(at: index)
-                    detached = true
                 }
             }
-            let attached = !state.readers.isEmpty
-            let evicted = state.log.append(seq: seq, message: message, evicting: attached)
-            memory.add(message.readableBytes - evicted)
+            memory.add(appended - evicted)
+            state.charged += appended - evicted
             if attached, memory.excess > 0 {
                 // Over the server's total: this stream's readers have these frames queued.
                 var freed = 0
-                while memory.excess - freed > 0, state.log.bytes > message.readableBytes {
+                while memory.excess - freed > 0, state.log.bytes > appended {
                     freed += state.log.evictOldest()
                 }
                 memory.add(-freed)
+                state.charged -= freed
             }
-            if let slowest { return .settle(slowest.0, slowest.1) }
+            if let slowest { return .settle(slowest.0.writer, slowest.1) }
             return state.log.isFull ? .waitForReader : .goOn
         }
         if detached { readerLeft() }
@@ -188,18 +214,22 @@ final class ResumableStream: Sendable {
     /// - Returns: the final status.
     @discardableResult
     func finish(_ status: GRPCStatus) -> GRPCStatus {
-        let (waiters, final) = state.withLock { state -> ([CheckedContinuation<GRPCStatus, Never>], GRPCStatus) in
-            if let ended = state.log.endStatus { return ([], ended) }
+        let (waiters, final, first) = state.withLock { state -> ([CheckedContinuation<GRPCStatus, Never>], GRPCStatus, Bool) in
+            if let ended = state.log.endStatus { return ([], ended, false) }
             var final = status
             if let reason = state.cancelReason, status.code == .cancelled { final = GRPCStatus(code: .cancelled, message: reason) }
             state.log.finish(final)
+            let charge = state.log.footprint + Self.overheadBytes
+            memory.add(charge - state.charged)
+            state.charged = charge
             state.endedAt = .now
             state.graceTimer?.cancel()
             state.graceTimer = nil
             state.cancelProducer = nil
             defer { state.endWaiters.removeAll() }
-            return (Array(state.endWaiters.values), final)
+            return (Array(state.endWaiters.values), final, true)
         }
+        if first { onEnd(self) }
         for waiter in waiters { waiter.resume(returning: final) }
         return final
     }
@@ -222,7 +252,7 @@ final class ResumableStream: Sendable {
             case .frames(let entries):
                 for entry in entries {
                     do {
-                        _ = try writer.enqueue(encoded: entry.message)
+                        _ = try entry.message.withUnsafeReadableBytes { try writer.enqueue(bytes: $0) }
                         replayed += 1
                     } catch {
                         return (.refused(GRPCStatus(code: .cancelled, message: "the resuming call closed during its replay")), nil)
@@ -297,12 +327,6 @@ final class ResumableStream: Sendable {
             return state.cancelProducer
         }
         cancel?()
-    }
-
-    /// Drops the oldest frame (the server's total is over its bound).
-    /// - Returns: the bytes freed.
-    func evictOldest() -> Int {
-        state.withLock { $0.log.evictOldest() }
     }
 
     /// After a reader left: with none left, start the grace (or cancel at once).

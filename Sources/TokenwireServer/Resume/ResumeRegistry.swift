@@ -3,9 +3,12 @@ import Synchronization
 import TokenwireCore
 
 /// The server's resumable streams by token: registered when a Generate starts, found by a
-/// resume, dropped `retention` after they end. Every second (and on each registration
-/// when a second has passed) it sweeps: ended streams past their retention go, and while
-/// the server's total is over its bound, the oldest streams' oldest frames go first.
+/// resume, dropped `retention` after they end.
+///
+/// Ended streams queue up in the order they ended. On registrations and lookups, at most
+/// once a second, a sweep drops those past their retention from the front of the queue,
+/// and, while the server's total is over its bound, the oldest ended streams whole: a
+/// sweep costs what it drops, not what is held.
 final class ResumeRegistry: Sendable {
     let configuration: ResumeConfiguration
     let memory: ResumeMemory
@@ -13,8 +16,8 @@ final class ResumeRegistry: Sendable {
 
     private struct State {
         var streams: [String: ResumableStream] = [:]
-        /// Tokens in the order their streams started (the oldest first).
-        var order: [String] = []
+        /// Ended streams, the earliest first.
+        var ended = CircularBuffer<(token: String, at: ContinuousClock.Instant)>()
         var lastSweep = ContinuousClock.now
         var isClosed = false
     }
@@ -28,21 +31,24 @@ final class ResumeRegistry: Sendable {
     /// hex digits.
     static func makeToken() -> String {
         var generator = SystemRandomNumberGenerator()
-        return [generator.next(), generator.next()].map { (value: UInt64) -> String in
-            let hex = String(value, radix: 16)
-            return String(repeating: "0", count: 16 - hex.count) + hex
-        }.joined()
+        let (high, low) = (generator.next() as UInt64, generator.next() as UInt64)
+        return hex(high) + hex(low)
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
     /// Starts a stream produced by the call whose writer is `writer`.
     /// - Returns: nil once the server is shutting down (the call streams without a log).
     func makeStream(firstReader writer: GRPCResponseWriter, eventLoop: any EventLoop) -> ResumableStream? {
         let stream = ResumableStream(
-            token: Self.makeToken(), firstReader: writer, configuration: configuration, memory: memory, eventLoop: eventLoop)
+            token: Self.makeToken(), firstReader: writer, configuration: configuration, memory: memory, eventLoop: eventLoop,
+            onEnd: { [weak self] stream in self?.streamEnded(stream) })
         let registered = state.withLock { state -> Bool in
             guard !state.isClosed else { return false }
             state.streams[stream.token] = stream
-            state.order.append(stream.token)
             return true
         }
         guard registered else { return nil }
@@ -59,30 +65,23 @@ final class ResumeRegistry: Sendable {
     /// How many streams are held (live and ended).
     var count: Int { state.withLock { $0.streams.count } }
 
-    /// Drops expired streams and, while over the total, the oldest frames.
+    /// Drops ended streams past their retention and, while over the total, the oldest
+    /// ended streams.
     func sweep(now: ContinuousClock.Instant = .now) {
-        let expired = state.withLock { state -> [ResumableStream] in
+        let retention = configuration.retention
+        let dropped = state.withLock { state -> [ResumableStream] in
             state.lastSweep = now
-            var expired: [ResumableStream] = []
-            state.order.removeAll { token in
-                guard let stream = state.streams[token] else { return true }
-                guard let endedAt = stream.endedAt, now - endedAt >= configuration.retention else { return false }
-                state.streams.removeValue(forKey: token)
-                expired.append(stream)
-                return true
+            var dropped: [ResumableStream] = []
+            var over = memory.excess
+            while let oldest = state.ended.first, now - oldest.at >= retention || over > 0 {
+                state.ended.removeFirst()
+                guard let stream = state.streams.removeValue(forKey: oldest.token) else { continue }
+                dropped.append(stream)
+                over -= stream.heldBytes
             }
-            return expired
+            return dropped
         }
-        for stream in expired { memory.add(-stream.heldBytes) }
-        guard memory.excess > 0 else { return }
-        let oldestFirst = state.withLock { state in state.order.compactMap { state.streams[$0] } }
-        for stream in oldestFirst where memory.excess > 0 {
-            while memory.excess > 0 {
-                let freed = stream.evictOldest()
-                if freed == 0 { break }
-                memory.add(-freed)
-            }
-        }
+        for stream in dropped { memory.add(-stream.heldBytes) }
     }
 
     /// Shutdown: no new streams; producers with no reader attached are cancelled, and any
@@ -95,8 +94,12 @@ final class ResumeRegistry: Sendable {
         for stream in streams { stream.close() }
     }
 
+    private func streamEnded(_ stream: ResumableStream) {
+        state.withLock { $0.ended.append((stream.token, .now)) }
+    }
+
     private func sweepIfDue() {
         let due = state.withLock { ContinuousClock.now - $0.lastSweep >= .seconds(1) }
-        if due { sweep() }
+        if due || memory.excess > 0 { sweep() }
     }
 }

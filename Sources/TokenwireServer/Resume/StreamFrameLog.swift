@@ -2,18 +2,21 @@ import NIOCore
 import TokenwireCore
 
 /// One stream's frames as they were first sent, kept so that a reader who lost its
-/// connection can resume after the last frame it saw (issue 10: resumable streams).
+/// connection can resume after the last frame it saw (docs/ARCHITECTURE.md, "Resumable
+/// streams").
 ///
 /// A value: appending, finishing, evicting and reading are plain mutations and queries,
-/// and the owner decides where the log lives and who may touch it. Each entry is a frame's
-/// `seq` and its gRPC message exactly as written (length prefix included), so a replay
-/// copies bytes and re-encodes nothing: a resumed reader sees the same bytes for the same
-/// seq.
+/// and the owner (`ResumableStream`) decides who may touch it. Each frame is kept as its
+/// gRPC message exactly as written (length prefix included), so a replay copies bytes and
+/// re-encodes nothing: a resumed reader sees the same bytes for the same seq.
+///
+/// The frames sit back to back in one `ByteBuffer` (oldest at the reader index), with
+/// their lengths beside it: appending a frame allocates nothing once the buffer has grown,
+/// and evicting the oldest moves the reader index. Seqs are consecutive, so the oldest
+/// held is `lastSeq` minus the frames held, plus one.
 ///
 /// Bounded: past `maxBytes` the oldest frames go first. A reader who asks for frames that
 /// are gone, or for a seq past the last frame, gets `.outOfRange` naming what is held.
-///
-/// `ResumableStream` owns one per resumable Generate call.
 struct StreamFrameLog {
     struct Entry: Equatable {
         var seq: UInt64
@@ -35,9 +38,10 @@ struct StreamFrameLog {
 
     /// The most bytes of messages kept.
     let maxBytes: Int
-    private var entries = CircularBuffer<Entry>()
-    /// Bytes of the messages held.
-    private(set) var bytes = 0
+    /// The frames held, oldest first, back to back.
+    private var buffer: ByteBuffer
+    /// Each held frame's length, oldest first.
+    private var lengths = CircularBuffer<UInt32>()
     /// The seq of the last frame appended (0: none yet).
     private(set) var lastSeq: UInt64 = 0
     /// The stream's final status, once it has ended.
@@ -45,56 +49,103 @@ struct StreamFrameLog {
 
     init(maxBytes: Int) {
         self.maxBytes = maxBytes
+        self.buffer = ByteBufferAllocator().buffer(capacity: 0)
     }
 
-    /// The oldest seq still held, if any.
-    var oldestSeq: UInt64? { entries.first?.seq }
+    /// Bytes of the messages held.
+    var bytes: Int { buffer.readableBytes }
 
-    /// Appends the next frame (its seq must follow the last one's), evicting the oldest
-    /// frames while the log is over `maxBytes` (unless `evicting` is false: a detached
-    /// stream keeps everything for its resumer and stops producing instead). A single frame
-    /// larger than `maxBytes` is kept alone until the next one arrives.
-    /// - Returns: the bytes evicted (for a server-wide account).
-    mutating func append(seq: UInt64, message: ByteBuffer, evicting: Bool = true) -> Int {
-        precondition(seq == lastSeq + 1, "frame \(seq) appended after \(lastSeq)")
+    /// Whether the log holds `maxBytes` or more.
+    var isFull: Bool { bytes >= maxBytes }
+
+    /// The oldest seq still held, if any.
+    var oldestSeq: UInt64? { lengths.isEmpty ? nil : lastSeq - UInt64(lengths.count) + 1 }
+
+    /// Appends the next frame, which `encode` writes at the end of the given buffer,
+    /// evicting the oldest frames while the log is over `maxBytes` (unless `evicting` is
+    /// false: a detached stream keeps everything for its resumer and stops producing
+    /// instead). A single frame larger than `maxBytes` is kept alone until the next one
+    /// arrives.
+    /// - Returns: the bytes appended and the bytes evicted (for a server-wide account).
+    mutating func append(evicting: Bool = true, _ encode: (inout ByteBuffer) -> Void) -> (appended: Int, evicted: Int) {
         precondition(endStatus == nil, "frame appended to an ended stream")
-        entries.append(Entry(seq: seq, message: message))
-        bytes += message.readableBytes
-        lastSeq = seq
+        // Reclaim the evicted frames' space once they fill half the buffer (a memmove of
+        // what is held, at most every `maxBytes` of appends).
+        if buffer.readerIndex > 4096, buffer.readerIndex > buffer.capacity / 2 { buffer.discardReadBytes() }
+        let start = buffer.writerIndex
+        encode(&buffer)
+        let length = buffer.writerIndex - start
+        lengths.append(UInt32(length))
+        lastSeq += 1
         var evicted = 0
-        while evicting, bytes > maxBytes, entries.count > 1 {
+        while evicting, bytes > maxBytes, lengths.count > 1 {
             evicted += evictOldest()
         }
-        return evicted
+        return (length, evicted)
+    }
+
+    /// Appends frame `seq` (which must follow the last one) as the message given.
+    /// - Returns: the bytes evicted.
+    mutating func append(seq: UInt64, message: ByteBuffer, evicting: Bool = true) -> Int {
+        precondition(seq == lastSeq + 1, "frame \(seq) appended after \(lastSeq)")
+        return append(evicting: evicting) { $0.writeImmutableBuffer(message) }.evicted
+    }
+
+    /// Calls `body` with the bytes of the newest frame (valid only inside `body`).
+    func withNewestFrame<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
+        let length = Int(lengths.last ?? 0)
+        return try buffer.withUnsafeReadableBytes { bytes in
+            try body(UnsafeRawBufferPointer(rebasing: bytes[(bytes.count - length)...]))
+        }
     }
 
     /// Drops the oldest frame (server-wide memory pressure).
     /// - Returns: the bytes freed (0 when the log is empty).
     mutating func evictOldest() -> Int {
-        guard let entry = entries.popFirst() else { return 0 }
-        bytes -= entry.message.readableBytes
-        return entry.message.readableBytes
+        guard let length = lengths.popFirst().map(Int.init) else { return 0 }
+        buffer.moveReaderIndex(forwardBy: length)
+        if lengths.isEmpty { buffer.clear() }
+        return length
     }
 
-    /// Whether the log holds `maxBytes` or more.
-    var isFull: Bool { bytes >= maxBytes }
-
-    /// Records the stream's end; no frame follows.
+    /// Records the stream's end; no frame follows. The frames move to storage of their
+    /// exact size: an ended stream is kept for its retention, and a growing buffer's spare
+    /// half would be kept with it.
     mutating func finish(_ status: GRPCStatus) {
         endStatus = status
+        var exact = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+        exact.writeImmutableBuffer(buffer)
+        buffer = exact
+        var lengths = CircularBuffer<UInt32>(initialCapacity: self.lengths.count)
+        lengths.append(contentsOf: self.lengths)
+        self.lengths = lengths
     }
+
+    /// Bytes of memory the log holds: its storage, not only the frames in it.
+    var footprint: Int { buffer.capacity + lengths.capacity * MemoryLayout<UInt32>.stride }
 
     /// What a reader who has seen frames up to `after` gets next, at most `limit` frames.
     func read(after: UInt64, limit: Int = .max) -> Read {
-        guard after <= lastSeq else { return .outOfRange(oldest: oldestSeq, newest: entries.last?.seq) }
+        let newest = lengths.isEmpty ? nil : lastSeq
+        guard after <= lastSeq else { return .outOfRange(oldest: oldestSeq, newest: newest) }
         if after == lastSeq {
             return endStatus.map { .ended($0) } ?? .caughtUp
         }
         guard let oldest = oldestSeq, after + 1 >= oldest else {
-            return .outOfRange(oldest: oldestSeq, newest: entries.last?.seq)
+            return .outOfRange(oldest: oldestSeq, newest: newest)
         }
-        let start = Int(after + 1 - oldest)
-        let count = min(entries.count - start, max(limit, 1))
-        return .frames((start..<start + count).map { entries[entries.index(entries.startIndex, offsetBy: $0)] })
+        let skip = Int(after + 1 - oldest)
+        let count = min(lengths.count - skip, max(limit, 1))
+        var offset = buffer.readerIndex
+        var entries: [Entry] = []
+        entries.reserveCapacity(count)
+        for (index, length) in lengths.enumerated() {
+            if index >= skip + count { break }
+            if index >= skip {
+                entries.append(Entry(seq: oldest + UInt64(index), message: buffer.getSlice(at: offset, length: Int(length))!))
+            }
+            offset += Int(length)
+        }
+        return .frames(entries)
     }
 }
