@@ -106,7 +106,7 @@ final class ResumableStream: Sendable {
 
     /// About what a stream costs besides its frames (this object, its state, its entry in
     /// the registry), counted once it has ended.
-    static let overheadBytes = 512
+    static let overheadBytes = 1024
 
     /// Registers how to stop the producer (its call's task).
     func setProducer(cancel: @escaping @Sendable () -> Void) {
@@ -121,7 +121,7 @@ final class ResumableStream: Sendable {
 
     /// Logs `frame` (encoded once, into the log) and queues its bytes on every attached
     /// reader. A reader whose stream is gone is detached.
-    func append(_ frame: TokenFrame) -> Delivery {
+    func append(_ frame: borrowing TokenFrame) -> Delivery {
         var detached = false
         let delivery = state.withLock { state -> Delivery in
             guard state.endedAt == nil else { return .goOn }

@@ -95,7 +95,7 @@ struct StreamFrameLog {
     func withNewestFrame<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let length = Int(lengths.last ?? 0)
         return try buffer.withUnsafeReadableBytes { bytes in
-            try body(UnsafeRawBufferPointer(rebasing: bytes[(bytes.count - length)...]))
+            try body(UnsafeRawBufferPointer(start: bytes.baseAddress.map { $0 + (bytes.count - length) }, count: length))
         }
     }
 
