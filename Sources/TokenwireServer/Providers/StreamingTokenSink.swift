@@ -1,36 +1,24 @@
-import NIOCore
 import TokenwireProviders
 import Synchronization
 import TokenwireCore
-import TokenwireWire
 
-/// Sends a provider's events to the client as `TokenFrame`s, numbering them 1, 2, 3, ...
-///
-/// StreamStart goes out just before the first event (or heartbeat), so a provider that
-/// fails before producing anything ends the call with a trailers-only error, and the
-/// response headers wait for the upstream's first meaningful event.
+/// Sends a provider's events to the client as `TokenFrame`s, numbered by `FrameNumbering`.
 ///
 /// Frames are numbered and queued under one lock, so a heartbeat sent by a watchdog task
-/// while the provider's task is inside `send` lands between two frames, never out of order.
-///
-/// A resumable call's frames go to its `ResumableStream` (encoded once, logged, queued on
-/// every attached reader) instead of straight to the call's writer; a reader that goes
-/// away then is not the producer's error: the stream decides whether it goes on.
+/// while the provider's task is inside `send` lands between two frames, never out of order:
+/// the sink's own lock when it writes straight to the call's writer, or the lock of the
+/// call's `ResumableStream` (which logs each frame and queues it on every attached reader).
+/// A resumable stream's reader that goes away is not the producer's error: the stream
+/// decides whether the producer goes on.
 final class StreamingTokenSink: TokenSink {
     private let output: Output
-    private let index: UInt32
-    private let state: Mutex<State>
+    /// The numbering of a sink that writes straight to its call's writer (a resumable
+    /// stream numbers its own).
+    private let numbering: Mutex<FrameNumbering?>
 
     private enum Output {
         case writer(GRPCResponseWriter)
         case stream(ResumableStream)
-    }
-
-    private struct State {
-        var start: StreamStart
-        var seq: UInt64 = 0
-        var eventsSent = 0
-        var deliveredContent = false
     }
 
     /// What the producer does after an event was queued.
@@ -42,21 +30,21 @@ final class StreamingTokenSink: TokenSink {
 
     init(writer: GRPCResponseWriter, start: StreamStart, index: UInt32 = 0) {
         self.output = .writer(writer)
-        self.index = index
-        self.state = Mutex(State(start: start))
+        self.numbering = Mutex(FrameNumbering(start: start, index: index))
     }
 
-    /// A sink whose frames go to a resumable stream (`start` carries its token).
-    init(stream: ResumableStream, start: StreamStart) {
+    /// A sink whose frames go to a resumable stream (which numbers them).
+    init(stream: ResumableStream) {
         self.output = .stream(stream)
-        self.index = 0
-        self.state = Mutex(State(start: start))
+        self.numbering = Mutex(nil)
     }
 
-    /// Events sent so far, heartbeats included, StreamStart not.
-    var eventsSent: Int { state.withLock { $0.eventsSent } }
-
-    var hasDeliveredContent: Bool { state.withLock { $0.deliveredContent } }
+    var hasDeliveredContent: Bool {
+        switch output {
+        case .writer: numbering.withLock { $0?.deliveredContent ?? false }
+        case .stream(let stream): stream.hasDeliveredContent
+        }
+    }
 
     func send(_ event: TokenEvent) async throws {
         try await settle(try enqueue(event))
@@ -84,10 +72,9 @@ final class StreamingTokenSink: TokenSink {
     }
 
     func route(to provider: String, model: String) {
-        state.withLock { state in
-            guard state.seq == 0 else { return }
-            state.start.provider = provider
-            state.start.model = model
+        switch output {
+        case .writer: numbering.withLock { $0?.route(to: provider, model: model) }
+        case .stream(let stream): stream.route(to: provider, model: model)
         }
     }
 
@@ -120,24 +107,15 @@ final class StreamingTokenSink: TokenSink {
     }
 
     private func enqueue(_ event: TokenEvent) throws(TokenwireError) -> Next {
-        try state.withLock { state throws(TokenwireError) in
-            if state.seq == 0 {
-                state.seq = 1
-                _ = try deliver(TokenFrame(seq: 1, index: index, event: .start(state.start)))
-            }
-            state.seq += 1
-            state.eventsSent += 1
-            if event != .heartbeat { state.deliveredContent = true }
-            return try deliver(TokenFrame(seq: state.seq, index: index, event: event))
-        }
-    }
-
-    private func deliver(_ frame: TokenFrame) throws(TokenwireError) -> Next {
         switch output {
         case .writer(let writer):
-            return .turn(writer, try writer.enqueue(frame))
+            return try numbering.withLock { numbering throws(TokenwireError) in
+                let (start, frame) = numbering!.frames(for: event)
+                if let start { _ = try writer.enqueue(start) }
+                return .turn(writer, try writer.enqueue(frame))
+            }
         case .stream(let stream):
-            switch stream.append(frame) {
+            switch stream.append(event) {
             case .goOn: return .goOn
             case .settle(let writer, let enqueued): return .turn(writer, enqueued)
             case .waitForReader: return .waitForReader(stream)

@@ -65,6 +65,9 @@ final class ResumableStream: Sendable {
     }
 
     private struct State {
+        /// Numbers the producer's events (StreamStart first); under this lock so that a
+        /// heartbeat from another task lands between two frames.
+        var numbering: FrameNumbering
         var log: StreamFrameLog
         var readers: [Reader]
         var nextReaderID = 1
@@ -80,21 +83,40 @@ final class ResumableStream: Sendable {
         var endedAt: ContinuousClock.Instant?
         /// Bytes this stream counts in the server's total (`ResumeMemory`).
         var charged = 0
+        /// Bytes appended (or, negative, evicted) not yet added to the total: it is shared
+        /// by every loop, so it hears of a running stream every `chargeStep` bytes.
+        var uncharged = 0
         /// Set at server shutdown: a reader that leaves now cancels instead of detaching.
         var isClosing = false
     }
 
-    /// A stream whose first reader is the call that produces it.
+    /// A stream whose first reader is the call that produces it; `start` (whose resume
+    /// token is set to `token`) goes out before its first event.
     init(
-        token: String, firstReader: GRPCResponseWriter, configuration: ResumeConfiguration, memory: ResumeMemory,
-        eventLoop: any EventLoop, onEnd: @escaping @Sendable (ResumableStream) -> Void
+        token: String, start: StreamStart, firstReader: GRPCResponseWriter, configuration: ResumeConfiguration,
+        memory: ResumeMemory, eventLoop: any EventLoop, onEnd: @escaping @Sendable (ResumableStream) -> Void
     ) {
         self.token = token
         self.onEnd = onEnd
         self.configuration = configuration
         self.memory = memory
         self.eventLoop = eventLoop
-        self.state = Mutex(State(log: StreamFrameLog(maxBytes: configuration.maxStreamBytes), readers: [Reader(id: 0, writer: firstReader)]))
+        var start = start
+        start.resumeToken = token
+        self.state = Mutex(State(
+            numbering: FrameNumbering(start: start), log: StreamFrameLog(maxBytes: configuration.maxStreamBytes),
+            readers: [Reader(id: 0, writer: firstReader)]))
+    }
+
+    /// How often (in bytes appended or evicted) a running stream updates the server's total.
+    static let chargeStep = 16 * 1024
+
+    /// Whether an event other than a heartbeat has been appended.
+    var hasDeliveredContent: Bool { state.withLock { $0.numbering.deliveredContent } }
+
+    /// The call moves on to a fallback: StreamStart, if it has not gone out, names it.
+    func route(to provider: String, model: String) {
+        state.withLock { $0.numbering.route(to: provider, model: model) }
     }
 
     /// When the stream ended (nil while it is produced).
@@ -119,50 +141,67 @@ final class ResumableStream: Sendable {
 
     // MARK: The producer
 
-    /// Logs `frame` (encoded once, into the log) and queues its bytes on every attached
-    /// reader. A reader whose stream is gone is detached.
-    func append(_ frame: borrowing TokenFrame) -> Delivery {
+    /// Numbers `event` (after StreamStart, for the first), logs each frame (encoded once,
+    /// into the log) and queues its bytes on every attached reader. A reader whose stream
+    /// is gone is detached.
+    func append(_ event: TokenEvent) -> Delivery {
         var detached = false
         let delivery = state.withLock { state -> Delivery in
             guard state.endedAt == nil else { return .goOn }
             if let reason = state.cancelReason { return .stop(reason) }
-            let attached = !state.readers.isEmpty
-            let (appended, evicted) = state.log.append(evicting: attached) { buffer in
-                GRPCMessageFramer.appendMessage(frame, to: &buffer)
-            }
+            let (start, frame) = state.numbering.frames(for: event)
             var slowest: (Reader, GRPCResponseWriter.Enqueued)?
-            if attached {
-                var index = 0
-                while index < state.readers.count {
-                    let reader = state.readers[index]
-                    do {
-                        let enqueued = try state.log.withNewestFrame { bytes in try reader.writer.enqueue(bytes: bytes) }
-                        if slowest == nil || (enqueued.mustWaitForCapacity && !slowest!.1.mustWaitForCapacity) {
-                            slowest = (reader, enqueued)
-                        }
-                        index += 1
-                    } catch {
-                        state.readers.remove(at: index)
-                        detached = true
-                    }
-                }
-            }
-            memory.add(appended - evicted)
-            state.charged += appended - evicted
-            if attached, memory.excess > 0 {
+            if let start { Self.append(start, to: &state, slowest: &slowest, detached: &detached) }
+            Self.append(frame, to: &state, slowest: &slowest, detached: &detached)
+            if abs(state.uncharged) >= Self.chargeStep { chargeMemory(&state) }
+            if !state.readers.isEmpty, memory.excess > 0 {
                 // Over the server's total: this stream's readers have these frames queued.
+                chargeMemory(&state)
                 var freed = 0
-                while memory.excess - freed > 0, state.log.bytes > appended {
+                while memory.excess - freed > 0, state.log.bytes > Self.chargeStep {
                     freed += state.log.evictOldest()
                 }
-                memory.add(-freed)
-                state.charged -= freed
+                state.uncharged -= freed
+                chargeMemory(&state)
             }
             if let slowest { return .settle(slowest.0.writer, slowest.1) }
             return state.log.isFull ? .waitForReader : .goOn
         }
         if detached { readerLeft() }
         return delivery
+    }
+
+    /// Logs one frame and queues it on every attached reader, noting the reader that asks
+    /// most of the producer (one whose queue is full, else the first).
+    private static func append(
+        _ frame: TokenFrame, to state: inout State, slowest: inout (Reader, GRPCResponseWriter.Enqueued)?, detached: inout Bool
+    ) {
+        let attached = !state.readers.isEmpty
+        let (appended, evicted) = state.log.append(evicting: attached) { buffer in
+            GRPCMessageFramer.appendMessage(frame, to: &buffer)
+        }
+        state.uncharged += appended - evicted
+        guard attached else { return }
+        var index = 0
+        while index < state.readers.count {
+            let reader = state.readers[index]
+            do {
+                let enqueued = try state.log.withNewestFrame { bytes in try reader.writer.enqueue(bytes: bytes) }
+                if slowest == nil || (enqueued.mustWaitForCapacity && !slowest!.1.mustWaitForCapacity) {
+                    slowest = (reader, enqueued)
+                }
+                index += 1
+            } catch {
+                state.readers.remove(at: index)
+                detached = true
+            }
+        }
+    }
+
+    private func chargeMemory(_ state: inout State) {
+        memory.add(state.uncharged)
+        state.charged += state.uncharged
+        state.uncharged = 0
     }
 
     /// After `.waitForReader`: returns once a reader has attached (or the stream ended).
@@ -222,6 +261,7 @@ final class ResumableStream: Sendable {
             let charge = state.log.footprint + Self.overheadBytes
             memory.add(charge - state.charged)
             state.charged = charge
+            state.uncharged = 0
             state.endedAt = .now
             state.graceTimer?.cancel()
             state.graceTimer = nil

@@ -40,11 +40,12 @@ final class ResumeRegistry: Sendable {
         return String(repeating: "0", count: 16 - digits.count) + digits
     }
 
-    /// Starts a stream produced by the call whose writer is `writer`.
+    /// Starts a stream produced by the call whose writer is `writer`, to begin with `start`.
     /// - Returns: nil once the server is shutting down (the call streams without a log).
-    func makeStream(firstReader writer: GRPCResponseWriter, eventLoop: any EventLoop) -> ResumableStream? {
+    func makeStream(start: StreamStart, firstReader writer: GRPCResponseWriter, eventLoop: any EventLoop) -> ResumableStream? {
         let stream = ResumableStream(
-            token: Self.makeToken(), firstReader: writer, configuration: configuration, memory: memory, eventLoop: eventLoop,
+            token: Self.makeToken(), start: start, firstReader: writer, configuration: configuration, memory: memory,
+            eventLoop: eventLoop,
             onEnd: { [weak self] stream in self?.streamEnded(stream) })
         let registered = state.withLock { state -> Bool in
             guard !state.isClosed else { return false }

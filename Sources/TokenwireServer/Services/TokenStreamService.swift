@@ -44,13 +44,12 @@ struct TokenStreamService: Sendable {
 
     func generate(_ request: GenerateRequest, context: CallContext, writer: GRPCResponseWriter) async throws {
         let routes = try providers.routes(for: request.model)
-        var start = StreamStart(streamID: Self.makeStreamID(), model: routes[0].model, provider: routes[0].provider.name)
+        let start = StreamStart(streamID: Self.makeStreamID(), model: routes[0].model, provider: routes[0].provider.name)
         let optedOut = context.metadata.contains { $0.name == Self.resumeOptOut.name && $0.value == Self.resumeOptOut.value }
         let sink: StreamingTokenSink
-        if !optedOut, let stream = resume?.makeStream(firstReader: writer, eventLoop: writer.eventLoop) {
-            start.resumeToken = stream.token
+        if !optedOut, let stream = resume?.makeStream(start: start, firstReader: writer, eventLoop: writer.eventLoop) {
             writer.attachment.produces(stream)
-            sink = StreamingTokenSink(stream: stream, start: start)
+            sink = StreamingTokenSink(stream: stream)
         } else {
             sink = StreamingTokenSink(writer: writer, start: start)
         }
