@@ -98,7 +98,7 @@ let package = Package(
         .target(
             name: "TokenwireServer",
             dependencies: [
-                "TokenwireCore", "TokenwireWire", "TokenwireHTTP2", "TokenwireProviders",
+                "TokenwireCore", "TokenwireWire", "TokenwireHTTP2", "TokenwireProviders", "TokenwireRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -133,7 +133,7 @@ let package = Package(
             name: "tokenwire",
             dependencies: [
                 "TokenwireCore", "TokenwireServer", "TokenwireClient", "TokenwireRelay", "TokenwireProviders",
-                "TokenwireProcess",
+                "TokenwireProcess", "TokenwireRedis",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -181,6 +181,7 @@ let package = Package(
         .target(
             name: "TokenwireTestSupport",
             dependencies: [
+                "TokenwireRedis", "TokenwireProcess",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -190,7 +191,7 @@ let package = Package(
         .testTarget(
             name: "TokenwireRedisTests",
             dependencies: [
-                "TokenwireRedis", "TokenwireProcess",
+                "TokenwireRedis", "TokenwireProcess", "TokenwireTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
             ],
@@ -212,7 +213,7 @@ let package = Package(
             name: "TokenwireIntegrationTests",
             dependencies: [
                 "TokenwireCore", "TokenwireWire", "TokenwireServer", "TokenwireClient", "TokenwireHTTP2",
-                "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders", "TokenwireProcess", "TokenwireTestSupport",
+                "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders", "TokenwireProcess", "TokenwireTestSupport", "TokenwireRedis",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TokenwireRedis
 import TokenwireServer
 
 /// `tokenwire serve` options of resumable streams (docs/ARCHITECTURE.md, "Resumable
@@ -16,6 +17,9 @@ struct ResumeOptions: ParsableArguments {
     @Option(help: "Seconds a finished stream stays resumable.")
     var resumeRetention: Double = 300
 
+    @Option(help: "Redis to mirror every stream to, so a resume may reach any replica sharing it: redis://HOST:PORT[/DB].")
+    var resumeStore: String?
+
     func apply(to configuration: inout ServerConfiguration) throws {
         guard resumeBuffer >= 0, resumeMemory >= resumeBuffer else {
             throw ValidationError("--resume-memory must be at least --resume-buffer (and that 0 or more)")
@@ -27,5 +31,12 @@ struct ResumeOptions: ParsableArguments {
         configuration.resume.maxTotalBytes = resumeMemory
         configuration.resume.detachGrace = .milliseconds(Int(detachGrace * 1000))
         configuration.resume.retention = .milliseconds(Int(resumeRetention * 1000))
+        if let resumeStore {
+            do {
+                configuration.resume.store = try RedisAddress(parsing: resumeStore)
+            } catch {
+                throw ValidationError("--resume-store: \(error)")
+            }
+        }
     }
 }

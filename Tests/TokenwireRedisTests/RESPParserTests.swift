@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+import TokenwireTestSupport
 import TokenwireRedis
 
 @Suite("RESP: values read as they arrive, within bounds")

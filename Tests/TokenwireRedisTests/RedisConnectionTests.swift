@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+import TokenwireTestSupport
 import TokenwireRedis
 
 @Suite("Redis client against a real redis-server")

@@ -47,6 +47,8 @@ final class ResumableStream: Sendable {
     let token: String
     private let configuration: ResumeConfiguration
     private let memory: ResumeMemory
+    /// Copies each frame and the end to the resume store, if there is one.
+    private let mirror: ResumeMirror?
     /// Where the grace timer runs (the producer's loop).
     private let eventLoop: any EventLoop
     /// Tells the registry the stream ended (its retention starts).
@@ -94,9 +96,11 @@ final class ResumableStream: Sendable {
     /// token is set to `token`) goes out before its first event.
     init(
         token: String, start: StreamStart, firstReader: GRPCResponseWriter, configuration: ResumeConfiguration,
-        memory: ResumeMemory, eventLoop: any EventLoop, onEnd: @escaping @Sendable (ResumableStream) -> Void
+        memory: ResumeMemory, mirror: ResumeMirror? = nil, eventLoop: any EventLoop,
+        onEnd: @escaping @Sendable (ResumableStream) -> Void
     ) {
         self.token = token
+        self.mirror = mirror
         self.onEnd = onEnd
         self.configuration = configuration
         self.memory = memory
@@ -151,8 +155,8 @@ final class ResumableStream: Sendable {
             if let reason = state.cancelReason { return .stop(reason) }
             let (start, frame) = state.numbering.frames(for: event)
             var slowest: (Reader, GRPCResponseWriter.Enqueued)?
-            if let start { Self.append(start, to: &state, slowest: &slowest, detached: &detached) }
-            Self.append(frame, to: &state, slowest: &slowest, detached: &detached)
+            if let start { append(start, to: &state, slowest: &slowest, detached: &detached) }
+            append(frame, to: &state, slowest: &slowest, detached: &detached)
             if abs(state.uncharged) >= Self.chargeStep { chargeMemory(&state) }
             if !state.readers.isEmpty, memory.excess > 0 {
                 // Over the server's total: this stream's readers have these frames queued.
@@ -165,7 +169,7 @@ final class ResumableStream: Sendable {
                 chargeMemory(&state)
             }
             if let slowest { return .settle(slowest.0.writer, slowest.1) }
-            return state.log.isFull ? .waitForReader : .goOn
+            return state.log.isFull && mirror == nil ? .waitForReader : .goOn
         }
         if detached { readerLeft() }
         return delivery
@@ -173,14 +177,18 @@ final class ResumableStream: Sendable {
 
     /// Logs one frame and queues it on every attached reader, noting the reader that asks
     /// most of the producer (one whose queue is full, else the first).
-    private static func append(
+    private func append(
         _ frame: TokenFrame, to state: inout State, slowest: inout (Reader, GRPCResponseWriter.Enqueued)?, detached: inout Bool
     ) {
         let attached = !state.readers.isEmpty
-        let (appended, evicted) = state.log.append(evicting: attached) { buffer in
+        // Detached, the log keeps every frame for a resume here, and the producer waits
+        // when it is full; with a resume store the store has them too, and a follower on
+        // another replica may be reading: the producer goes on.
+        let (appended, evicted) = state.log.append(evicting: attached || mirror != nil) { buffer in
             GRPCMessageFramer.appendMessage(frame, to: &buffer)
         }
         state.uncharged += appended - evicted
+        if let mirror { state.log.withNewestFrame { mirror.frame(token, seq: frame.seq, bytes: $0) } }
         guard attached else { return }
         var index = 0
         while index < state.readers.count {
@@ -258,6 +266,7 @@ final class ResumableStream: Sendable {
             var final = status
             if let reason = state.cancelReason, status.code == .cancelled { final = GRPCStatus(code: .cancelled, message: reason) }
             state.log.finish(final)
+            mirror?.end(token, lastSeq: state.log.lastSeq, status: final)
             let charge = state.log.footprint + Self.overheadBytes
             memory.add(charge - state.charged)
             state.charged = charge
@@ -387,6 +396,25 @@ final class ResumableStream: Sendable {
     }
 
     private func graceExpired() {
+        if let mirror {
+            // A follower on another replica keeps the stream going while it reads.
+            let eventLoop = self.eventLoop
+            eventLoop.makeFutureWithTask { await mirror.hasRemoteReader(self.token) }.whenSuccess { [self] remote in
+                if remote {
+                    state.withLock { state in
+                        guard state.graceTimer == nil, state.readers.isEmpty, state.endedAt == nil else { return }
+                        state.graceTimer = eventLoop.scheduleTask(in: .seconds(1)) { [self] in graceExpired() }
+                    }
+                } else {
+                    cancelAfterGrace()
+                }
+            }
+            return
+        }
+        cancelAfterGrace()
+    }
+
+    private func cancelAfterGrace() {
         let grace = configuration.detachGrace
         let cancel = state.withLock { state -> (@Sendable () -> Void)? in
             state.graceTimer = nil

@@ -1,3 +1,5 @@
+public import TokenwireRedis
+
 /// Resumable streams (docs/ARCHITECTURE.md, "Resumable streams"): how long a stream waits
 /// for its reader to come back, how long a finished one stays resumable, and how much of
 /// each is kept.
@@ -15,6 +17,9 @@ public struct ResumeConfiguration: Sendable {
     public var detachGrace: Duration = .seconds(30)
     /// How long a finished stream stays resumable (`--resume-retention`).
     public var retention: Duration = .seconds(300)
+    /// Where every stream's frames are mirrored so a resume can reach any replica
+    /// (`--resume-store redis://HOST:PORT[/DB]`); nil: resumes reach this replica only.
+    public var store: RedisAddress?
 
     public init() {}
 

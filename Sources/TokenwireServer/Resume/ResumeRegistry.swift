@@ -1,3 +1,4 @@
+import Logging
 import NIOCore
 import Synchronization
 import TokenwireCore
@@ -12,6 +13,10 @@ import TokenwireCore
 final class ResumeRegistry: Sendable {
     let configuration: ResumeConfiguration
     let memory: ResumeMemory
+    /// Copies streams to the resume store (nil without `--resume-store`).
+    let mirror: ResumeMirror?
+    /// Serves resumes of streams this replica does not hold, from the resume store.
+    let follower: ResumeFollower?
     private let state = Mutex(State())
 
     private struct State {
@@ -22,9 +27,16 @@ final class ResumeRegistry: Sendable {
         var isClosed = false
     }
 
-    init(configuration: ResumeConfiguration) {
+    init(configuration: ResumeConfiguration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
         self.memory = ResumeMemory(limit: configuration.maxTotalBytes)
+        if let store = configuration.store, configuration.isEnabled {
+            self.mirror = ResumeMirror(configuration: configuration, address: store, group: group, logger: logger)
+            self.follower = ResumeFollower(address: store, group: group)
+        } else {
+            self.mirror = nil
+            self.follower = nil
+        }
     }
 
     /// A new stream's token: 128 random bits from the system's secure generator, as 32
@@ -45,7 +57,7 @@ final class ResumeRegistry: Sendable {
     func makeStream(start: StreamStart, firstReader writer: GRPCResponseWriter, eventLoop: any EventLoop) -> ResumableStream? {
         let stream = ResumableStream(
             token: Self.makeToken(), start: start, firstReader: writer, configuration: configuration, memory: memory,
-            eventLoop: eventLoop,
+            mirror: mirror, eventLoop: eventLoop,
             onEnd: { [weak self] stream in self?.streamEnded(stream) })
         let registered = state.withLock { state -> Bool in
             guard !state.isClosed else { return false }

@@ -47,6 +47,8 @@ public final class TokenwireServer: Sendable {
         /// Connections refused by `maxConnections` since the last warning about it.
         var refusedConnections = 0
         var lastRefusalWarning: ContinuousClock.Instant?
+        /// Sends streams to the resume store (`--resume-store`) from `start` to shutdown.
+        var mirrorTask: Task<Void, Never>?
     }
 
     /// - Parameters:
@@ -71,8 +73,6 @@ public final class TokenwireServer: Sendable {
     ) rethrows {
         self.configuration = configuration
         self.requestBudget = RequestBufferBudget(limit: configuration.connectionLimits.maxBufferedRequestBytes)
-        let resumeRegistry = ResumeRegistry(configuration: configuration.resume)
-        self.resumeRegistry = resumeRegistry
         var logger = Logger(label: "tokenwire.server")
         logger.logLevel = configuration.logLevel
         self.logger = logger
@@ -90,6 +90,8 @@ public final class TokenwireServer: Sendable {
             tickGates = configuration.runCallsOnEventLoops ? gates : nil
         }
         self.tickGates = tickGates
+        let resumeRegistry = ResumeRegistry(configuration: configuration.resume, group: self.group, logger: logger)
+        self.resumeRegistry = resumeRegistry
         let catalog: ProviderCatalog
         do {
             catalog = try makeProviders(self.group)
@@ -123,6 +125,10 @@ public final class TokenwireServer: Sendable {
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
     public func start() async throws {
         try await tickGates?.prepare(group)
+        if let mirror = resumeRegistry.mirror {
+            let task = Task { await mirror.run() }
+            state.withLock { $0.mirrorTask = task }
+        }
         let (logger, reserve) = (self.logger, descriptorReserve)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -246,6 +252,11 @@ public final class TokenwireServer: Sendable {
             connection.eventLoop.execute { connection.value.close(reason: "drain timeout") }
         }
         await waitForCallsToEnd()
+        // The streams' last frames and ends are queued by now: the mirror sends them, then stops.
+        if let mirrorTask = state.withLock({ $0.mirrorTask }) {
+            mirrorTask.cancel()
+            await mirrorTask.value
+        }
         for provider in providers { await provider.shutdown() }
         tickGates?.shutdown()
         if ownsGroup { try? await group.shutdownGracefully() }

@@ -66,6 +66,12 @@ struct TokenStreamService: Sendable {
                 message: "this server keeps no streams to resume (it runs with --resume-buffer 0); send the request without resume_token")
         }
         guard let stream = registry.stream(for: request.resumeToken) else {
+            if let follower = registry.follower,
+                let status = try await follower.follow(token: request.resumeToken, after: request.resumeAfterSeq, writer: writer)
+            {
+                if status.code != .ok { throw TokenwireError(code: status.code, message: status.message) }
+                return
+            }
             throw TokenwireError(
                 code: .notFound,
                 message: "no stream with resume token \(ErrorExcerpt.quoted(request.resumeToken, limit: 64)) is held here: the token is unknown, or its stream ended more than "
@@ -74,7 +80,14 @@ struct TokenStreamService: Sendable {
         let status: GRPCStatus
         switch stream.attach(writer, after: request.resumeAfterSeq) {
         case .refused(let refusal):
-            status = refusal
+            // Frames this replica no longer holds may still be in the resume store.
+            if refusal.code == .outOfRange, let follower = registry.follower,
+                let stored = try await follower.follow(token: request.resumeToken, after: request.resumeAfterSeq, writer: writer)
+            {
+                status = stored
+            } else {
+                status = refusal
+            }
         case .ended(let ended):
             status = ended
         case .attached(let readerID):

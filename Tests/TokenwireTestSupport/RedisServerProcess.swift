@@ -1,18 +1,18 @@
-import Foundation
+public import Foundation
 import NIOCore
 import NIOPosix
 import Testing
-import TokenwireProcess
-import TokenwireRedis
+public import TokenwireProcess
+public import TokenwireRedis
 
 /// A real `redis-server` for one test: on a free loopback port, no persistence, in its own
 /// directory; stopped (SIGKILL if need be) by `stop()`.
-final class RedisServerProcess: Sendable {
-    let port: Int
-    let process: ChildProcess
+public final class RedisServerProcess: Sendable {
+    public let port: Int
+    public let process: ChildProcess
     let directory: URL
 
-    var address: RedisAddress { RedisAddress(host: "127.0.0.1", port: port) }
+    public var address: RedisAddress { RedisAddress(host: "127.0.0.1", port: port) }
 
     private init(port: Int, process: ChildProcess, directory: URL) {
         self.port = port
@@ -23,7 +23,7 @@ final class RedisServerProcess: Sendable {
     static let executable = "/usr/bin/redis-server"
 
     /// Starts redis-server on `port` (a free one if nil) and waits until it answers PING.
-    static func start(port: Int? = nil) async throws -> RedisServerProcess {
+    public static func start(port: Int? = nil) async throws -> RedisServerProcess {
         try #require(
             FileManager.default.isExecutableFile(atPath: executable),
             "\(executable) is missing: install the Debian package redis-server (tools/bootstrap.sh does)")
@@ -58,7 +58,7 @@ final class RedisServerProcess: Sendable {
     }
 
     /// Runs `body` with a started server, and stops the server when `body` returns or throws.
-    static func with<T>(_ body: (RedisServerProcess) async throws -> T) async throws -> T {
+    public static func with<T>(_ body: (RedisServerProcess) async throws -> T) async throws -> T {
         let server = try await start()
         do {
             let result = try await body(server)
@@ -71,7 +71,7 @@ final class RedisServerProcess: Sendable {
     }
 
     /// Stops the server: SIGKILL when `kill` (a crash, as a test wants it), else SIGTERM.
-    func stop(kill: Bool = false) async {
+    public func stop(kill: Bool = false) async {
         process.signal(kill ? SIGKILL : SIGTERM)
         let killAt = ContinuousClock.now + .seconds(5)
         while process.isRunning, ContinuousClock.now < killAt { try? await Task.sleep(for: .milliseconds(20)) }
@@ -81,7 +81,7 @@ final class RedisServerProcess: Sendable {
     }
 
     /// A loopback port nobody listens on now (bound, read, released).
-    static func freePort() async throws -> Int {
+    public static func freePort() async throws -> Int {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .bind(host: "127.0.0.1", port: 0).get()
         let port = channel.localAddress!.port!
