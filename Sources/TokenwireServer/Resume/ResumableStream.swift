@@ -88,6 +88,16 @@ final class ResumableStream: Sendable {
         /// Bytes appended (or, negative, evicted) not yet added to the total: it is shared
         /// by every loop, so it hears of a running stream every `chargeStep` bytes.
         var uncharged = 0
+        /// Frames not yet sent to the resume store, back to back, the first being
+        /// `mirrorFirstSeq`; and the end, once known. `ResumeMirror` takes them in batches.
+        var mirrorPending = ByteBuffer()
+        var mirrorFirstSeq: UInt64 = 0
+        var mirrorEnd: GRPCStatus?
+        /// Whether the mirror has this stream on its list of streams with news.
+        var mirrorQueued = false
+        /// Set when a batch was lost (Redis far behind): nothing more is mirrored, and a
+        /// follower elsewhere meets the gap as OUT_OF_RANGE.
+        var mirrorAbandoned = false
         /// Set at server shutdown: a reader that leaves now cancels instead of detaching.
         var isClosing = false
     }
@@ -188,7 +198,21 @@ final class ResumableStream: Sendable {
             GRPCMessageFramer.appendMessage(frame, to: &buffer)
         }
         state.uncharged += appended - evicted
-        if let mirror { state.log.withNewestFrame { mirror.frame(token, seq: frame.seq, bytes: $0) } }
+        if let mirror, !state.mirrorAbandoned {
+            // Moved out and back, so the buffer stays uniquely held (no copy on write).
+            var pending = ByteBuffer()
+            swap(&pending, &state.mirrorPending)
+            if pending.readableBytes == 0 { state.mirrorFirstSeq = frame.seq }
+            state.log.withNewestFrame { pending.writeBytes($0) }
+            swap(&pending, &state.mirrorPending)
+            if state.mirrorPending.readableBytes > ResumeMirror.maxPendingBytesPerStream {
+                state.mirrorAbandoned = true
+                state.mirrorPending = ByteBuffer()
+            } else if !state.mirrorQueued {
+                state.mirrorQueued = true
+                mirror.hasNews(self)
+            }
+        }
         guard attached else { return }
         var index = 0
         while index < state.readers.count {
@@ -266,7 +290,13 @@ final class ResumableStream: Sendable {
             var final = status
             if let reason = state.cancelReason, status.code == .cancelled { final = GRPCStatus(code: .cancelled, message: reason) }
             state.log.finish(final)
-            mirror?.end(token, lastSeq: state.log.lastSeq, status: final)
+            if let mirror, !state.mirrorAbandoned {
+                state.mirrorEnd = final
+                if !state.mirrorQueued {
+                    state.mirrorQueued = true
+                    mirror.hasNews(self)
+                }
+            }
             let charge = state.log.footprint + Self.overheadBytes
             memory.add(charge - state.charged)
             state.charged = charge
@@ -281,6 +311,37 @@ final class ResumableStream: Sendable {
         if first { onEnd(self) }
         for waiter in waiters { waiter.resume(returning: final) }
         return final
+    }
+
+    /// What the resume store has not been sent yet: frames `firstSeq…` (their messages
+    /// back to back) and the end after frame `lastSeq`, if the stream has ended.
+    struct MirrorBatch {
+        var firstSeq: UInt64
+        var frames: ByteBuffer
+        var end: (lastSeq: UInt64, status: GRPCStatus)?
+    }
+
+    /// Hands the mirror what it has not sent yet (nil: nothing, or mirroring was given up).
+    func takeMirrorBatch() -> MirrorBatch? {
+        state.withLock { state in
+            state.mirrorQueued = false
+            guard !state.mirrorAbandoned else { return nil }
+            defer {
+                state.mirrorPending = ByteBuffer()
+                state.mirrorEnd = nil
+            }
+            let end = state.mirrorEnd.map { (state.log.lastSeq, $0) }
+            if state.mirrorPending.readableBytes == 0, end == nil { return nil }
+            return MirrorBatch(firstSeq: state.mirrorFirstSeq, frames: state.mirrorPending, end: end)
+        }
+    }
+
+    /// A batch of this stream never reached the store: stop mirroring it.
+    func abandonMirror() {
+        state.withLock { state in
+            state.mirrorAbandoned = true
+            state.mirrorPending = ByteBuffer()
+        }
     }
 
     // MARK: Readers

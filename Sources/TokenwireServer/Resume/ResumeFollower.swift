@@ -44,7 +44,11 @@ struct ResumeFollower {
         token: String, owner: String, after: UInt64, writer: GRPCResponseWriter, on connection: RedisConnection
     ) async throws -> GRPCStatus {
         let key = Keys.stream(token)
-        var cursor = "\(after)-0"
+        // Entries hold runs of frames: start at the last entry that begins at or before
+        // frame after + 1, and skip the frames the reader has.
+        let first = try await connection.send(RESPCommand("XREVRANGE", key, "\(after + 1)-0", "-", "COUNT", "1"))
+        let startID = first.elements?.first?.elements?.first?.string ?? "-"
+        var cursor: String?
         var lastSeq = after
         var lastRenewal: ContinuousClock.Instant?
         while true {
@@ -53,19 +57,20 @@ struct ResumeFollower {
                 _ = try await connection.send(RESPCommand("SET", Keys.reader(token), "1", "PX", "3000"))
                 lastRenewal = .now
             }
-            var entries = try await connection.send(RESPCommand("XRANGE", key, "(\(cursor)", "+", "COUNT", "512")).elements ?? []
-            if entries.isEmpty {
-                let read = try await connection.send(
-                    RESPCommand("XREAD", "COUNT", "512", "BLOCK", "\(blockMilliseconds)", "STREAMS", key, cursor),
-                    timeout: .milliseconds(blockMilliseconds) + .seconds(5))
-                entries = read.elements?.first?.elements?.last?.elements ?? []
-            }
+            let from = cursor.map { "(\($0)" } ?? startID
+            var entries = try await connection.send(RESPCommand("XRANGE", key, from, "+", "COUNT", "256")).elements ?? []
             if entries.isEmpty {
                 // Nothing after the cursor: the stream may have ended before the seq asked for.
                 let last = try await connection.send(RESPCommand("XREVRANGE", key, "+", "-", "COUNT", "1"))
                 if let id = last.elements?.first?.elements?.first?.string, case let (seq, true) = Self.parse(id), seq < after {
                     return GRPCStatus(code: .outOfRange, message: "resume_after_seq \(after) is past the last frame of the stream, seq \(seq)")
                 }
+                let read = try await connection.send(
+                    RESPCommand("XREAD", "COUNT", "256", "BLOCK", "\(blockMilliseconds)", "STREAMS", key, cursor ?? "0-0"),
+                    timeout: .milliseconds(blockMilliseconds) + .seconds(5))
+                entries = read.elements?.first?.elements?.last?.elements ?? []
+            }
+            if entries.isEmpty {
                 let alive = try await connection.send(RESPCommand("EXISTS", Keys.replica(owner)))
                 if alive != .integer(1) {
                     return GRPCStatus(
@@ -79,27 +84,36 @@ struct ResumeFollower {
                     throw TokenwireError.internal("the resume store holds an entry of an unexpected shape in \(key)")
                 }
                 cursor = id
-                let (seq, isEnd) = Self.parse(id)
+                let (firstSeq, isEnd) = Self.parse(id)
                 if isEnd {
-                    if seq < after {
-                        return GRPCStatus(code: .outOfRange, message: "resume_after_seq \(after) is past the last frame of the stream, seq \(seq)")
+                    if firstSeq < after {
+                        return GRPCStatus(code: .outOfRange, message: "resume_after_seq \(after) is past the last frame of the stream, seq \(firstSeq)")
                     }
                     return Self.status(fields)
                 }
-                guard seq > after else { continue }
-                guard seq == lastSeq + 1 else {
-                    return GRPCStatus(
-                        code: .outOfRange,
-                        message: "the frames after seq \(lastSeq) are no longer held (the resume store has seq \(seq) next)")
+                guard fields.count >= 2, case .bulkString(var frames?) = fields[1] else {
+                    throw TokenwireError.internal("entry \(id) of \(key) has no frames")
                 }
-                guard fields.count >= 2, case .bulkString(let message?) = fields[1] else {
-                    throw TokenwireError.internal("frame \(seq) of \(key) has no message")
+                var seq = firstSeq
+                while frames.readableBytes >= 5 {
+                    guard let length = frames.getInteger(at: frames.readerIndex + 1, as: UInt32.self),
+                        let message = frames.readSlice(length: 5 + Int(length))
+                    else {
+                        throw TokenwireError.internal("entry \(id) of \(key) ends inside a frame")
+                    }
+                    defer { seq += 1 }
+                    guard seq > after else { continue }
+                    guard seq == lastSeq + 1 else {
+                        return GRPCStatus(
+                            code: .outOfRange,
+                            message: "the frames after seq \(lastSeq) are no longer held (the resume store has seq \(seq) next)")
+                    }
+                    let enqueued = try message.withUnsafeReadableBytes { try writer.enqueue(bytes: $0) }
+                    lastSeq = seq
+                    let turn = writer.turn(after: enqueued)
+                    if case .goOn = turn { continue }
+                    try await writer.take(turn)
                 }
-                let enqueued = try message.withUnsafeReadableBytes { try writer.enqueue(bytes: $0) }
-                lastSeq = seq
-                let turn = writer.turn(after: enqueued)
-                if case .goOn = turn { continue }
-                try await writer.take(turn)
             }
         }
     }

@@ -8,19 +8,24 @@ import TokenwireRedis
 /// that reaches another replica can replay and follow them (`ResumeFollower`).
 ///
 /// Keys, for a stream with token T on replica R:
-/// - `tokenwire:stream:T`, a Redis Stream: frame k is entry `k-0` with field `f` (its gRPC
-///   message as sent); the end is entry `N-1` (N the last seq) with fields `code` and
-///   `message` (the final status). Expires `retention` after the end (while the stream
-///   runs: retention plus the detach grace, renewed with every batch).
+/// - `tokenwire:stream:T`, a Redis Stream. Each entry `F-0` holds frames F, F+1, … in field
+///   `f`: their gRPC messages as sent, back to back (each message's 5-byte prefix says its
+///   length). The end is entry `N-1` (N the last seq) with fields `code` and `message`.
+///   Expires `retention` after the end (while the stream runs: retention plus the detach
+///   grace plus a minute, renewed with every batch).
 /// - `tokenwire:owner:T`: R, set with the first frame.
 /// - `tokenwire:replica:R`: R's lease, renewed every second for 3 s. A follower whose
 ///   stream has gone quiet and whose owner's lease is gone knows the producer is dead.
 ///
-/// The token path never waits for Redis: `frame` and `end` queue commands under a lock
-/// (bounded: past `maxPendingBytes` a stream's mirror is given up, and its key deleted so
-/// no follower reads a gap), and one task (`run`) sends whatever has queued as one
-/// pipeline, then the next. A Redis outage costs warnings (at most one per 10 s) and
-/// `failedBatches`, never a slower or failed stream; resumes on the same replica go on.
+/// The token path never waits for Redis: `ResumableStream.append` copies each frame into
+/// the stream's own pending buffer (under the lock it already holds) and, once per batch,
+/// puts the stream on this mirror's list (`hasNews`). One task (`run`) takes every listed
+/// stream's frames as one `XADD` each, sends them all as one pipeline, then the next batch:
+/// a busy stream costs one command per round trip to Redis, not one per frame. A stream
+/// whose pending frames pass `maxPendingBytesPerStream`, or whose batch Redis did not take,
+/// is no longer mirrored (a follower elsewhere meets the gap as OUT_OF_RANGE; it stays
+/// resumable on its own replica). A Redis outage costs warnings (at most one per 10 s) and
+/// `failedBatches`, never a slower or failed stream.
 final class ResumeMirror: Sendable {
     enum Keys {
         static func stream(_ token: String) -> String { "tokenwire:stream:\(token)" }
@@ -36,20 +41,15 @@ final class ResumeMirror: Sendable {
     private let logger: Logger
     private let state = Mutex(State())
 
-    /// The bytes of commands that may wait for Redis.
-    static let maxPendingBytes = 64 * 1024 * 1024
+    /// Bytes of frames a stream may have waiting for Redis.
+    static let maxPendingBytesPerStream = 4 * 1024 * 1024
     /// How long a replica's lease lasts, renewed every second.
     static let leaseMilliseconds = 3000
 
     private struct State {
-        var pending: [RESPCommand] = []
-        var pendingBytes = 0
-        /// Streams whose key was touched since the last batch (each gets its expiry renewed).
-        var touched: Set<String> = []
-        /// Streams whose mirror lost a frame: nothing more is sent for them.
-        var abandoned: Set<String> = []
+        /// Streams with frames or an end not yet sent.
+        var streams: [ResumableStream] = []
         var waiter: CheckedContinuation<Void, Never>?
-        var isStopped = false
         var failedBatches = 0
         var lastWarning: ContinuousClock.Instant?
     }
@@ -66,46 +66,37 @@ final class ResumeMirror: Sendable {
     /// How long a running stream's key lives without news.
     private var liveMilliseconds: Int { Self.milliseconds(configuration.retention + configuration.detachGrace) + 60_000 }
 
-    // MARK: The token path (never waits)
-
-    /// Queues frame `seq` of stream `token` (its message's bytes, copied).
-    func frame(_ token: String, seq: UInt64, bytes: UnsafeRawBufferPointer) {
-        var command = RESPCommand("XADD", [ByteBuffer(string: Keys.stream(token)), ByteBuffer(string: "\(seq)-0"), ByteBuffer(string: "f")])
-        command.arguments.append(ByteBuffer(bytes: bytes))
-        var commands = [command]
-        if seq == 1 {
-            commands.append(RESPCommand("SET", Keys.owner(token), replicaID, "PX", "\(liveMilliseconds)"))
-        }
-        enqueue(commands, token: token)
-    }
-
-    /// Queues the end of stream `token` after frame `lastSeq`, with its final status.
-    func end(_ token: String, lastSeq: UInt64, status: GRPCStatus) {
-        let retention = "\(Self.milliseconds(configuration.retention))"
-        enqueue([
-            RESPCommand("XADD", Keys.stream(token), "\(lastSeq)-1", "code", "\(status.code.rawValue)", "message", status.message),
-            RESPCommand("PEXPIRE", Keys.stream(token), retention),
-            RESPCommand("PEXPIRE", Keys.owner(token), retention),
-        ], token: token, ends: true)
-    }
-
-    private func enqueue(_ commands: [RESPCommand], token: String, ends: Bool = false) {
+    /// `stream` has frames (or its end) to send; called once per batch per stream.
+    func hasNews(_ stream: ResumableStream) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard !state.isStopped, !state.abandoned.contains(token) else { return nil }
-            let bytes = commands.reduce(0) { $0 + $1.arguments.reduce(16) { $0 + $1.readableBytes + 16 } }
-            if state.pendingBytes + bytes > Self.maxPendingBytes {
-                // Redis is far behind: give this stream's mirror up rather than leave a gap.
-                state.abandoned.insert(token)
-                state.pending.append(RESPCommand("DEL", Keys.stream(token), Keys.owner(token)))
-            } else {
-                state.pending.append(contentsOf: commands)
-                state.pendingBytes += bytes
-                if !ends { state.touched.insert(token) }
-            }
+            state.streams.append(stream)
             defer { state.waiter = nil }
             return state.waiter
         }
         waiter?.resume()
+    }
+
+    /// The commands that send one stream's batch.
+    private func commands(for token: String, _ batch: ResumableStream.MirrorBatch) -> [RESPCommand] {
+        let key = Keys.stream(token)
+        var commands: [RESPCommand] = []
+        if batch.frames.readableBytes > 0 {
+            commands.append(RESPCommand("XADD", [ByteBuffer(string: key), ByteBuffer(string: "\(batch.firstSeq)-0"), ByteBuffer(string: "f"), batch.frames]))
+            if batch.firstSeq == 1 {
+                commands.append(RESPCommand("SET", Keys.owner(token), replicaID, "PX", "\(liveMilliseconds)"))
+            }
+        }
+        if let (lastSeq, status) = batch.end {
+            let retention = "\(Self.milliseconds(configuration.retention))"
+            commands += [
+                RESPCommand("XADD", key, "\(lastSeq)-1", "code", "\(status.code.rawValue)", "message", status.message),
+                RESPCommand("PEXPIRE", key, retention),
+                RESPCommand("PEXPIRE", Keys.owner(token), retention),
+            ]
+        } else {
+            commands.append(RESPCommand("PEXPIRE", key, "\(liveMilliseconds)"))
+        }
+        return commands
     }
 
     // MARK: The sender
@@ -116,57 +107,63 @@ final class ResumeMirror: Sendable {
         var nextLease = ContinuousClock.now
         while true {
             let stopping = Task.isCancelled
-            let (commands, touched) = await nextBatch(until: nextLease)
-            var batch = commands
-            for token in touched {
-                batch.append(RESPCommand("PEXPIRE", Keys.stream(token), "\(liveMilliseconds)"))
+            let streams = await nextStreams(until: nextLease)
+            var batch: [RESPCommand] = []
+            var sent: [(stream: ResumableStream, commands: Range<Int>)] = []
+            for stream in streams {
+                guard let news = stream.takeMirrorBatch() else { continue }
+                let start = batch.count
+                batch += commands(for: stream.token, news)
+                sent.append((stream, start..<batch.count))
             }
             if ContinuousClock.now >= nextLease {
                 batch.append(RESPCommand("SET", Keys.replica(replicaID), "1", "PX", "\(Self.leaseMilliseconds)"))
                 nextLease = .now + .seconds(1)
             }
-            guard !batch.isEmpty else {
-                if stopping { break }
-                continue
-            }
-            do {
-                let results = try await client.pipeline(batch)
+            if !batch.isEmpty {
+                let results: [Result<RESPValue, RedisError>]
+                do {
+                    results = try await client.pipeline(batch)
+                } catch {
+                    results = []
+                    noteFailure("\(error)")
+                }
+                // A stream whose frames did not all arrive has a gap there: it is not
+                // mirrored any more.
+                for (stream, range) in sent where results.count < range.upperBound || range.contains(where: { index in
+                    if case .failure = results[index] { true } else { false }
+                }) {
+                    stream.abandonMirror()
+                }
                 if let failure = results.first(where: { if case .failure = $0 { true } else { false } }), case .failure(let error) = failure {
                     noteFailure("\(error)")
                 }
-            } catch {
-                noteFailure("\(error)")
             }
             if stopping { break }
         }
-        state.withLock { $0.isStopped = true }
         client.shutdown()
     }
 
-    /// Waits until commands are queued (or `deadline`), then takes them all.
-    private func nextBatch(until deadline: ContinuousClock.Instant) async -> ([RESPCommand], Set<String>) {
+    /// Waits until a stream has news (or `deadline`), then takes the list.
+    private func nextStreams(until deadline: ContinuousClock.Instant) async -> [ResumableStream] {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(until: deadline) }
-            group.addTask { await self.waitForCommands() }
+            group.addTask { await self.waitForNews() }
             await group.next()
             group.cancelAll()
         }
         return state.withLock { state in
-            defer {
-                state.pending.removeAll(keepingCapacity: true)
-                state.pendingBytes = 0
-                state.touched.removeAll(keepingCapacity: true)
-            }
-            return (state.pending, state.touched)
+            defer { state.streams.removeAll(keepingCapacity: true) }
+            return state.streams
         }
     }
 
-    /// Returns once commands are queued, or the task is cancelled.
-    private func waitForCommands() async {
+    /// Returns once a stream has news, or the task is cancelled.
+    private func waitForNews() async {
         await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Bool in
-                    if !state.pending.isEmpty || Task.isCancelled { return true }
+                    if !state.streams.isEmpty || Task.isCancelled { return true }
                     state.waiter = continuation
                     return false
                 }
