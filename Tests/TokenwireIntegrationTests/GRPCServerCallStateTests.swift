@@ -183,6 +183,27 @@ struct GRPCServerCallStateTests {
         }
     }
 
+    @Test func connectionLostWhileRunningDetachesTheHandlerInsteadOfCancellingIt() {
+        var state = runningState(3)
+        guard case .detach(3) = state.closed(connectionLost: true) else {
+            Issue.record("expected the handler to be detached (a resumable stream goes on without its client)")
+            return
+        }
+        guard case .none = state.closed() else {
+            Issue.record("a detached call must not be cancelled by a later close")
+            return
+        }
+    }
+
+    @Test func connectionLostBeforeTheRequestIsWholeReleasesItsBytes() {
+        var state = makeState()
+        _ = state.received(message([1, 2, 3]).getSlice(at: 0, length: 4)!, refusal: nil)
+        guard case .release(4) = state.closed(connectionLost: true) else {
+            Issue.record("expected the held request bytes to be released")
+            return
+        }
+    }
+
     @Test func requestEventsWhileRunningAreIgnored() {
         var state = runningState()
         guard case .none = state.received(message([1]), refusal: nil),

@@ -85,7 +85,7 @@ final class GRPCServerCall {
 
     /// The connection closed under the call (lost, keepalive timeout, shutdown).
     func connectionLost() {
-        run(state.connectionLost())
+        run(state.closed(connectionLost: true))
     }
 
     private func run(_ action: GRPCServerCallState<Running>.Action) {

@@ -124,22 +124,13 @@ struct GRPCServerCallState<Running> {
         }
     }
 
-    /// The stream is gone (finished or reset).
-    mutating func closed() -> Action {
+    /// The stream is gone: finished or reset, or (`connectionLost`) the connection closed
+    /// under it.
+    mutating func closed(connectionLost: Bool = false) -> Action {
         defer { phase = .done }
         switch phase {
         case .receiving: return .release(takeHeldBytes())
-        case .running(let running): return .cancel(running)
-        case .done: return .none
-        }
-    }
-
-    /// The connection closed under the stream.
-    mutating func connectionLost() -> Action {
-        defer { phase = .done }
-        switch phase {
-        case .receiving: return .release(takeHeldBytes())
-        case .running(let running): return .detach(running)
+        case .running(let running): return connectionLost ? .detach(running) : .cancel(running)
         case .done: return .none
         }
     }
