@@ -350,9 +350,7 @@ final class ResumableStream: Sendable {
     /// attaches it for the live ones.
     func attach(_ writer: GRPCResponseWriter, after: UInt64) -> Attachment {
         let (attachment, waiter) = state.withLock { state -> (Attachment, CheckedContinuation<Void, any Error>?) in
-            let read = state.log.read(after: after)
-            var replayed = 0
-            switch read {
+            switch state.log.read(after: after) {
             case .outOfRange(let oldest, let newest):
                 return (.refused(Self.outOfRange(after: after, oldest: oldest, newest: newest, last: state.log.lastSeq)), nil)
             case .ended(let status):
@@ -363,7 +361,6 @@ final class ResumableStream: Sendable {
                 for entry in entries {
                     do {
                         _ = try entry.message.withUnsafeReadableBytes { try writer.enqueue(bytes: $0) }
-                        replayed += 1
                     } catch {
                         return (.refused(GRPCStatus(code: .cancelled, message: "the resuming call closed during its replay")), nil)
                     }

@@ -92,6 +92,7 @@ struct StreamFrameLog {
     }
 
     /// Calls `body` with the bytes of the newest frame (valid only inside `body`).
+    @discardableResult
     func withNewestFrame<R>(_ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
         let length = Int(lengths.last ?? 0)
         return try buffer.withUnsafeReadableBytes { bytes in
