@@ -95,6 +95,8 @@ final class ResumableStream: Sendable {
         var mirrorEnd: GRPCStatus?
         /// Whether the mirror has this stream on its list of streams with news.
         var mirrorQueued = false
+        /// When the store's expiry of this stream's keys was last renewed.
+        var mirrorRenewedAt: ContinuousClock.Instant?
         /// Set when a batch was lost (Redis far behind): nothing more is mirrored, and a
         /// follower elsewhere meets the gap as OUT_OF_RANGE.
         var mirrorAbandoned = false
@@ -319,6 +321,8 @@ final class ResumableStream: Sendable {
         var firstSeq: UInt64
         var frames: ByteBuffer
         var end: (lastSeq: UInt64, status: GRPCStatus)?
+        /// Whether this batch renews the keys' expiry (the first, then every 10 s).
+        var renewsExpiry: Bool
     }
 
     /// Hands the mirror what it has not sent yet (nil: nothing, or mirroring was given up).
@@ -332,7 +336,10 @@ final class ResumableStream: Sendable {
             }
             let end = state.mirrorEnd.map { (state.log.lastSeq, $0) }
             if state.mirrorPending.readableBytes == 0, end == nil { return nil }
-            return MirrorBatch(firstSeq: state.mirrorFirstSeq, frames: state.mirrorPending, end: end)
+            let now = ContinuousClock.now
+            let renews = state.mirrorRenewedAt.map { now - $0 >= .seconds(10) } ?? true
+            if renews { state.mirrorRenewedAt = now }
+            return MirrorBatch(firstSeq: state.mirrorFirstSeq, frames: state.mirrorPending, end: end, renewsExpiry: renews)
         }
     }
 

@@ -12,7 +12,7 @@ import TokenwireRedis
 ///   `f`: their gRPC messages as sent, back to back (each message's 5-byte prefix says its
 ///   length). The end is entry `N-1` (N the last seq) with fields `code` and `message`.
 ///   Expires `retention` after the end (while the stream runs: retention plus the detach
-///   grace plus a minute, renewed with every batch).
+///   grace plus a minute, renewed every 10 s).
 /// - `tokenwire:owner:T`: R, set with the first frame.
 /// - `tokenwire:replica:R`: R's lease, renewed every second for 3 s. A follower whose
 ///   stream has gone quiet and whose owner's lease is gone knows the producer is dead.
@@ -20,8 +20,9 @@ import TokenwireRedis
 /// The token path never waits for Redis: `ResumableStream.append` copies each frame into
 /// the stream's own pending buffer (under the lock it already holds) and, once per batch,
 /// puts the stream on this mirror's list (`hasNews`). One task (`run`) takes every listed
-/// stream's frames as one `XADD` each, sends them all as one pipeline, then the next batch:
-/// a busy stream costs one command per round trip to Redis, not one per frame. A stream
+/// stream's frames as one `XADD` each and sends them all as one pipeline; the next batch
+/// starts at least `batchInterval` after this one began. A busy stream costs one command per
+/// batch, not one per frame. A stream
 /// whose pending frames pass `maxPendingBytesPerStream`, or whose batch Redis did not take,
 /// is no longer mirrored (a follower elsewhere meets the gap as OUT_OF_RANGE; it stays
 /// resumable on its own replica). A Redis outage costs warnings (at most one per 10 s) and
@@ -45,6 +46,10 @@ final class ResumeMirror: Sendable {
     static let maxPendingBytesPerStream = 4 * 1024 * 1024
     /// How long a replica's lease lasts, renewed every second.
     static let leaseMilliseconds = 3000
+    /// The least time from one batch to the next: frames that arrive meanwhile join the
+    /// next batch, so a busy server sends fewer, larger batches (a follower elsewhere sees
+    /// a frame at most this much later).
+    static let batchInterval: Duration = .milliseconds(10)
 
     private struct State {
         /// Streams with frames or an end not yet sent.
@@ -93,7 +98,7 @@ final class ResumeMirror: Sendable {
                 RESPCommand("PEXPIRE", key, retention),
                 RESPCommand("PEXPIRE", Keys.owner(token), retention),
             ]
-        } else {
+        } else if batch.renewsExpiry {
             commands.append(RESPCommand("PEXPIRE", key, "\(liveMilliseconds)"))
         }
         return commands
@@ -108,6 +113,7 @@ final class ResumeMirror: Sendable {
         while true {
             let stopping = Task.isCancelled
             let streams = await nextStreams(until: nextLease)
+            let batchStarted = ContinuousClock.now
             var batch: [RESPCommand] = []
             var sent: [(stream: ResumableStream, commands: Range<Int>)] = []
             for stream in streams {
@@ -140,6 +146,7 @@ final class ResumeMirror: Sendable {
                 }
             }
             if stopping { break }
+            try? await Task.sleep(until: batchStarted + Self.batchInterval)
         }
         client.shutdown()
     }
