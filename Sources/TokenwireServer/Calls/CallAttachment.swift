@@ -19,6 +19,8 @@ final class CallAttachment: Sendable {
         var cancelWanted = false
     }
 
+    /// The role and the task: set by the handler's task, read by the connection's loop;
+    /// the stream and the task are called outside the lock.
     private let state = Mutex(State())
 
     /// The call's task, once started.

@@ -40,6 +40,9 @@ final class ResumeMirror: Sendable {
     let client: RedisClient
     let configuration: ResumeConfiguration
     private let logger: Logger
+    /// Streams with news and the sender's waiter: touched by every loop's producers and the
+    /// sender task, only inside the lock and never across an `await`; waiters are resumed
+    /// outside it.
     private let state = Mutex(State())
 
     /// Bytes of frames a stream may have waiting for Redis.

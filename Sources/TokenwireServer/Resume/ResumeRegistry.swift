@@ -17,6 +17,8 @@ final class ResumeRegistry: Sendable {
     let mirror: ResumeMirror?
     /// Serves resumes of streams this replica does not hold, from the resume store.
     let follower: ResumeFollower?
+    /// The streams by token and the ended queue: touched by calls on every loop, only
+    /// inside the lock; streams are called (their own lock) outside it.
     private let state = Mutex(State())
 
     private struct State {
