@@ -27,7 +27,20 @@ public final class RedisServerProcess: Sendable {
         try #require(
             FileManager.default.isExecutableFile(atPath: executable),
             "\(executable) is missing: install the Debian package redis-server (tools/bootstrap.sh does)")
-        let port = if let port { port } else { try await freePort() }
+        if let port { return try await start(on: port) }
+        // A port picked here may be taken before redis-server binds it (another test's
+        // socket): then it exits saying so, and another port is picked.
+        var attempt = 1
+        while true {
+            do {
+                return try await start(on: try await freePort())
+            } catch let error as RedisServerDidNotStart where error.output.contains("Address already in use") && attempt < 5 {
+                attempt += 1
+            }
+        }
+    }
+
+    private static func start(on port: Int) async throws -> RedisServerProcess {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokenwire-redis-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let log = directory.appendingPathComponent("redis.log")
@@ -81,12 +94,18 @@ public final class RedisServerProcess: Sendable {
     }
 
     /// A loopback port nobody listens on now (bound, read, released).
+    /// Picked from 20000–29999, below Linux's ephemeral range (32768 and up), so that no
+    /// test's outgoing connection takes it meanwhile.
     public static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress!.port!
-        try await channel.close().get()
-        return port
+        for _ in 0..<100 {
+            let port = Int.random(in: 20000..<30000)
+            guard let channel = try? await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .bind(host: "127.0.0.1", port: port).get()
+            else { continue }
+            try await channel.close().get()
+            return port
+        }
+        throw RedisServerDidNotStart(port: 0, running: false, output: "no free port in 20000-29999 after 100 tries")
     }
 }
 
