@@ -306,7 +306,9 @@ struct ResumableStreamTests {
     }
 
     @Test func ourClientsNextCallAfterTheServerRestartedOnItsPortSucceeds() async throws {
-        let port = try await withTestServer { _, port in port }
+        // A port below the ephemeral range: no outgoing socket of another test takes it
+        // while this server is down.
+        let port = try await RedisServerProcess.freePort()
         let client = try await withTestServer(configure: { $0.port = port }) { _, _ in
             let client = try await TokenwireClient.connect(host: "127.0.0.1", port: port)
             let frames = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 3)).collect()

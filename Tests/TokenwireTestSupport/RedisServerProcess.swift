@@ -93,9 +93,9 @@ public final class RedisServerProcess: Sendable {
         try? FileManager.default.removeItem(at: directory)
     }
 
-    /// A loopback port nobody listens on now (bound, read, released).
-    /// Picked from 20000–29999, below Linux's ephemeral range (32768 and up), so that no
-    /// test's outgoing connection takes it meanwhile.
+    /// A loopback port nobody listens on now (bound, then released), picked from
+    /// 20000–29999, below Linux's ephemeral range (32768 and up), so that no test's outgoing
+    /// connection takes it before the server that wants it binds it.
     public static func freePort() async throws -> Int {
         for _ in 0..<100 {
             let port = Int.random(in: 20000..<30000)
