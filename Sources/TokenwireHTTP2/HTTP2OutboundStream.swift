@@ -57,15 +57,37 @@ public final class HTTP2OutboundStream: Sendable {
     }
 
     /// `enqueue`, also returning how many messages this stream has taken so far
-    /// (1 for the first).
+    /// (1 for the first) and the bytes it holds (unsent, and sent ones kept).
     public func enqueueCounting(
         turnBytes: Int? = nil, _ body: (inout ByteBuffer) -> Void
-    ) throws -> (outcome: WriteOutcome, count: Int) {
+    ) throws -> (outcome: WriteOutcome, count: Int, heldBytes: Int) {
         let action = try state.withLock { state throws(HTTP2StreamClosedError) in
             try state.enqueue(turnBytes: turnBytes, body)
         }
         if action.scheduleFlush { scheduler.schedule(self) }
-        return (action.outcome, action.count)
+        return (action.outcome, action.count, action.heldBytes)
+    }
+
+    // MARK: Retention (a resumable stream's log while it has one reader)
+
+    /// From now on, keeps sent messages in the queue, the newest up to `maxBytes` with the
+    /// unsent ones, whole messages only (`messageLength` gives the length of the message
+    /// at an index of the buffer, nil if it is not whole yet), until `takeRetained`. A
+    /// closed stream keeps them too. The stream's own log then costs its writer nothing
+    /// per message.
+    public func retainSentMessages(maxBytes: Int, messageLength: @escaping @Sendable (ByteBuffer, Int) -> Int?) {
+        state.withLock { $0.retainSentMessages(maxBytes: maxBytes, messageLength: messageLength) }
+    }
+
+    /// Stops keeping sent messages and returns a copy of every message held (sent and
+    /// unsent, oldest first) and how many were dropped before them; nil if none were kept.
+    public func takeRetained() -> (messages: ByteBuffer, evicted: Int)? {
+        state.withLock { $0.takeRetained() }
+    }
+
+    /// Drops the kept messages that have been sent. - Returns: the bytes dropped.
+    public func dropRetained() -> Int {
+        state.withLock { $0.dropRetained() }
     }
 
     /// Appends bytes for the peer; suspends while the queue is above the high watermark,

@@ -58,6 +58,22 @@ struct HTTP2OutboundStreamState<Waiter> {
     private var bytesSinceYield = 0
     /// Messages (enqueue calls) so far.
     private var enqueueCount = 0
+    /// Sent messages kept in the buffer for a later `takeRetained` (a resumable stream's
+    /// log while it has one reader); nil: sent bytes are reclaimed.
+    private(set) var retention: Retention?
+
+    /// How a stream keeps its sent messages: the newest, up to `maxBytes` with the unsent
+    /// ones, whole messages only (`messageLength` finds where each ends).
+    struct Retention: Sendable {
+        let maxBytes: Int
+        /// The length of the message that starts at this index of the buffer (nil: the
+        /// bytes there are not a whole message yet).
+        let messageLength: @Sendable (ByteBuffer, Int) -> Int?
+        /// Where the oldest kept message starts in the buffer.
+        var start: Int
+        /// Messages dropped from the front so far.
+        var evicted = 0
+    }
 
     init(limits: Limits, buffer: ByteBuffer) {
         self.limits = limits
@@ -70,6 +86,54 @@ struct HTTP2OutboundStreamState<Waiter> {
 
     var waiterCount: Int { waiters.count }
 
+    /// Bytes the queue holds: unsent, and sent ones kept (`retention`).
+    var heldBytes: Int { buffer.writerIndex - (retention?.start ?? buffer.readerIndex) }
+
+    // MARK: Retention (a resumable stream's log)
+
+    /// From now on, keeps sent messages (see `Retention`) instead of reclaiming them.
+    mutating func retainSentMessages(maxBytes: Int, messageLength: @escaping @Sendable (ByteBuffer, Int) -> Int?) {
+        guard retention == nil else { return }
+        retention = Retention(maxBytes: maxBytes, messageLength: messageLength, start: buffer.readerIndex)
+    }
+
+    /// Stops keeping sent messages and hands over every message held, sent and unsent
+    /// (nil when nothing was kept), with the number dropped from the front before them.
+    /// Once the stream has finished or closed its bytes never change again: the messages
+    /// handed over share the queue's storage (no copy); before that, they are a copy.
+    mutating func takeRetained() -> (messages: ByteBuffer, evicted: Int)? {
+        guard let kept = retention else { return nil }
+        retention = nil
+        // The kept bytes lie before the reader index, where `getSlice` does not reach: a
+        // view from their start (sharing the storage) does.
+        var view = buffer
+        view.moveReaderIndex(to: kept.start)
+        switch phase {
+        case .open: break
+        case .finished: return (view, kept.evicted)
+        case .closed:
+            buffer.moveReaderIndex(to: buffer.writerIndex)
+            return (view, kept.evicted)
+        }
+        var messages = ByteBufferAllocator().buffer(capacity: view.readableBytes)
+        messages.writeImmutableBuffer(view)
+        reclaimSentBytes()
+        return (messages, kept.evicted)
+    }
+
+    /// Drops every kept message that has been sent (server-wide memory pressure).
+    /// - Returns: the bytes dropped.
+    mutating func dropRetained() -> Int {
+        guard var kept = retention else { return 0 }
+        let before = kept.start
+        while let length = kept.messageLength(buffer, kept.start), kept.start + length <= buffer.readerIndex {
+            kept.start += length
+            kept.evicted += 1
+        }
+        retention = kept
+        return kept.start - before
+    }
+
     // MARK: Writer events (any thread, under the owner's lock)
 
     /// What a writer must do after `enqueue`.
@@ -77,6 +141,8 @@ struct HTTP2OutboundStreamState<Waiter> {
         var outcome: HTTP2WriteOutcome
         /// How many messages the stream has taken so far (1 for the first).
         var count: Int
+        /// Bytes the queue holds: unsent, and sent ones kept (`retention`).
+        var heldBytes: Int
         /// Schedule a flush of this stream on its loop (the first write since the last flush).
         var scheduleFlush: Bool
     }
@@ -101,13 +167,13 @@ struct HTTP2OutboundStreamState<Waiter> {
         let scheduleFlush = markFlushPending()
         if buffer.readableBytes >= limits.highWatermark {
             bytesSinceYield = 0
-            return EnqueueAction(outcome: .mustWait, count: enqueueCount, scheduleFlush: scheduleFlush)
+            return EnqueueAction(outcome: .mustWait, count: enqueueCount, heldBytes: heldBytes, scheduleFlush: scheduleFlush)
         }
         if bytesSinceYield >= (turnBytes ?? limits.yieldInterval) {
             bytesSinceYield = 0
-            return EnqueueAction(outcome: .mustYield, count: enqueueCount, scheduleFlush: scheduleFlush)
+            return EnqueueAction(outcome: .mustYield, count: enqueueCount, heldBytes: heldBytes, scheduleFlush: scheduleFlush)
         }
-        return EnqueueAction(outcome: .written, count: enqueueCount, scheduleFlush: scheduleFlush)
+        return EnqueueAction(outcome: .written, count: enqueueCount, heldBytes: heldBytes, scheduleFlush: scheduleFlush)
     }
 
     /// Ends the stream's data; `trailers` go out after the last DATA frame. Finishing a
@@ -236,7 +302,9 @@ struct HTTP2OutboundStreamState<Waiter> {
     /// - Returns: the waiters to fail with `error`.
     mutating func close(_ error: HTTP2StreamClosedError) -> [Waiter] {
         if case .closed = phase {} else { phase = .closed(error) }
-        buffer.clear()
+        // Kept messages stay until `takeRetained` (the stream's log is in them). Otherwise
+        // the queue is dropped by moving past it: its storage may be shared with a log.
+        if retention == nil { buffer.moveReaderIndex(to: buffer.writerIndex) }
         defer { waiters.removeAll() }
         return Array(waiters.values)
     }
@@ -251,9 +319,29 @@ struct HTTP2OutboundStreamState<Waiter> {
 
     /// A queue that never runs dry (a client slower than its producer) would otherwise keep
     /// every byte ever sent: ByteBuffer grows at its end and never reuses its front.
-    /// Moving the unsent rest costs no more than what was sent.
+    /// Moving the unsent rest costs no more than what was sent. A retaining queue drops
+    /// whole sent messages past its bound first. Nothing is moved once the stream has
+    /// finished: it writes nothing more, and its storage may be shared with a log
+    /// (`takeRetained`), which a move would copy.
     private mutating func reclaimSentBytes() {
-        if buffer.readableBytes == 0 {
+        let isOpen = isOpen
+        if var kept = retention {
+            while buffer.writerIndex - kept.start > kept.maxBytes, let length = kept.messageLength(buffer, kept.start),
+                kept.start + length <= buffer.readerIndex {
+                kept.start += length
+                kept.evicted += 1
+            }
+            if isOpen, kept.start >= Self.reclaimThreshold, kept.start >= buffer.writerIndex - kept.start {
+                let sent = buffer.readerIndex - kept.start
+                buffer.moveReaderIndex(to: kept.start)
+                buffer.discardReadBytes()
+                buffer.moveReaderIndex(forwardBy: sent)
+                kept.start = 0
+            }
+            retention = kept
+        } else if !isOpen {
+            return
+        } else if buffer.readableBytes == 0 {
             buffer.clear()
         } else if buffer.readerIndex >= Self.reclaimThreshold, buffer.readerIndex >= buffer.readableBytes {
             buffer.discardReadBytes()

@@ -23,4 +23,17 @@ public enum GRPCMessageFramer {
         precondition(length <= Int(UInt32.max), "a gRPC message is at most 4 GiB; this one is \(length) bytes")
         buffer.setInteger(UInt32(truncatingIfNeeded: length), at: prefixIndex + 1)
     }
+
+    /// The length (prefix included) of the message whose prefix starts at `index` of
+    /// `buffer`, or nil if the buffer does not hold all of it. The message may lie before
+    /// the reader index (bytes already read but still held).
+    public static func messageLength(in buffer: ByteBuffer, at index: Int) -> Int? {
+        guard index >= 0, index + prefixSize <= buffer.writerIndex else { return nil }
+        // A view whose reader index is `index` (the storage is shared, not copied).
+        var view = buffer
+        view.moveReaderIndex(to: index)
+        guard let length = view.getInteger(at: index + 1, as: UInt32.self) else { return nil }
+        let total = prefixSize + Int(length)
+        return index + total <= buffer.writerIndex ? total : nil
+    }
 }

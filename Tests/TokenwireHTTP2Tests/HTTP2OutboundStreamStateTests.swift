@@ -29,10 +29,10 @@ struct HTTP2OutboundStreamStateTests {
 
     @Test func firstWriteSinceAFlushSchedulesOneAndLaterWritesDoNot() throws {
         var state = makeState()
-        #expect(try write(1, to: &state) == .init(outcome: .written, count: 1, scheduleFlush: true))
-        #expect(try write(1, to: &state) == .init(outcome: .written, count: 2, scheduleFlush: false))
+        #expect(try write(1, to: &state) == .init(outcome: .written, count: 1, heldBytes: 1, scheduleFlush: true))
+        #expect(try write(1, to: &state) == .init(outcome: .written, count: 2, heldBytes: 2, scheduleFlush: false))
         #expect(state.flush() == .resumeData(1))
-        #expect(try write(1, to: &state) == .init(outcome: .written, count: 3, scheduleFlush: true))
+        #expect(try write(1, to: &state) == .init(outcome: .written, count: 3, heldBytes: 3, scheduleFlush: true))
     }
 
     @Test func writeReachingTheHighWatermarkMustWait() throws {
@@ -254,5 +254,112 @@ struct HTTP2OutboundStreamStateTests {
             return
         }
         #expect(error.reason == "first")
+    }
+
+    // MARK: retention (a resumable stream's log in its reader's queue)
+
+    /// Messages as the retention tests write them: a 1-byte length, then that many bytes.
+    static let oneByteLength: @Sendable (ByteBuffer, Int) -> Int? = { buffer, index in
+        var view = buffer
+        view.moveReaderIndex(to: index)
+        guard let length = view.getInteger(at: index, as: UInt8.self) else { return nil }
+        return index + 1 + Int(length) <= buffer.writerIndex ? 1 + Int(length) : nil
+    }
+
+    func writeMessage(_ byte: UInt8, length: Int, to state: inout State) throws(HTTP2StreamClosedError) {
+        _ = try state.enqueue(turnBytes: nil) { buffer in
+            buffer.writeInteger(UInt8(length))
+            buffer.writeRepeatingByte(byte, count: length)
+        }
+    }
+
+    @Test func retainingQueueKeepsSentMessagesAndHandsOverSentAndUnsentInOrder() throws {
+        var state = makeState(high: 1 << 20)
+        state.retainSentMessages(maxBytes: 1000, messageLength: Self.oneByteLength)
+        try writeMessage(1, length: 3, to: &state)
+        try writeMessage(2, length: 3, to: &state)
+        _ = read(6, from: &state)  // message 1 and half of message 2 sent
+        try writeMessage(3, length: 2, to: &state)
+        #expect(state.heldBytes == 11)
+        #expect(state.buffer.readableBytes == 5)  // backpressure counts unsent bytes only
+        let taken = state.takeRetained()
+        let (messages, evicted) = try #require(taken)
+        #expect(Array(messages.readableBytesView) == [3, 1, 1, 1, 3, 2, 2, 2, 2, 3, 3])
+        #expect(evicted == 0)
+        #expect(state.retention == nil)
+        let again = state.takeRetained()
+        #expect(again == nil)
+    }
+
+    @Test func retainingQueueDropsWholeSentMessagesPastItsBoundOldestFirst() throws {
+        var state = makeState(high: 1 << 20)
+        state.retainSentMessages(maxBytes: 8, messageLength: Self.oneByteLength)
+        for byte in UInt8(1)...4 { try writeMessage(byte, length: 3, to: &state) }
+        _ = read(8, from: &state)  // messages 1 and 2 sent: 16 held, 8 allowed, both go
+        #expect(state.heldBytes == 8)
+        try writeMessage(5, length: 3, to: &state)
+        _ = read(3, from: &state)  // part of message 3: it is not whole-sent, so it stays
+        let taken = state.takeRetained()
+        let (messages, evicted) = try #require(taken)
+        #expect(evicted == 2)
+        #expect(Array(messages.readableBytesView) == [3, 3, 3, 3, 3, 4, 4, 4, 3, 5, 5, 5])
+    }
+
+    @Test func closedRetainingQueueStillHandsOverWhatItKept() throws {
+        var state = makeState(high: 1 << 20)
+        state.retainSentMessages(maxBytes: 1000, messageLength: Self.oneByteLength)
+        try writeMessage(9, length: 2, to: &state)
+        _ = read(3, from: &state)
+        try writeMessage(8, length: 1, to: &state)
+        _ = state.close(HTTP2StreamClosedError(errorCode: .cancel, reason: "reset"))
+        let taken = state.takeRetained()
+        let (messages, _) = try #require(taken)
+        #expect(Array(messages.readableBytesView) == [2, 9, 9, 1, 8])
+        #expect(state.buffer.readableBytes == 0)
+    }
+
+    @Test func finishedRetainingQueueHandsOverWithoutACopyAndStillSendsTheRest() throws {
+        var state = makeState(high: 1 << 20)
+        state.retainSentMessages(maxBytes: 1000, messageLength: Self.oneByteLength)
+        try writeMessage(1, length: 2, to: &state)
+        try writeMessage(2, length: 2, to: &state)
+        _ = read(3, from: &state)
+        _ = state.finish(trailers: [HTTP2Header("grpc-status", "0")])
+        let taken = state.takeRetained()
+        let (messages, _) = try #require(taken)
+        #expect(Array(messages.readableBytesView) == [2, 1, 1, 2, 2, 2])
+        var bytes = [UInt8](repeating: 0, count: 10)
+        let (result, _) = bytes.withUnsafeMutableBytes { state.read(into: $0) }
+        #expect(result == .data(count: 3, endOfData: true, trailers: [HTTP2Header("grpc-status", "0")]))
+        #expect(bytes[..<3] == [2, 2, 2])
+        #expect(Array(messages.readableBytesView) == [2, 1, 1, 2, 2, 2])
+    }
+
+    @Test func droppingRetainedMessagesKeepsTheUnsentOnes() throws {
+        var state = makeState(high: 1 << 20)
+        state.retainSentMessages(maxBytes: 1000, messageLength: Self.oneByteLength)
+        try writeMessage(1, length: 2, to: &state)
+        try writeMessage(2, length: 2, to: &state)
+        _ = read(4, from: &state)  // message 1 and one byte of message 2
+        #expect(state.dropRetained() == 3)
+        let taken = state.takeRetained()
+        let (messages, evicted) = try #require(taken)
+        #expect(evicted == 1)
+        #expect(Array(messages.readableBytesView) == [2, 2, 2])
+    }
+
+    @Test func retainingQueueReclaimsTheSpaceOfDroppedMessages() throws {
+        var state = makeState(high: 1 << 20)
+        state.retainSentMessages(maxBytes: 200, messageLength: Self.oneByteLength)
+        for round in 0..<2000 {
+            try writeMessage(UInt8(truncatingIfNeeded: round), length: 99, to: &state)
+            _ = read(100, from: &state)
+        }
+        #expect(state.heldBytes == 200)
+        #expect(state.buffer.capacity <= 64 * 1024)
+        let taken = state.takeRetained()
+        let (messages, evicted) = try #require(taken)
+        #expect(evicted == 1998)
+        #expect(messages.getInteger(at: 1, as: UInt8.self) == UInt8(truncatingIfNeeded: 1998))
     }
 }

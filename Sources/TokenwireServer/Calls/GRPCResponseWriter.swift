@@ -36,6 +36,8 @@ public struct GRPCResponseWriter: Sendable {
         /// The message's number on its stream (1 for the first); 0 when the writer takes
         /// turns by `Task.yield()` rather than by the loop's gate.
         fileprivate var messageNumber: Int
+        /// Bytes the stream's queue holds: unsent, and sent ones kept (`retainSentFrames`).
+        var heldBytes: Int
 
         /// Whether the queue is full: the writer must wait for the client's window.
         var mustWaitForCapacity: Bool { outcome == .mustWait }
@@ -57,11 +59,11 @@ public struct GRPCResponseWriter: Sendable {
     private func enqueue(_ body: (inout ByteBuffer) -> Void) throws(TokenwireError) -> Enqueued {
         do {
             if gate?.onLoop != nil {
-                let (outcome, count) = try outbound.enqueueCounting(turnBytes: .max, body)
-                return Enqueued(outcome: outcome, messageNumber: count)
+                let (outcome, count, held) = try outbound.enqueueCounting(turnBytes: .max, body)
+                return Enqueued(outcome: outcome, messageNumber: count, heldBytes: held)
             }
-            let outcome = try outbound.enqueue(body)
-            return Enqueued(outcome: outcome, messageNumber: 0)
+            let (outcome, _, held) = try outbound.enqueueCounting(body)
+            return Enqueued(outcome: outcome, messageNumber: 0, heldBytes: held)
         } catch let error as HTTP2StreamClosedError {
             throw TokenwireError.cancelled("the client closed the call (\(error.reason))")
         } catch {
@@ -140,6 +142,24 @@ public struct GRPCResponseWriter: Sendable {
         } catch is CancellationError {
             throw TokenwireError.cancelled("the call was cancelled")
         }
+    }
+
+    /// From now on the stream's queue keeps the frames it has sent, the newest up to
+    /// `maxBytes` (whole frames), until `takeSentFrames`: a resumable stream's log while
+    /// this writer is its only reader.
+    func retainSentFrames(maxBytes: Int) {
+        outbound.retainSentMessages(maxBytes: maxBytes, messageLength: { GRPCMessageFramer.messageLength(in: $0, at: $1) })
+    }
+
+    /// Stops keeping sent frames; returns every frame kept (sent or not, back to back,
+    /// oldest first) and how many were dropped before them.
+    func takeSentFrames() -> (messages: ByteBuffer, evicted: Int)? {
+        outbound.takeRetained()
+    }
+
+    /// Drops the kept frames already sent. - Returns: the bytes dropped.
+    func dropSentFrames() -> Int {
+        outbound.dropRetained()
     }
 
     /// Ends the response with `status` in the trailers.

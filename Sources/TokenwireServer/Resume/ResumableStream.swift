@@ -6,11 +6,19 @@ import TokenwireWire
 /// One resumable Generate stream: its frames as first sent (`StreamFrameLog`) and the
 /// readers attached to it (docs/ARCHITECTURE.md, "Resumable streams").
 ///
-/// The producer (the call's `StreamingTokenSink`) hands each encoded frame to `append`,
-/// which logs it and queues it on every attached reader's writer under one lock, so a
-/// reader that attaches (`attach`: the frames after its seq, then live ones) sees every
-/// frame once, in order. The call that started the stream is reader 0; a resume adds a
-/// reader on whatever connection it arrived on.
+/// The producer (the call's `StreamingTokenSink`) hands each event to `append`, which
+/// numbers it, logs the frame and queues it on every attached reader's writer under one
+/// lock, so a reader that attaches (`attach`: the frames after its seq, then live ones)
+/// sees every frame once, in order. The call that started the stream is reader 0; a resume
+/// adds a reader on whatever connection it arrived on.
+///
+/// Where the log is: while the call that started the stream is its only reader (almost
+/// every stream, for all its life), its writer's own queue keeps the frames it sent
+/// (`GRPCResponseWriter.retainSentFrames`), so a frame is encoded once, into the queue, and
+/// the log costs the token path nothing. The stream takes the frames over into its own
+/// `StreamFrameLog` (one copy) when that reader leaves, when a second reader attaches, or
+/// when the stream ends (for its retention); from then on each frame is logged and copied
+/// to every reader. A stream mirrored to a resume store keeps its own log from the start.
 ///
 /// Readers leave two ways. A lost connection *detaches*: with no reader left the producer
 /// goes on into the log for `detachGrace` (stopping when the log is full), and is
@@ -70,7 +78,11 @@ final class ResumableStream: Sendable {
         /// Numbers the producer's events (StreamStart first); under this lock so that a
         /// heartbeat from another task lands between two frames.
         var numbering: FrameNumbering
+        /// The frames, once the stream keeps them itself (`inReaderQueue` is false).
         var log: StreamFrameLog
+        /// Whether the frames are kept by the only reader's queue (reader 0's, the call
+        /// that started the stream) rather than in `log`.
+        var inReaderQueue: Bool
         var readers: [Reader]
         var nextReaderID = 1
         /// Resumed readers waiting for the stream's status.
@@ -82,7 +94,10 @@ final class ResumableStream: Sendable {
         var cancelProducer: (@Sendable () -> Void)?
         /// Why the stream cancelled its producer, once it has (the status says so).
         var cancelReason: String?
-        var endedAt: ContinuousClock.Instant?
+        /// Whether the stream has ended. (The state holds no `ContinuousClock.Instant`: a
+        /// type of a resilient library makes every access to the state go through runtime
+        /// layout lookups, which cost the token path a measurable share.)
+        var ended = false
         /// Bytes this stream counts in the server's total (`ResumeMemory`).
         var charged = 0
         /// Bytes appended (or, negative, evicted) not yet added to the total: it is shared
@@ -96,7 +111,7 @@ final class ResumableStream: Sendable {
         /// Whether the mirror has this stream on its list of streams with news.
         var mirrorQueued = false
         /// When the store's expiry of this stream's keys was last renewed.
-        var mirrorRenewedAt: ContinuousClock.Instant?
+        var mirrorRenewedAt: NIODeadline?
         /// Set when a batch was lost (Redis far behind): nothing more is mirrored, and a
         /// follower elsewhere meets the gap as OUT_OF_RANGE.
         var mirrorAbandoned = false
@@ -119,9 +134,11 @@ final class ResumableStream: Sendable {
         self.eventLoop = eventLoop
         var start = start
         start.resumeToken = token
+        let inReaderQueue = mirror == nil
+        if inReaderQueue { firstReader.retainSentFrames(maxBytes: configuration.maxStreamBytes) }
         self.state = Mutex(State(
             numbering: FrameNumbering(start: start), log: StreamFrameLog(maxBytes: configuration.maxStreamBytes),
-            readers: [Reader(id: 0, writer: firstReader)]))
+            inReaderQueue: inReaderQueue, readers: [Reader(id: 0, writer: firstReader)]))
     }
 
     /// How often (in bytes appended or evicted) a running stream updates the server's total.
@@ -135,8 +152,8 @@ final class ResumableStream: Sendable {
         state.withLock { $0.numbering.route(to: provider, model: model) }
     }
 
-    /// When the stream ended (nil while it is produced).
-    var endedAt: ContinuousClock.Instant? { state.withLock { $0.endedAt } }
+    /// Whether the stream has ended.
+    var hasEnded: Bool { state.withLock { $0.ended } }
 
     /// Bytes this stream counts against the server's total: its frames while it runs;
     /// once it has ended, its log's storage and the stream itself.
@@ -150,7 +167,7 @@ final class ResumableStream: Sendable {
     func setProducer(cancel: @escaping @Sendable () -> Void) {
         let cancelNow = state.withLock { state -> Bool in
             state.cancelProducer = cancel
-            return state.cancelReason != nil && state.endedAt == nil
+            return state.cancelReason != nil && !state.ended
         }
         if cancelNow { cancel() }
     }
@@ -163,9 +180,16 @@ final class ResumableStream: Sendable {
     func append(_ event: TokenEvent) -> Delivery {
         var detached = false
         let delivery = state.withLock { state -> Delivery in
-            guard state.endedAt == nil else { return .goOn }
+            guard !state.ended else { return .goOn }
             if let reason = state.cancelReason { return .stop(reason) }
             let (start, frame) = state.numbering.frames(for: event)
+            if state.inReaderQueue {
+                if let delivery = appendToReaderQueue(start, frame, &state) { return delivery }
+                // Reader 0's stream is gone: the frames it kept and these are in the log now.
+                state.readers.removeAll()
+                detached = true
+                return state.log.isFull ? .waitForReader : .goOn
+            }
             var slowest: (Reader, GRPCResponseWriter.Enqueued)?
             if let start { append(start, to: &state, slowest: &slowest, detached: &detached) }
             append(frame, to: &state, slowest: &slowest, detached: &detached)
@@ -185,6 +209,52 @@ final class ResumableStream: Sendable {
         }
         if detached { readerLeft() }
         return delivery
+    }
+
+    /// While reader 0's queue keeps the frames: queues them there (encoded once, as a call
+    /// without a log does). - Returns: nil when its stream is gone; the frames not queued
+    /// are then appended to the log, which holds what the queue kept.
+    private func appendToReaderQueue(_ start: TokenFrame?, _ frame: TokenFrame, _ state: inout State) -> Delivery? {
+        let writer = state.readers[0].writer
+        var enqueued: GRPCResponseWriter.Enqueued
+        do {
+            if let start { _ = try writer.enqueue(start) }
+        } catch {
+            takeOverLog(&state, lastSeq: start!.seq - 1)
+            _ = state.log.append(evicting: false) { GRPCMessageFramer.appendMessage(start!, to: &$0) }
+            _ = state.log.append(evicting: false) { GRPCMessageFramer.appendMessage(frame, to: &$0) }
+            state.uncharged = state.log.bytes - state.charged
+            return nil
+        }
+        do {
+            enqueued = try writer.enqueue(frame)
+        } catch {
+            takeOverLog(&state, lastSeq: frame.seq - 1)
+            _ = state.log.append(evicting: false) { GRPCMessageFramer.appendMessage(frame, to: &$0) }
+            state.uncharged = state.log.bytes - state.charged
+            return nil
+        }
+        // The server's total hears of the queue's kept bytes every `chargeStep`.
+        if abs(enqueued.heldBytes - state.charged) >= Self.chargeStep {
+            memory.add(enqueued.heldBytes - state.charged)
+            state.charged = enqueued.heldBytes
+        }
+        if memory.excess > 0 {
+            let dropped = writer.dropSentFrames()
+            memory.add(-dropped)
+            state.charged -= dropped
+        }
+        return .settle(writer, enqueued)
+    }
+
+    /// Moves the frames reader 0's queue kept into the stream's own log (the last of them
+    /// is `lastSeq`); from now on every frame is logged here.
+    private func takeOverLog(_ state: inout State, lastSeq: UInt64) {
+        guard state.inReaderQueue else { return }
+        state.inReaderQueue = false
+        let kept = state.readers[0].writer.takeSentFrames()?.messages ?? ByteBuffer()
+        state.log = StreamFrameLog(maxBytes: configuration.maxStreamBytes, messages: kept, lastSeq: lastSeq)
+        state.uncharged = state.log.bytes - state.charged
     }
 
     /// Logs one frame and queues it on every attached reader, noting the reader that asks
@@ -247,7 +317,7 @@ final class ResumableStream: Sendable {
                 // found no waiter) is seen here, one that comes after finds the waiter.
                 let ready = state.withLock { state -> Result<Bool, any Error> in
                     if Task.isCancelled { return .failure(CancellationError()) }
-                    if !state.readers.isEmpty || state.endedAt != nil || !state.log.isFull { return .success(true) }
+                    if !state.readers.isEmpty || state.ended || !state.log.isFull { return .success(true) }
                     state.readerWaiter = continuation
                     return .success(false)
                 }
@@ -289,6 +359,7 @@ final class ResumableStream: Sendable {
     func finish(_ status: GRPCStatus) -> GRPCStatus {
         let (waiters, final, first) = state.withLock { state -> ([CheckedContinuation<GRPCStatus, Never>], GRPCStatus, Bool) in
             if let ended = state.log.endStatus { return ([], ended, false) }
+            takeOverLog(&state, lastSeq: state.numbering.seq)
             var final = status
             if let reason = state.cancelReason, status.code == .cancelled { final = GRPCStatus(code: .cancelled, message: reason) }
             state.log.finish(final)
@@ -303,7 +374,7 @@ final class ResumableStream: Sendable {
             memory.add(charge - state.charged)
             state.charged = charge
             state.uncharged = 0
-            state.endedAt = .now
+            state.ended = true
             state.graceTimer?.cancel()
             state.graceTimer = nil
             state.cancelProducer = nil
@@ -336,7 +407,7 @@ final class ResumableStream: Sendable {
             }
             let end = state.mirrorEnd.map { (state.log.lastSeq, $0) }
             if state.mirrorPending.readableBytes == 0, end == nil { return nil }
-            let now = ContinuousClock.now
+            let now = NIODeadline.now()
             let renews = state.mirrorRenewedAt.map { now - $0 >= .seconds(10) } ?? true
             if renews { state.mirrorRenewedAt = now }
             return MirrorBatch(firstSeq: state.mirrorFirstSeq, frames: state.mirrorPending, end: end, renewsExpiry: renews)
@@ -357,6 +428,7 @@ final class ResumableStream: Sendable {
     /// attaches it for the live ones.
     func attach(_ writer: GRPCResponseWriter, after: UInt64) -> Attachment {
         let (attachment, waiter) = state.withLock { state -> (Attachment, CheckedContinuation<Void, any Error>?) in
+            takeOverLog(&state, lastSeq: state.numbering.seq)
             switch state.log.read(after: after) {
             case .outOfRange(let oldest, let newest):
                 return (.refused(Self.outOfRange(after: after, oldest: oldest, newest: newest, last: state.log.lastSeq)), nil)
@@ -411,6 +483,7 @@ final class ResumableStream: Sendable {
     func detach(readerID: Int) {
         let left = state.withLock { state -> Bool in
             guard let index = state.readers.firstIndex(where: { $0.id == readerID }) else { return false }
+            takeOverLog(&state, lastSeq: state.numbering.seq)
             state.readers.remove(at: index)
             return true
         }
@@ -421,8 +494,9 @@ final class ResumableStream: Sendable {
     /// producer is cancelled at once.
     func cancelReader(readerID: Int) {
         let cancel = state.withLock { state -> (@Sendable () -> Void)? in
+            takeOverLog(&state, lastSeq: state.numbering.seq)
             state.readers.removeAll { $0.id == readerID }
-            guard state.readers.isEmpty, state.endedAt == nil, state.cancelReason == nil else { return nil }
+            guard state.readers.isEmpty, !state.ended, state.cancelReason == nil else { return nil }
             state.cancelReason = "the call was cancelled by its client"
             state.graceTimer?.cancel()
             state.graceTimer = nil
@@ -436,7 +510,7 @@ final class ResumableStream: Sendable {
     func close() {
         let cancel = state.withLock { state -> (@Sendable () -> Void)? in
             state.isClosing = true
-            guard state.readers.isEmpty, state.endedAt == nil else { return nil }
+            guard state.readers.isEmpty, !state.ended else { return nil }
             state.cancelReason = "the server shut down while no client was attached to the stream"
             return state.cancelProducer
         }
@@ -447,7 +521,7 @@ final class ResumableStream: Sendable {
     private func readerLeft() {
         let grace = configuration.detachGrace
         let cancel = state.withLock { state -> (@Sendable () -> Void)? in
-            guard state.readers.isEmpty, state.endedAt == nil, state.graceTimer == nil, state.cancelReason == nil else { return nil }
+            guard state.readers.isEmpty, !state.ended, state.graceTimer == nil, state.cancelReason == nil else { return nil }
             if grace <= .zero || state.isClosing {
                 state.cancelReason = state.isClosing
                     ? "the server shut down while no client was attached to the stream"
@@ -467,7 +541,7 @@ final class ResumableStream: Sendable {
             eventLoop.makeFutureWithTask { await mirror.hasRemoteReader(self.token) }.whenSuccess { [self] remote in
                 if remote {
                     state.withLock { state in
-                        guard state.graceTimer == nil, state.readers.isEmpty, state.endedAt == nil else { return }
+                        guard state.graceTimer == nil, state.readers.isEmpty, !state.ended else { return }
                         state.graceTimer = eventLoop.scheduleTask(in: .seconds(1)) { [self] in graceExpired() }
                     }
                 } else {
@@ -483,7 +557,7 @@ final class ResumableStream: Sendable {
         let grace = configuration.detachGrace
         let cancel = state.withLock { state -> (@Sendable () -> Void)? in
             state.graceTimer = nil
-            guard state.readers.isEmpty, state.endedAt == nil, state.cancelReason == nil else { return nil }
+            guard state.readers.isEmpty, !state.ended, state.cancelReason == nil else { return nil }
             state.cancelReason = "the client's connection was lost and nobody resumed the stream within the detach grace of \(grace) (--detach-grace)"
             return state.cancelProducer
         }

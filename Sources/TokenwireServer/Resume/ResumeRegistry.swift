@@ -45,14 +45,17 @@ final class ResumeRegistry: Sendable {
     /// hex digits.
     static func makeToken() -> String {
         var generator = SystemRandomNumberGenerator()
-        let (high, low) = (generator.next() as UInt64, generator.next() as UInt64)
-        return hex(high) + hex(low)
+        var digits: [UInt8] = []
+        digits.reserveCapacity(32)
+        for value in [generator.next() as UInt64, generator.next() as UInt64] {
+            for shift in stride(from: 60, through: 0, by: -4) {
+                digits.append(hexDigits[Int(value >> UInt64(shift) & 0xf)])
+            }
+        }
+        return String(decoding: digits, as: UTF8.self)
     }
 
-    private static func hex(_ value: UInt64) -> String {
-        let digits = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - digits.count) + digits
-    }
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 
     /// Starts a stream produced by the call whose writer is `writer`, to begin with `start`.
     /// - Returns: nil once the server is shutting down (the call streams without a log).
@@ -66,7 +69,11 @@ final class ResumeRegistry: Sendable {
             state.streams[stream.token] = stream
             return true
         }
-        guard registered else { return nil }
+        guard registered else {
+            // The writer's queue was told to keep its frames for this stream: it need not.
+            _ = writer.takeSentFrames()
+            return nil
+        }
         sweepIfDue()
         return stream
     }

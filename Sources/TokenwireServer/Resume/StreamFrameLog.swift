@@ -52,6 +52,26 @@ struct StreamFrameLog {
         self.buffer = ByteBufferAllocator().buffer(capacity: 0)
     }
 
+    /// A log that holds `messages` (whole gRPC messages back to back, as a writer's queue
+    /// kept them), the last of which is frame `lastSeq`.
+    init(maxBytes: Int, messages: ByteBuffer, lastSeq: UInt64) {
+        self.maxBytes = maxBytes
+        self.buffer = messages
+        // Each message is a 5-byte prefix (flag, 4-byte big-endian length) and its bytes.
+        let view = messages.readableBytesView
+        var index = view.startIndex
+        while index + 5 <= view.endIndex {
+            let length = 5 + (Int(view[index + 1]) << 24 | Int(view[index + 2]) << 16 | Int(view[index + 3]) << 8 | Int(view[index + 4]))
+            guard index + length <= view.endIndex else { break }
+            lengths.append(UInt32(length))
+            index += length
+        }
+        precondition(UInt64(lengths.count) <= lastSeq, "\(lengths.count) frames kept, but the last is seq \(lastSeq)")
+        self.lastSeq = lastSeq
+        // The queue bounds only what it has sent; the log bounds everything.
+        while bytes > maxBytes, lengths.count > 1 { _ = evictOldest() }
+    }
+
     /// Bytes of the messages held.
     var bytes: Int { buffer.readableBytes }
 
@@ -109,17 +129,23 @@ struct StreamFrameLog {
         return length
     }
 
-    /// Records the stream's end; no frame follows. The frames move to storage of their
-    /// exact size: an ended stream is kept for its retention, and a growing buffer's spare
-    /// half would be kept with it.
+    /// Records the stream's end; no frame follows. An ended stream is kept for its
+    /// retention: when most of its storage is spare, the frames move to storage of their
+    /// exact size.
     mutating func finish(_ status: GRPCStatus) {
         endStatus = status
-        var exact = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
-        exact.writeImmutableBuffer(buffer)
-        buffer = exact
-        var lengths = CircularBuffer<UInt32>(initialCapacity: self.lengths.count)
-        lengths.append(contentsOf: self.lengths)
-        self.lengths = lengths
+        // Only when more than half is spare (frames evicted): a buffer that grew by doubling,
+        // as a writer's queue taken over did, is kept as it is rather than copied.
+        if buffer.capacity > 2 * buffer.readableBytes + 64 {
+            var exact = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
+            exact.writeImmutableBuffer(buffer)
+            buffer = exact
+        }
+        if lengths.capacity > 2 * lengths.count + 16 {
+            var lengths = CircularBuffer<UInt32>(initialCapacity: self.lengths.count)
+            lengths.append(contentsOf: self.lengths)
+            self.lengths = lengths
+        }
     }
 
     /// Bytes of memory the log holds: its storage, not only the frames in it.
