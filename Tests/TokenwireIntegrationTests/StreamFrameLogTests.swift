@@ -64,4 +64,39 @@ struct StreamFrameLogTests {
         #expect(log.read(after: 0) == .outOfRange(oldest: nil, newest: nil))
         #expect(log.read(after: 2) == .caughtUp)
     }
+
+    /// A gRPC message (5-byte prefix, then `size` bytes of `seq`), as a writer's queue holds it.
+    func grpcMessage(_ seq: UInt64, size: Int = 10) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        buffer.writeInteger(UInt8(0))
+        buffer.writeInteger(UInt32(size))
+        buffer.writeRepeatingByte(UInt8(truncatingIfNeeded: seq), count: size)
+        return buffer
+    }
+
+    func queue(of seqs: ClosedRange<UInt64>) -> ByteBuffer {
+        var queue = ByteBuffer()
+        for seq in seqs { queue.writeImmutableBuffer(grpcMessage(seq)) }
+        return queue
+    }
+
+    @Test func logTakenOverFromAWritersQueueReadsAndGrowsLikeAnyOther() {
+        // The queue dropped frames 1 and 2: it holds 3...6, the last being seq 6.
+        var log = StreamFrameLog(maxBytes: 1000, messages: queue(of: 3...6), lastSeq: 6)
+        #expect(log.oldestSeq == 3)
+        #expect(log.read(after: 4) == .frames((5...6).map { .init(seq: $0, message: grpcMessage($0)) }))
+        #expect(log.read(after: 1) == .outOfRange(oldest: 3, newest: 6))
+        _ = log.append(seq: 7, message: grpcMessage(7))
+        #expect(log.read(after: 5) == .frames((6...7).map { .init(seq: $0, message: grpcMessage($0)) }))
+        #expect(log.evictOldest() == 15)
+        #expect(log.oldestSeq == 4)
+    }
+
+    @Test func logTakenOverFromAWritersQueueKeepsItsOwnBound() {
+        // The queue bounds only what it has sent; unsent frames may take it past the log's bound.
+        let log = StreamFrameLog(maxBytes: 45, messages: queue(of: 1...5), lastSeq: 5)  // 3 of 15 bytes
+        #expect(log.bytes == 45)
+        #expect(log.read(after: 2) == .frames((3...5).map { .init(seq: $0, message: grpcMessage($0)) }))
+        #expect(log.read(after: 1) == .outOfRange(oldest: 3, newest: 5))
+    }
 }

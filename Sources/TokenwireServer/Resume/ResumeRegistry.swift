@@ -24,8 +24,8 @@ final class ResumeRegistry: Sendable {
     private struct State {
         var streams: [String: ResumableStream] = [:]
         /// Ended streams, the earliest first.
-        var ended = CircularBuffer<(token: String, at: ContinuousClock.Instant)>()
-        var lastSweep = ContinuousClock.now
+        var ended = CircularBuffer<(token: String, at: NIODeadline)>()
+        var lastSweep = NIODeadline.now()
         var isClosed = false
     }
 
@@ -89,8 +89,8 @@ final class ResumeRegistry: Sendable {
 
     /// Drops ended streams past their retention and, while over the total, the oldest
     /// ended streams.
-    func sweep(now: ContinuousClock.Instant = .now) {
-        let retention = configuration.retention
+    func sweep(now: NIODeadline = .now()) {
+        let retention = TimeAmount(configuration.retention)
         let dropped = state.withLock { state -> [ResumableStream] in
             state.lastSweep = now
             var dropped: [ResumableStream] = []
@@ -117,11 +117,11 @@ final class ResumeRegistry: Sendable {
     }
 
     private func streamEnded(_ stream: ResumableStream) {
-        state.withLock { $0.ended.append((stream.token, .now)) }
+        state.withLock { $0.ended.append((stream.token, .now())) }
     }
 
     private func sweepIfDue() {
-        let due = state.withLock { ContinuousClock.now - $0.lastSweep >= .seconds(1) }
+        let due = state.withLock { NIODeadline.now() - $0.lastSweep >= .seconds(1) }
         if due || memory.excess > 0 { sweep() }
     }
 }

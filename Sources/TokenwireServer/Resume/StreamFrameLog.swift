@@ -40,8 +40,10 @@ struct StreamFrameLog {
     let maxBytes: Int
     /// The frames held, oldest first, back to back.
     private var buffer: ByteBuffer
-    /// Each held frame's length, oldest first.
-    private var lengths = CircularBuffer<UInt32>()
+    /// Each held frame's length, oldest first; nil until needed for a log taken over from a
+    /// writer's queue (most streams end and are never resumed: their lengths are never
+    /// read). `lengths` finds them either way.
+    private var knownLengths: CircularBuffer<UInt32>? = CircularBuffer()
     /// The seq of the last frame appended (0: none yet).
     private(set) var lastSeq: UInt64 = 0
     /// The stream's final status, once it has ended.
@@ -57,8 +59,29 @@ struct StreamFrameLog {
     init(maxBytes: Int, messages: ByteBuffer, lastSeq: UInt64) {
         self.maxBytes = maxBytes
         self.buffer = messages
-        // Each message is a 5-byte prefix (flag, 4-byte big-endian length) and its bytes.
-        let view = messages.readableBytesView
+        self.lastSeq = lastSeq
+        self.knownLengths = nil
+        // The queue bounds only what it has sent; the log bounds everything.
+        if bytes > maxBytes {
+            indexFrames()
+            while bytes > maxBytes, lengths.count > 1 { _ = evictOldest() }
+        }
+        precondition(UInt64(lengths.count) <= lastSeq, "\(lengths.count) frames kept, but the last is seq \(lastSeq)")
+    }
+
+    /// Each held frame's length, oldest first.
+    private var lengths: CircularBuffer<UInt32> { knownLengths ?? Self.frameLengths(in: buffer) }
+
+    /// Finds the frames' lengths, once, before a change that needs them.
+    private mutating func indexFrames() {
+        if knownLengths == nil { knownLengths = Self.frameLengths(in: buffer) }
+    }
+
+    /// The lengths of the whole gRPC messages back to back in `buffer`'s readable bytes:
+    /// each is a 5-byte prefix (flag, 4-byte big-endian length) and its bytes.
+    private static func frameLengths(in buffer: ByteBuffer) -> CircularBuffer<UInt32> {
+        var lengths = CircularBuffer<UInt32>()
+        let view = buffer.readableBytesView
         var index = view.startIndex
         while index + 5 <= view.endIndex {
             let length = 5 + (Int(view[index + 1]) << 24 | Int(view[index + 2]) << 16 | Int(view[index + 3]) << 8 | Int(view[index + 4]))
@@ -66,10 +89,7 @@ struct StreamFrameLog {
             lengths.append(UInt32(length))
             index += length
         }
-        precondition(UInt64(lengths.count) <= lastSeq, "\(lengths.count) frames kept, but the last is seq \(lastSeq)")
-        self.lastSeq = lastSeq
-        // The queue bounds only what it has sent; the log bounds everything.
-        while bytes > maxBytes, lengths.count > 1 { _ = evictOldest() }
+        return lengths
     }
 
     /// Bytes of the messages held.
@@ -89,13 +109,14 @@ struct StreamFrameLog {
     /// - Returns: the bytes appended and the bytes evicted (for a server-wide account).
     mutating func append(evicting: Bool = true, _ encode: (inout ByteBuffer) -> Void) -> (appended: Int, evicted: Int) {
         precondition(endStatus == nil, "frame appended to an ended stream")
+        indexFrames()
         // Reclaim the evicted frames' space once they fill half the buffer (a memmove of
         // what is held, at most every `maxBytes` of appends).
         if buffer.readerIndex > 4096, buffer.readerIndex > buffer.capacity / 2 { buffer.discardReadBytes() }
         let start = buffer.writerIndex
         encode(&buffer)
         let length = buffer.writerIndex - start
-        lengths.append(UInt32(length))
+        knownLengths!.append(UInt32(length))
         lastSeq += 1
         var evicted = 0
         while evicting, bytes > maxBytes, lengths.count > 1 {
@@ -123,9 +144,10 @@ struct StreamFrameLog {
     /// Drops the oldest frame (server-wide memory pressure).
     /// - Returns: the bytes freed (0 when the log is empty).
     mutating func evictOldest() -> Int {
-        guard let length = lengths.popFirst().map(Int.init) else { return 0 }
+        indexFrames()
+        guard let length = knownLengths!.popFirst().map(Int.init) else { return 0 }
         buffer.moveReaderIndex(forwardBy: length)
-        if lengths.isEmpty { buffer.clear() }
+        if knownLengths!.isEmpty { buffer.clear() }
         return length
     }
 
@@ -141,25 +163,27 @@ struct StreamFrameLog {
             exact.writeImmutableBuffer(buffer)
             buffer = exact
         }
-        if lengths.capacity > 2 * lengths.count + 16 {
-            var lengths = CircularBuffer<UInt32>(initialCapacity: self.lengths.count)
-            lengths.append(contentsOf: self.lengths)
-            self.lengths = lengths
+        if let known = knownLengths, known.capacity > 2 * known.count + 16 {
+            var lengths = CircularBuffer<UInt32>(initialCapacity: known.count)
+            lengths.append(contentsOf: known)
+            knownLengths = lengths
         }
     }
 
     /// Bytes of memory the log holds: its storage, not only the frames in it.
-    var footprint: Int { buffer.capacity + lengths.capacity * MemoryLayout<UInt32>.stride }
+    var footprint: Int { buffer.capacity + (knownLengths?.capacity ?? 0) * MemoryLayout<UInt32>.stride }
 
     /// What a reader who has seen frames up to `after` gets next, at most `limit` frames.
     func read(after: UInt64, limit: Int = .max) -> Read {
+        let lengths = self.lengths
         let newest = lengths.isEmpty ? nil : lastSeq
-        guard after <= lastSeq else { return .outOfRange(oldest: oldestSeq, newest: newest) }
+        let oldestHeld = lengths.isEmpty ? nil : lastSeq - UInt64(lengths.count) + 1
+        guard after <= lastSeq else { return .outOfRange(oldest: oldestHeld, newest: newest) }
         if after == lastSeq {
             return endStatus.map { .ended($0) } ?? .caughtUp
         }
-        guard let oldest = oldestSeq, after + 1 >= oldest else {
-            return .outOfRange(oldest: oldestSeq, newest: newest)
+        guard let oldest = oldestHeld, after + 1 >= oldest else {
+            return .outOfRange(oldest: oldestHeld, newest: newest)
         }
         let skip = Int(after + 1 - oldest)
         let count = min(lengths.count - skip, max(limit, 1))
