@@ -12,9 +12,14 @@
 # With --count-switches, also counts the Swift runtime's swift_task_switch calls and the
 # jobs run on the loops' task executors (perf uprobes; needs root and perf), per call.
 #
+# With --warmup W, first makes W calls the same way, unmeasured: a server that keeps
+# finished streams for resumes (--resume-retention) is then measured in its steady state,
+# its --resume-memory full and old streams dropped as new ones end, rather than while its
+# heap grows.
+#
 # usage: tools/bench-call-cost.sh [--calls N] [--conns C] [--streams S] [--body FILE]
-#                                 [--count-switches] BINARY...
-#   defaults: 100000 calls, 16 x 16, ../shared/peers/bodies/gen50.bin (shape c50)
+#                                 [--warmup W] [--count-switches] BINARY...
+#   defaults: 100000 calls, 16 x 16, ../shared/peers/bodies/gen50.bin (shape c50), no warm-up
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -23,14 +28,16 @@ conns=16
 streams=16
 body="$repo_root/../shared/peers/bodies/gen50.bin"
 count_switches=0
+warmup=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --calls) calls="$2"; shift 2 ;;
     --conns) conns="$2"; shift 2 ;;
     --streams) streams="$2"; shift 2 ;;
     --body) body="$2"; shift 2 ;;
+    --warmup) warmup="$2"; shift 2 ;;
     --count-switches) count_switches=1; shift ;;
-    -h|--help) sed -n 2,20p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,25p "$0"; exit 0 ;;
     -*) echo "bench-call-cost: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -64,6 +71,11 @@ for binary in "$@"; do
   server_pid=$!
   for _ in $(seq 1 100); do "$binary" health --port "$port" >/dev/null 2>&1 && break; sleep 0.1; done
   "$binary" health --port "$port" >/dev/null || { echo "bench-call-cost: $binary did not come up on port $port" >&2; exit 1; }
+  if [ "$warmup" -gt 0 ]; then
+    "${pin_load[@]}" h2load -c"$conns" -m"$streams" -n "$warmup" -d "$body" \
+      -H 'content-type: application/grpc' -H 'te: trailers' \
+      "http://127.0.0.1:$port/tokenwire.v1.TokenStream/Generate" >/dev/null 2>&1
+  fi
   perf_pid=""
   if [ "$count_switches" = 1 ]; then
     perf stat "${events[@]}" -p "$server_pid" -o /tmp/bench-call-cost.$$.perf &

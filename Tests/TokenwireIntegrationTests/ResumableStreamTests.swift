@@ -191,6 +191,30 @@ struct ResumableStreamTests {
         }
     }
 
+    @Test func serverWideBoundDropsTheOldestEndedStreamsFirstAndKeepsTheNewest() async throws {
+        // Each ended stream counts its frames' storage and 1 KiB: 64 KiB holds a few dozen
+        // of these, not all 120.
+        try await withServerAndClient(configure: { $0.resume.maxTotalBytes = 64 * 1024 }) { _, client in
+            var tokens: [String] = []
+            var last: [TokenFrame] = []
+            for _ in 0..<120 {
+                last = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 20)).collect()
+                tokens.append(try Self.resumeToken(of: last))
+            }
+            await #expect { _ = try await client.generate(Self.resumeRequest(tokens[0], after: 0)).collect() } throws: { error in
+                (error as? TokenwireError)?.code == .notFound
+            }
+            // A running stream whose frames take the total over the bound keeps them (it
+            // holds 16 KiB and more, so it adds to the total while it runs): ended streams go first.
+            let long = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 2000)).collect()
+            Self.expectWhole(long, count: 2000)
+            let replay = try await client.generate(Self.resumeRequest(try Self.resumeToken(of: long), after: 0)).collect()
+            #expect(replay == long)
+            let newest = try await client.generate(Self.resumeRequest(tokens[119], after: 0)).collect()
+            #expect(newest == last)
+        }
+    }
+
     @Test func detachGraceExpiringCancelsTheProducerAndAResumeThenSaysWhy() async throws {
         try await withTestServer(configure: { configuration in
             Self.configurePaced(&configuration)

@@ -194,11 +194,11 @@ final class ResumableStream: Sendable {
             if let start { append(start, to: &state, slowest: &slowest, detached: &detached) }
             append(frame, to: &state, slowest: &slowest, detached: &detached)
             if abs(state.uncharged) >= Self.chargeStep { chargeMemory(&state) }
-            if !state.readers.isEmpty, memory.excess > 0 {
+            if !state.readers.isEmpty, memory.runningExcess > 0 {
                 // Over the server's total: this stream's readers have these frames queued.
                 chargeMemory(&state)
                 var freed = 0
-                while memory.excess - freed > 0, state.log.bytes > Self.chargeStep {
+                while memory.runningExcess - freed > 0, state.log.bytes > Self.chargeStep {
                     freed += state.log.evictOldest()
                 }
                 state.uncharged -= freed
@@ -239,7 +239,7 @@ final class ResumableStream: Sendable {
             memory.add(enqueued.heldBytes - state.charged)
             state.charged = enqueued.heldBytes
         }
-        if memory.excess > 0 {
+        if memory.runningExcess > 0 {
             let dropped = writer.dropSentFrames()
             memory.add(-dropped)
             state.charged -= dropped
@@ -372,6 +372,7 @@ final class ResumableStream: Sendable {
             }
             let charge = state.log.footprint + Self.overheadBytes
             memory.add(charge - state.charged)
+            memory.addEnded(charge)
             state.charged = charge
             state.uncharged = 0
             state.ended = true

@@ -91,19 +91,23 @@ final class ResumeRegistry: Sendable {
     /// ended streams.
     func sweep(now: NIODeadline = .now()) {
         let retention = TimeAmount(configuration.retention)
-        let dropped = state.withLock { state -> [ResumableStream] in
+        let (dropped, freed) = state.withLock { state -> ([ResumableStream], Int) in
             state.lastSweep = now
             var dropped: [ResumableStream] = []
-            var over = memory.excess
-            while let oldest = state.ended.first, now - oldest.at >= retention || over > 0 {
+            var freed = 0
+            let over = memory.excess
+            while let oldest = state.ended.first, now - oldest.at >= retention || over - freed > 0 {
                 state.ended.removeFirst()
                 guard let stream = state.streams.removeValue(forKey: oldest.token) else { continue }
                 dropped.append(stream)
-                over -= stream.heldBytes
+                freed += stream.heldBytes
             }
-            return dropped
+            return (dropped, freed)
         }
-        for stream in dropped { memory.add(-stream.heldBytes) }
+        memory.add(-freed)
+        memory.addEnded(-freed)
+        // The streams are released here, outside the lock.
+        _ = dropped
     }
 
     /// Shutdown: no new streams; producers with no reader attached are cancelled, and any

@@ -66,7 +66,7 @@ struct StreamFrameLog {
             indexFrames()
             while bytes > maxBytes, lengths.count > 1 { _ = evictOldest() }
         }
-        precondition(UInt64(lengths.count) <= lastSeq, "\(lengths.count) frames kept, but the last is seq \(lastSeq)")
+        assert(UInt64(lengths.count) <= lastSeq, "\(lengths.count) frames kept, but the last is seq \(lastSeq)")
     }
 
     /// Each held frame's length, oldest first.
