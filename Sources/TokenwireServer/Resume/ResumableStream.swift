@@ -134,11 +134,10 @@ final class ResumableStream: Sendable {
         self.eventLoop = eventLoop
         var start = start
         start.resumeToken = token
-        let inReaderQueue = mirror == nil
-        if inReaderQueue { firstReader.retainSentFrames(maxBytes: configuration.maxStreamBytes) }
+        firstReader.retainSentFrames(maxBytes: configuration.maxStreamBytes)
         self.state = Mutex(State(
             numbering: FrameNumbering(start: start), log: StreamFrameLog(maxBytes: configuration.maxStreamBytes),
-            inReaderQueue: inReaderQueue, readers: [Reader(id: 0, writer: firstReader)]))
+            inReaderQueue: true, readers: [Reader(id: 0, writer: firstReader)]))
     }
 
     /// How often (in bytes appended or evicted) a running stream updates the server's total.
@@ -218,7 +217,7 @@ final class ResumableStream: Sendable {
         let writer = state.readers[0].writer
         var enqueued: GRPCResponseWriter.Enqueued
         do {
-            if let start { _ = try writer.enqueue(start) }
+            if let start { _ = try queue(start, on: writer, &state) }
         } catch {
             takeOverLog(&state, lastSeq: start!.seq - 1)
             _ = state.log.append(evicting: false) { GRPCMessageFramer.appendMessage(start!, to: &$0) }
@@ -227,7 +226,7 @@ final class ResumableStream: Sendable {
             return nil
         }
         do {
-            enqueued = try writer.enqueue(frame)
+            enqueued = try queue(frame, on: writer, &state)
         } catch {
             takeOverLog(&state, lastSeq: frame.seq - 1)
             _ = state.log.append(evicting: false) { GRPCMessageFramer.appendMessage(frame, to: &$0) }
@@ -245,6 +244,41 @@ final class ResumableStream: Sendable {
             state.charged -= dropped
         }
         return .settle(writer, enqueued)
+    }
+
+    /// Queues one frame on reader 0's queue: encoded straight into it, or, when the stream
+    /// is mirrored, into the mirror's pending frames and copied from there.
+    private func queue(_ frame: TokenFrame, on writer: GRPCResponseWriter, _ state: inout State) throws(TokenwireError) -> GRPCResponseWriter.Enqueued {
+        guard mirror != nil, !state.mirrorAbandoned else { return try writer.enqueue(frame) }
+        var enqueued: Result<GRPCResponseWriter.Enqueued, TokenwireError>?
+        mirrorFrame(seq: frame.seq, &state) { pending in
+            let start = pending.writerIndex
+            GRPCMessageFramer.appendMessage(frame, to: &pending)
+            enqueued = pending.getSlice(at: start, length: pending.writerIndex - start)!.withUnsafeReadableBytes { bytes in
+                Result { () throws(TokenwireError) in try writer.enqueue(bytes: bytes) }
+            }
+        }
+        return try enqueued!.get()
+    }
+
+    /// Adds frame `seq`, which `write` appends, to the frames the resume store has not been
+    /// sent, and puts the stream on the mirror's list once per batch. Too far behind, the
+    /// stream is not mirrored any more (`write` then does not run).
+    private func mirrorFrame(seq: UInt64, _ state: inout State, _ write: (inout ByteBuffer) -> Void) {
+        guard let mirror, !state.mirrorAbandoned else { return }
+        // Moved out and back, so the buffer stays uniquely held (no copy on write).
+        var pending = ByteBuffer()
+        swap(&pending, &state.mirrorPending)
+        if pending.readableBytes == 0 { state.mirrorFirstSeq = seq }
+        write(&pending)
+        swap(&pending, &state.mirrorPending)
+        if state.mirrorPending.readableBytes > ResumeMirror.maxPendingBytesPerStream {
+            state.mirrorAbandoned = true
+            state.mirrorPending = ByteBuffer()
+        } else if !state.mirrorQueued {
+            state.mirrorQueued = true
+            mirror.hasNews(self)
+        }
     }
 
     /// Moves the frames reader 0's queue kept into the stream's own log (the last of them
@@ -270,21 +304,8 @@ final class ResumableStream: Sendable {
             GRPCMessageFramer.appendMessage(frame, to: &buffer)
         }
         state.uncharged += appended - evicted
-        if let mirror, !state.mirrorAbandoned {
-            // Moved out and back, so the buffer stays uniquely held (no copy on write).
-            var pending = ByteBuffer()
-            swap(&pending, &state.mirrorPending)
-            if pending.readableBytes == 0 { state.mirrorFirstSeq = frame.seq }
-            state.log.withNewestFrame { pending.writeBytes($0) }
-            swap(&pending, &state.mirrorPending)
-            if state.mirrorPending.readableBytes > ResumeMirror.maxPendingBytesPerStream {
-                state.mirrorAbandoned = true
-                state.mirrorPending = ByteBuffer()
-            } else if !state.mirrorQueued {
-                state.mirrorQueued = true
-                mirror.hasNews(self)
-            }
-        }
+        let log = state.log
+        mirrorFrame(seq: frame.seq, &state) { pending in _ = log.withNewestFrame { pending.writeBytes($0) } }
         guard attached else { return }
         var index = 0
         while index < state.readers.count {
