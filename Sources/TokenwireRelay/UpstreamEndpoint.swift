@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import TokenwireCore
+import TokenwireProviders
 import TokenwireUpstream
 
 /// Where and how to ask one provider for a stream: the URL of each dialect's streaming
@@ -63,6 +64,11 @@ struct UpstreamEndpoint: Sendable {
                         + "which cannot carry U+\(String(bad.value, radix: 16, uppercase: true).leftPadded(to: 4)): remove it from the value")
             }
             headers.replaceOrAdd(name: key, value: value)
+        }
+        // The caller's trace goes on upstream.
+        if let trace = TraceContext.current {
+            headers.replaceOrAdd(name: "traceparent", value: trace.traceparent)
+            if let state = trace.tracestate { headers.replaceOrAdd(name: "tracestate", value: state) }
         }
         let body = ByteBuffer(bytes: dialect.dialectType.requestBody(for: request, model: model))
         let url = url(model: model)

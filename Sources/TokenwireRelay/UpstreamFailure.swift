@@ -9,11 +9,14 @@ struct UpstreamFailure: Error, Sendable {
     var isRetryable: Bool
     /// The provider's `Retry-After`, when it sent one.
     var retryAfter: Duration?
+    /// The upstream went silent past its stall timeout (the watchdog gave up on it).
+    var isStall = false
 
-    init(_ error: TokenwireError, isRetryable: Bool, retryAfter: Duration? = nil) {
+    init(_ error: TokenwireError, isRetryable: Bool, retryAfter: Duration? = nil, isStall: Bool = false) {
         self.error = error
         self.isRetryable = isRetryable
         self.retryAfter = retryAfter
+        self.isStall = isStall
     }
 
     /// A failure the dialect reported: an in-stream error object (retryable when it says

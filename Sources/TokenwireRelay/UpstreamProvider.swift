@@ -51,11 +51,23 @@ public final class UpstreamProvider: TokenProvider {
                 }
                 return
             } catch let failure as UpstreamFailure {
-                let delay = try retryDelay(after: failure, attempt: attempt, sink: sink)
+                var metadata: Logger.Metadata = ["provider": "\(name)", "attempt": "\(attempt)", "error": "\(failure.error)"]
+                if let trace = TraceContext.current { metadata["traceparent"] = "\(trace.traceparent)" }
+                if failure.error.code == .unauthenticated || failure.error.code == .permissionDenied {
+                    logger.warning(
+                        "provider refused the relay's credentials: a configuration fault, check the provider's api_key_env or api_key_file",
+                        metadata: metadata)
+                }
+                let delay: Duration
+                do {
+                    delay = try retryDelay(after: failure, attempt: attempt, sink: sink)
+                } catch {
+                    if failure.isStall { logger.warning("upstream stalled", metadata: metadata) }
+                    throw error
+                }
                 backoff = delay
-                logger.debug(
-                    "retrying upstream",
-                    metadata: ["provider": "\(name)", "attempt": "\(attempt)", "error": "\(failure.error)", "backoff": "\(delay)"])
+                metadata["backoff"] = "\(delay)"
+                logger.warning(failure.isStall ? "upstream stalled; retrying" : "retrying upstream", metadata: metadata)
             } catch is CancellationError {
                 throw TokenwireError.cancelled("the call was cancelled")
             }

@@ -30,7 +30,7 @@ struct UpstreamWatchdog: Sendable {
                 throw UpstreamFailure(
                     .unavailable(
                         "provider '\(provider)' sent nothing for \(Self.seconds(silence)) (stall timeout \(Self.seconds(timeouts.stall))); try again or raise stall_timeout_ms"),
-                    isRetryable: true)
+                    isRetryable: true, isStall: true)
             }
         }
     }

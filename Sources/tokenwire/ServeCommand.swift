@@ -19,10 +19,18 @@ struct ServeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let configuration = try server.configuration()
+        let format = server.logFormat
         LoggingSystem.bootstrap { label in
-            var handler = StreamLogHandler.standardError(label: label)
-            handler.logLevel = configuration.logLevel
-            return handler
+            switch format {
+            case .text:
+                var handler = StreamLogHandler.standardError(label: label)
+                handler.logLevel = configuration.logLevel
+                return handler
+            case .json:
+                var handler = JSONLogHandler(label: label)
+                handler.logLevel = configuration.logLevel
+                return handler
+            }
         }
         let tokenwire = try server.makeServer(configuration: configuration)
         try await tokenwire.start()
@@ -68,6 +76,9 @@ struct ServerOptions: ParsableArguments {
 
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel = "info"
+
+    @Option(help: "Log lines as 'text' (swift-log's) or 'json' (one object per line, for log pipelines).")
+    var logFormat: LogFormat = .text
 
     @Option(help: "Provider configuration file (JSON, see docs/PROVIDERS.md). Without it only synthetic/* is served.")
     var config: String?
@@ -121,3 +132,5 @@ final class SignalWatcher: @unchecked Sendable {  // sources are only resumed an
         for source in sources { source.cancel() }
     }
 }
+
+extension LogFormat: ExpressibleByArgument {}

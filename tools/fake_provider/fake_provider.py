@@ -476,6 +476,9 @@ class FakeProvider:
         if request_id in self.log:
             request_id = f"{request_id}-{next(self.ids)}"
         record = Record(request_id, method, target, dialect, exchange.protocol, exchange.tls)
+        # W3C trace context as the relay passed it on (None when absent).
+        record.fields["traceparent"] = headers.get("traceparent")
+        record.fields["tracestate"] = headers.get("tracestate")
         self.log[request_id] = record
         self.logged.set()
         self.logged = asyncio.Event()

@@ -656,3 +656,13 @@ def test_request_log_has_the_body_its_size_and_whether_it_escapes_a_nul(port):
     entry = record(port, reply.headers["x-fake-request-id"])
     assert (entry["body_size"], entry["body_has_nul_escape"], entry["body"]) == \
         (16, False, '{"max_tokens":1}')
+
+
+def test_request_log_has_the_trace_context_headers_or_null(port):
+    parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    reply = request(port, "/v1/chat/completions", {"x-fake-tokens": "1", "traceparent": parent, "tracestate": "vendor=1"})
+    entry = record(port, reply.headers["x-fake-request-id"])
+    assert (entry["traceparent"], entry["tracestate"]) == (parent, "vendor=1")
+    reply = request(port, "/v1/chat/completions", {"x-fake-tokens": "1"})
+    entry = record(port, reply.headers["x-fake-request-id"])
+    assert (entry["traceparent"], entry["tracestate"]) == (None, None)

@@ -6,6 +6,8 @@ public struct CallContext: Sendable {
     public var deadline: ContinuousClock.Instant?
     /// The request's custom metadata (non-reserved headers), in order.
     public var metadata: [(name: String, value: String)]
+    /// What the handler learns for the call's log line (models, provider, TTFT, tokens).
+    let report = CallReport()
 
     public init(path: String, deadline: ContinuousClock.Instant? = nil, metadata: [(name: String, value: String)] = []) {
         self.path = path

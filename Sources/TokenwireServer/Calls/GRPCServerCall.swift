@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import TokenwireCore
 import TokenwireHTTP2
+import TokenwireProviders
 import TokenwireWire
 
 /// One gRPC call on one HTTP/2 stream, from its request headers to its trailers.
@@ -32,15 +33,20 @@ final class GRPCServerCall {
     private var requestTimer: Scheduled<Void>?
     /// Where the bytes of the request still arriving are counted.
     private let requestBytes: RequestBufferAccount
+    /// The client's address, for the call's log line.
+    let peer: String
+    /// When the request's headers arrived: the call's duration and TTFT count from here.
+    let arrivedAt = NIODeadline.now()
 
     var path: String { state.path }
 
     init(
         streamID: HTTP2StreamID, method: GRPCMethod, context: CallContext, maxMessageSize: Int,
         connection: HTTP2ConnectionHandler, scheduling: CallScheduling, ledger: CallLedger,
-        requestBytes: RequestBufferAccount, logger: Logger
+        requestBytes: RequestBufferAccount, peer: String = "", logger: Logger
     ) {
         self.requestBytes = requestBytes
+        self.peer = peer
         self.scheduling = scheduling
         self.streamID = streamID
         self.context = context
@@ -129,6 +135,8 @@ final class GRPCServerCall {
         connection.startResponse(streamID: streamID, outbound: outbound)
         let writer = GRPCResponseWriter(outbound: outbound, gate: scheduling.gate, eventLoop: connection.eventLoop)
         let (ledger, context, path, logger) = (self.ledger, self.context, self.path, self.logger)
+        let peer = self.peer
+        let arrivedAt = self.arrivedAt
         ledger.callStarted()
         let task = Task(executorPreference: scheduling.executor) {
             var status: GRPCStatus
@@ -146,9 +154,48 @@ final class GRPCServerCall {
             status = writer.attachment.ended(status)
             writer.finish(status)
             ledger.callEnded(.init(path: path, status: status, clientCancelled: clientGone))
-            logger.debug("call ended", metadata: ["path": "\(path)", "status": "\(status)"])
+            GRPCServerCall.logEnd(of: context, status: status, arrivedAt: arrivedAt, peer: peer, logger: logger)
         }
         writer.attachment.started(task)
         return Running(task: task, writer: writer)
+    }
+
+    /// Logs the call's line at info (nothing is computed below that level).
+    static func logEnd(of context: CallContext, status: GRPCStatus, arrivedAt: NIODeadline, peer: String, logger: Logger) {
+        guard logger.logLevel <= .info else { return }
+        let metadata = logMetadata(
+            path: context.path, status: status, report: context.report.snapshot, arrivedAt: arrivedAt, peer: peer,
+            trace: TraceContext(metadata: context.metadata))
+        logger.info("call", metadata: metadata)
+    }
+
+    /// The one log line of a finished call: what was asked and what served it, how it
+    /// ended, how long it took and its first token took, the tokens, who asked, the trace.
+    static func logMetadata(
+        path: String, status: GRPCStatus, report: CallReport.Fields, arrivedAt: NIODeadline, peer: String, trace: TraceContext?
+    ) -> Logger.Metadata {
+        func milliseconds(_ since: NIODeadline) -> Logger.MetadataValue {
+            // Whole microseconds, as milliseconds: prints as 1.708, a number in JSON.
+            .stringConvertible(Double(max(0, (since - arrivedAt).nanoseconds / 1000)) / 1000)
+        }
+        var metadata: Logger.Metadata = [
+            "method": .string(path),
+            "status": .string("\(status.code)"),
+            "duration_ms": milliseconds(.now()),
+        ]
+        if status.code != .ok { metadata["status_message"] = .string(status.message) }
+        if let first = report.firstContentAt { metadata["ttft_ms"] = milliseconds(first) }
+        if !report.requestedModel.isEmpty { metadata["model"] = .string(report.requestedModel) }
+        if !report.servedModel.isEmpty { metadata["served_model"] = .string(report.servedModel) }
+        if !report.provider.isEmpty { metadata["provider"] = .string(report.provider) }
+        if let tokens = report.inputTokens { metadata["tokens_in"] = .stringConvertible(tokens) }
+        if let tokens = report.outputTokens { metadata["tokens_out"] = .stringConvertible(tokens) }
+        if let items = report.items { metadata["items"] = .stringConvertible(items) }
+        if !peer.isEmpty { metadata["peer"] = .string(peer) }
+        if let trace {
+            metadata["traceparent"] = .string(trace.traceparent)
+            if let state = trace.tracestate { metadata["tracestate"] = .string(state) }
+        }
+        return metadata
     }
 }

@@ -16,11 +16,14 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
     private var calls: [HTTP2StreamID: GRPCServerCall] = [:]
     private let scheduling: CallScheduling
     private let requestBytes: RequestBufferAccount
+    /// The client's address, for the calls' log lines.
+    private let peer: String
 
     init(
         router: GRPCMethodRouter, configuration: ServerConfiguration, scheduling: CallScheduling, ledger: CallLedger,
-        requestBudget: RequestBufferBudget, logger: Logger, onClose: @escaping () -> Void
+        requestBudget: RequestBufferBudget, peer: String = "", logger: Logger, onClose: @escaping () -> Void
     ) {
+        self.peer = peer
         self.requestBytes = RequestBufferAccount(
             budget: requestBudget, limit: configuration.connectionLimits.maxBufferedRequestBytesPerConnection)
         self.scheduling = scheduling
@@ -40,7 +43,7 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
             let call = GRPCServerCall(
                 streamID: streamID, method: head.method, context: head.context,
                 maxMessageSize: configuration.maxReceiveMessageSize,
-                connection: connection, scheduling: scheduling, ledger: ledger, requestBytes: requestBytes, logger: logger)
+                connection: connection, scheduling: scheduling, ledger: ledger, requestBytes: requestBytes, peer: peer, logger: logger)
             calls[streamID] = call
             if let timeout = head.timeout { call.startDeadline(after: timeout) }
             if !endStream { call.startRequestTimer(configuration.connectionLimits.requestTimeout) }

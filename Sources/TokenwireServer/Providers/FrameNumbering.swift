@@ -1,3 +1,4 @@
+import NIOCore
 import TokenwireCore
 
 /// How a `Generate` stream numbers its frames: 1, 2, 3, ..., StreamStart first, sent just
@@ -12,6 +13,11 @@ struct FrameNumbering {
     private(set) var seq: UInt64 = 0
     /// Whether an event other than a heartbeat has been numbered.
     private(set) var deliveredContent = false
+    /// When the first text, tool call or reasoning was numbered (queued for the client
+    /// just after): the call's time to first token ends here.
+    private(set) var firstContentAt: NIODeadline?
+    /// The usage of the stream's Finish, once numbered.
+    private(set) var usage: Usage?
 
     init(start: StreamStart, index: UInt32 = 0) {
         self.start = start
@@ -26,7 +32,17 @@ struct FrameNumbering {
             first = TokenFrame(seq: 1, index: index, event: .start(start))
         }
         seq += 1
-        if event != .heartbeat { deliveredContent = true }
+        switch event {
+        case .heartbeat: break
+        case .text, .toolCall, .reasoning:
+            deliveredContent = true
+            if firstContentAt == nil { firstContentAt = .now() }
+        case .finish(let finish):
+            deliveredContent = true
+            usage = finish.usage ?? usage
+        case .start, .error:
+            deliveredContent = true
+        }
         return (first, TokenFrame(seq: seq, index: index, event: event))
     }
 
@@ -35,5 +51,16 @@ struct FrameNumbering {
         guard seq == 0 else { return }
         start.provider = provider
         start.model = model
+    }
+
+    /// What the call's log line reports of this stream.
+    func report(into fields: inout CallReport.Fields) {
+        fields.servedModel = start.model
+        fields.provider = start.provider
+        fields.firstContentAt = firstContentAt
+        if let usage {
+            fields.inputTokens = usage.inputTokens
+            fields.outputTokens = usage.outputTokens
+        }
     }
 }

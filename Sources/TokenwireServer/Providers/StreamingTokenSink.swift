@@ -78,6 +78,14 @@ final class StreamingTokenSink: TokenSink {
         }
     }
 
+    /// What the call's log line reports of the stream so far.
+    func report(into fields: inout CallReport.Fields) {
+        switch output {
+        case .writer: numbering.withLock { $0?.report(into: &fields) }
+        case .stream(let stream): stream.report(into: &fields)
+        }
+    }
+
     func heartbeat() {
         // Never waits: a heartbeat is a few bytes, and the watchdog must not block.
         _ = try? enqueue(.heartbeat)

@@ -162,6 +162,11 @@ final class ResumableStream: Sendable {
     /// the registry), counted once it has ended.
     static let overheadBytes = 1024
 
+    /// What the producing call's log line reports of the stream so far.
+    func report(into fields: inout CallReport.Fields) {
+        state.withLock { $0.numbering.report(into: &fields) }
+    }
+
     /// Registers how to stop the producer (its call's task).
     func setProducer(cancel: @escaping @Sendable () -> Void) {
         let cancelNow = state.withLock { state -> Bool in

@@ -26,6 +26,8 @@ public final class TokenwireServer: Sendable {
     let logger: Logger
     private let group: any EventLoopGroup
     private let providers: [any TokenProvider]
+    /// Every model a call may ask for (routed names and aliases), for the log at start.
+    private let servedModels: [String]
     private let ownsGroup: Bool
     /// Present when the server made its own event loops: calls then run on them.
     private let tickGates: LoopTickGates?
@@ -102,6 +104,7 @@ public final class TokenwireServer: Sendable {
         let synthetic = SyntheticProvider(tokensPerSecond: configuration.pacedTokensPerSecond)
         self.providers = [synthetic] + catalog.providers
         let registry = ProviderRegistry(self.providers, aliases: catalog.aliases, fallbacks: catalog.fallbacks)
+        self.servedModels = registry.models
         let health = HealthStatusStore(services: [TokenStreamService.serviceName])
         self.health = health
         let admission = AdmissionControl(limit: configuration.limits.maxActiveCalls)
@@ -151,6 +154,16 @@ public final class TokenwireServer: Sendable {
         }
         state.withLock { $0.listener = listener }
         logger.info("listening", metadata: ["address": "\(configuration.host):\(listener.localAddress?.port ?? 0)"])
+        logger.info("serving models", metadata: ["models": .array(servedModels.map { .string($0) })])
+    }
+
+    /// `host:port` of a peer, for log lines.
+    static func describe(_ address: SocketAddress?) -> String {
+        guard let address else { return "" }
+        if let ip = address.ipAddress, let port = address.port {
+            return address.protocol == .inet6 ? "[\(ip)]:\(port)" : "\(ip):\(port)"
+        }
+        return "\(address)"
     }
 
     private func setUpConnection(_ channel: any Channel) throws {
@@ -161,7 +174,7 @@ public final class TokenwireServer: Sendable {
         let connection = GRPCServerConnection(
             router: router, configuration: configuration,
             scheduling: CallScheduling(eventLoop: channel.eventLoop, gates: tickGates), ledger: ledger,
-            requestBudget: requestBudget, logger: logger,
+            requestBudget: requestBudget, peer: Self.describe(channel.remoteAddress), logger: logger,
             onClose: { [self] in connectionClosed(id) })
         handler.delegate = connection
         let maxConnections = configuration.connectionLimits.maxConnections

@@ -1,3 +1,4 @@
+import Logging
 import TokenwireProviders
 import NIOCore
 import TokenwireCore
@@ -22,27 +23,42 @@ struct TokenStreamService: Sendable {
         [
             GRPCMethod(path: "/\(Self.serviceName)/Generate") { request, context, writer in
                 let request = try GenerateRequest(decoding: request)
-                if !request.resumeToken.isEmpty { return try await resume(request, writer: writer) }
-                try await CallDeadline.$current.withValue(context.deadline) {
+                if !request.resumeToken.isEmpty {
+                    context.report.update { $0.requestedModel = "(resume)" }
+                    return try await resume(request, writer: writer)
+                }
+                try await Self.withCallScope(context) {
                     try await admission.withSlot { try await generate(request, context: context, writer: writer) }
                 }
             },
             GRPCMethod(path: "/\(Self.serviceName)/Complete") { request, context, writer in
                 let request = try GenerateRequest(decoding: request)
-                try await CallDeadline.$current.withValue(context.deadline) {
-                    try await admission.withSlot { try await complete(request, writer: writer) }
+                try await Self.withCallScope(context) {
+                    try await admission.withSlot { try await complete(request, context: context, writer: writer) }
                 }
             },
             GRPCMethod(path: "/\(Self.serviceName)/GenerateBatch") { request, context, writer in
                 let request = try BatchRequest(decoding: request)
-                try await CallDeadline.$current.withValue(context.deadline) {
+                context.report.update { $0.items = request.items.count }
+                try await Self.withCallScope(context) {
                     try await generateBatch(request, writer: writer)
                 }
             },
         ]
     }
 
+    /// Runs `body` with the call's deadline and trace context where providers find them
+    /// (`CallDeadline.current`, `TraceContext.current`).
+    static func withCallScope(_ context: CallContext, _ body: () async throws -> Void) async throws {
+        try await CallDeadline.$current.withValue(context.deadline) {
+            try await TraceContext.$current.withValue(TraceContext(metadata: context.metadata)) {
+                try await body()
+            }
+        }
+    }
+
     func generate(_ request: GenerateRequest, context: CallContext, writer: GRPCResponseWriter) async throws {
+        context.report.update { $0.requestedModel = request.model }
         let routes = try providers.routes(for: request.model)
         let start = StreamStart(streamID: Self.makeStreamID(), model: routes[0].model, provider: routes[0].provider.name)
         let optedOut = context.metadata.contains { $0.name == Self.resumeOptOut.name && $0.value == Self.resumeOptOut.value }
@@ -53,6 +69,7 @@ struct TokenStreamService: Sendable {
         } else {
             sink = StreamingTokenSink(writer: writer, start: start)
         }
+        defer { context.report.update { sink.report(into: &$0) } }
         try await Self.run(request, routes: routes, into: sink)
     }
 
@@ -97,11 +114,18 @@ struct TokenStreamService: Sendable {
         if status.code != .ok { throw TokenwireError(code: status.code, message: status.message) }
     }
 
-    func complete(_ request: GenerateRequest, writer: GRPCResponseWriter) async throws {
+    func complete(_ request: GenerateRequest, context: CallContext, writer: GRPCResponseWriter) async throws {
+        context.report.update { $0.requestedModel = request.model }
         let routes = try providers.routes(for: request.model)
         let collector = CompletionCollector(model: routes[0].model)
         try await Self.run(request, routes: routes, into: collector)
-        try await writer.write(collector.result())
+        let completion = collector.result()
+        context.report.update { fields in
+            fields.servedModel = completion.model
+            fields.inputTokens = completion.finish?.usage?.inputTokens
+            fields.outputTokens = completion.finish?.usage?.outputTokens
+        }
+        try await writer.write(completion)
     }
 
     /// Runs the request on its first route; while nothing but heartbeats has reached the
@@ -125,6 +149,11 @@ struct TokenStreamService: Sendable {
                         message: "\(error.message) (after fallbacks: \(failures.joined(separator: "; ")))")
                 }
                 failures.append("\(route.model): \(error.code)")
+                var metadata: Logger.Metadata = [
+                    "model": "\(route.model)", "fallback": "\(routes[position + 1].model)", "error": "\(error)",
+                ]
+                if let trace = TraceContext.current { metadata["traceparent"] = "\(trace.traceparent)" }
+                Logger(label: "tokenwire.server").warning("falling back to the next model", metadata: metadata)
             }
         }
     }
