@@ -17,7 +17,7 @@ public struct GRPCMessageDeframer: Sendable {
         /// Waiting for the 5-byte prefix of the next message.
         case awaitingPrefix
         /// The prefix is read; waiting for a body of this many bytes.
-        case awaitingBody(length: Int)
+        case awaitingBody(length: Int, compressed: Bool)
         /// A prefix was invalid; the call is broken.
         case failed(TokenwireError)
     }
@@ -26,14 +26,26 @@ public struct GRPCMessageDeframer: Sendable {
 
     /// The largest message body accepted, in bytes.
     public let maxMessageSize: Int
+    /// Whether messages with the compressed flag are accepted (the call named a supported
+    /// `grpc-encoding`); they come out of `nextMessage()` marked compressed.
+    public let acceptsCompressed: Bool
     private var state: State = .awaitingPrefix
     private var buffered: ByteBuffer = ByteBuffer()
 
     /// A deframer that rejects messages larger than `maxMessageSize`.
     /// - Parameter maxMessageSize: The receive limit in bytes; gRPC's default is 4 MiB.
-    public init(maxMessageSize: Int = 4 * 1024 * 1024) {
+    /// - Parameter acceptsCompressed: accept messages with the compressed flag set (the
+    ///   caller inflates them); otherwise they are refused.
+    public init(maxMessageSize: Int = 4 * 1024 * 1024, acceptsCompressed: Bool = false) {
         precondition(maxMessageSize >= 0, "maxMessageSize must not be negative")
         self.maxMessageSize = maxMessageSize
+        self.acceptsCompressed = acceptsCompressed
+    }
+
+    /// A message as it arrived: its body, and whether the compressed flag was set.
+    public struct Message: Sendable {
+        public var body: ByteBuffer
+        public var isCompressed: Bool
     }
 
     /// Bytes received but not yet returned as messages (excluding prefixes already read).
@@ -75,37 +87,45 @@ public struct GRPCMessageDeframer: Sendable {
     ///   - `.unimplemented` when a message is compressed (this side supports no `grpc-encoding`);
     ///   - `.internal` when the compressed-flag byte is neither 0 nor 1.
     public mutating func next() throws(TokenwireError) -> ByteBuffer? {
+        try nextMessage()?.body
+    }
+
+    /// The next whole message, or `nil` when more bytes are needed; as `next()`, but a
+    /// deframer that `acceptsCompressed` also hands out compressed messages, marked so.
+    public mutating func nextMessage() throws(TokenwireError) -> Message? {
         if case .awaitingPrefix = state {
             guard buffered.readableBytes >= Self.prefixSize else { return nil }
             let flag = buffered.readInteger(as: UInt8.self)!
             let length = Int(buffered.readInteger(as: UInt32.self)!)
-            if let error = Self.validatePrefix(flag: flag, length: length, maxMessageSize: maxMessageSize) {
+            if let error = Self.validatePrefix(flag: flag, length: length, maxMessageSize: maxMessageSize, acceptsCompressed: acceptsCompressed) {
                 state = .failed(error)
                 buffered = ByteBuffer()  // release what was buffered; the call is over
                 throw error
             }
-            state = .awaitingBody(length: length)
+            state = .awaitingBody(length: length, compressed: flag == 1)
         }
         switch state {
         case .awaitingPrefix:
             return nil
-        case .awaitingBody(let length):
+        case .awaitingBody(let length, let compressed):
             guard let body = buffered.readSlice(length: length) else { return nil }
             state = .awaitingPrefix
-            return body
+            return Message(body: body, isCompressed: compressed)
         case .failed(let error):
             throw error
         }
     }
 
-    private static func validatePrefix(flag: UInt8, length: Int, maxMessageSize: Int) -> TokenwireError? {
+    private static func validatePrefix(flag: UInt8, length: Int, maxMessageSize: Int, acceptsCompressed: Bool) -> TokenwireError? {
         switch flag {
         case 0:
             break
+        case 1 where acceptsCompressed:
+            break
         case 1:
             return .unimplemented(
-                "message is compressed but no grpc-encoding is supported by this server "
-                    + "(send uncompressed messages; grpc-accept-encoding: identity)"
+                "message is compressed but the call named no grpc-encoding "
+                    + "(send grpc-encoding: gzip with compressed messages, or send them uncompressed)"
             )
         default:
             return .internal("invalid compressed-flag byte 0x\(hex(flag)) in message prefix")

@@ -144,3 +144,74 @@ struct BadInputTests {
         }
     }
 }
+
+/// `grpc-encoding: gzip` requests (issue 11): inflated within the receive limit; other
+/// encodings refused naming the ones accepted; every response advertises them.
+@Suite("Compressed requests")
+struct CompressedRequestTests {
+    static let generate = "/tokenwire.v1.TokenStream/Generate"
+
+    /// `bytes` gzip-compressed, by Python's gzip module (a compressor nobody here wrote).
+    static func gzip(_ bytes: [UInt8]) async throws -> [UInt8] {
+        let output = try await runProcess("python3", [
+            "-c", "import base64,gzip,sys; print(base64.b64encode(gzip.compress(base64.b64decode(sys.argv[1]))).decode())",
+            Data(bytes).base64EncodedString(),
+        ])
+        return Array(try #require(Data(base64Encoded: output.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+    }
+
+    /// `count` zero bytes, gzip-compressed by Python.
+    static func gzippedZeros(_ count: Int) async throws -> [UInt8] {
+        let output = try await runProcess("python3", [
+            "-c", "import base64,gzip,sys; print(base64.b64encode(gzip.compress(bytes(int(sys.argv[1])))).decode())", String(count),
+        ])
+        return Array(try #require(Data(base64Encoded: output.stdout.trimmingCharacters(in: .whitespacesAndNewlines))))
+    }
+
+    @Test func gzipRequestIsInflatedAndEveryResponseAdvertisesTheEncodingsAccepted() async throws {
+        try await withTestServer { _, port in
+            let client = try await RawHTTP2Client.connect(port: port)
+            defer { Task { await client.close() } }
+            let response = try await client.send(
+                path: Self.generate, extraHeaders: [HTTP2Header("grpc-encoding", "gzip")],
+                body: framed(try await Self.gzip(floodRequestBytes), compressed: true))
+            #expect(response.grpcStatus == 0, "\(response.grpcMessage)")
+            #expect(response.data.count > 100, "three tokens and a finish")
+            #expect(response.headers.first(named: "grpc-accept-encoding") == "identity,gzip")
+            let plain = try await client.send(path: Self.generate, extraHeaders: [HTTP2Header("grpc-encoding", "gzip")], body: framed(floodRequestBytes))
+            #expect(plain.grpcStatus == 0, "an uncompressed message of a gzip call is fine: \(plain.grpcMessage)")
+        }
+    }
+
+    @Test func unsupportedEncodingIsUnimplementedNamingTheAcceptedOnes() async throws {
+        try await withTestServer { _, port in
+            let client = try await RawHTTP2Client.connect(port: port)
+            defer { Task { await client.close() } }
+            let response = try await client.send(
+                path: Self.generate, extraHeaders: [HTTP2Header("grpc-encoding", "br")], body: framed(floodRequestBytes, compressed: true))
+            #expect(response.grpcStatus == 12)
+            #expect(response.grpcMessage.contains("grpc-encoding 'br' is not supported: this server accepts identity and gzip"))
+            #expect(response.headers.first(named: "grpc-accept-encoding") == "identity,gzip")
+        }
+    }
+
+    @Test func gzipBombPastTheReceiveLimitIsResourceExhaustedAndGarbageIsInternal() async throws {
+        try await withTestServer(configure: { $0.maxReceiveMessageSize = 64 * 1024 }) { _, port in
+            let client = try await RawHTTP2Client.connect(port: port)
+            defer { Task { await client.close() } }
+            // 1 MiB of zeros: about 1 KiB compressed, sixteen times the limit inflated.
+            let bomb = try await Self.gzippedZeros(1 << 20)
+            #expect(bomb.count < 64 * 1024)
+            let exhausted = try await client.send(
+                path: Self.generate, extraHeaders: [HTTP2Header("grpc-encoding", "gzip")], body: framed(bomb, compressed: true))
+            #expect(exhausted.grpcStatus == 8, "\(exhausted.grpcMessage)")
+            #expect(exhausted.grpcMessage.contains("inflates past the receive limit of 65536 bytes"))
+            let garbage = try await client.send(
+                path: Self.generate, extraHeaders: [HTTP2Header("grpc-encoding", "gzip")], body: framed(floodRequestBytes, compressed: true))
+            #expect(garbage.grpcStatus == 13, "\(garbage.grpcMessage)")
+            #expect(garbage.grpcMessage.contains("could not be inflated"))
+            let after = try await client.send(path: Self.generate, body: framed(floodRequestBytes))
+            #expect(after.grpcStatus == 0, "the connection goes on serving")
+        }
+    }
+}

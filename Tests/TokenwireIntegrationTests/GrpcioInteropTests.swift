@@ -29,6 +29,13 @@ struct GrpcioInteropTests {
         }
     }
 
+    @Test func grpcioWithGzipCompressionSendsALargeRequestAndGetsTheWholeStream() async throws {
+        try await withTestServer { _, port in
+            let output = try await runCase("gzip", port: port, extra: ["--n", "50"])
+            #expect(output.stdout.contains("\"frames\": 52"))
+        }
+    }
+
     @Test func completeReturnsTheWholeText() async throws {
         try await withTestServer { _, port in _ = try await runCase("complete", port: port) }
     }

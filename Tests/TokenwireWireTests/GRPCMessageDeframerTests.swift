@@ -79,15 +79,24 @@ struct GRPCMessageDeframerTests {
         #expect(try deframer.next() == ByteBuffer(string: "abc"))
     }
 
-    @Test func compressedMessageIsUnimplemented() {
+    @Test func compressedMessageWithoutAnEncodingIsUnimplemented() {
         var deframer = GRPCMessageDeframer()
         deframer.append(ByteBuffer(hex: "01 00000001 00"))
         #expect(
             throws: TokenwireError.unimplemented(
-                "message is compressed but no grpc-encoding is supported by this server "
-                    + "(send uncompressed messages; grpc-accept-encoding: identity)"
+                "message is compressed but the call named no grpc-encoding "
+                    + "(send grpc-encoding: gzip with compressed messages, or send them uncompressed)"
             )
         ) { try deframer.next() }
+    }
+
+    @Test func compressedMessageOfACallWithAnEncodingComesOutMarkedCompressed() throws {
+        var deframer = GRPCMessageDeframer(acceptsCompressed: true)
+        deframer.append(ByteBuffer(hex: "01 00000002 1f8b 00 00000001 61"))
+        let compressed = try #require(try deframer.nextMessage())
+        #expect(compressed.isCompressed && compressed.body == ByteBuffer(hex: "1f8b"))
+        let plain = try #require(try deframer.nextMessage())
+        #expect(!plain.isCompressed && plain.body == ByteBuffer(string: "a"))
     }
 
     @Test func invalidCompressedFlagIsInternal() {

@@ -7,6 +7,11 @@ struct GRPCRequestHead {
     var method: GRPCMethod
     var context: CallContext
     var timeout: Duration?
+    /// The request's messages may be gzip-compressed (`grpc-encoding: gzip`).
+    var gzip = false
+
+    /// The `grpc-encoding`s a request may use; sent as `grpc-accept-encoding`.
+    static let acceptedEncodings = "identity,gzip"
 
     /// Why a request was refused before it started, as the HEADERS that answer it.
     struct Rejection: Error {
@@ -45,9 +50,13 @@ struct GRPCRequestHead {
             return .failure(.status(.unimplemented,
                 "unknown method \(ErrorExcerpt.quoted(path)): this server serves \(router.paths.joined(separator: ", "))"))
         }
+        var gzip = false
         if let encoding = headers.first(named: "grpc-encoding"), encoding != "identity" {
-            // Only a compressed message would need it; reject those when they arrive.
-            _ = encoding
+            guard encoding == "gzip" else {
+                return .failure(.status(.unimplemented,
+                    "grpc-encoding \(ErrorExcerpt.quoted(encoding)) is not supported: this server accepts identity and gzip"))
+            }
+            gzip = true
         }
         var timeout: Duration?
         if let value = headers.first(named: "grpc-timeout") {
@@ -62,7 +71,7 @@ struct GRPCRequestHead {
             .map { (name: $0.name, value: $0.value) }
         let deadline = timeout.map { ContinuousClock.now + $0 }
         return .success(GRPCRequestHead(
-            method: found, context: CallContext(path: path, deadline: deadline, metadata: metadata), timeout: timeout))
+            method: found, context: CallContext(path: path, deadline: deadline, metadata: metadata), timeout: timeout, gzip: gzip))
     }
 
     private static let reserved: Set<String> = [

@@ -179,7 +179,10 @@ enum GRPCStatusTrailers {
     }
 
     /// Headers of a response that starts normally.
-    static let responseHeaders = [HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc")]
+    static let responseHeaders = [
+        HTTP2Header(":status", "200"), HTTP2Header("content-type", "application/grpc"),
+        HTTP2Header("grpc-accept-encoding", GRPCRequestHead.acceptedEncodings),
+    ]
 
     /// A trailers-only response: the response headers and the status in one HEADERS frame.
     static func trailersOnly(_ status: GRPCStatus) -> [HTTP2Header] {

@@ -43,7 +43,7 @@ final class GRPCServerCall {
     init(
         streamID: HTTP2StreamID, method: GRPCMethod, context: CallContext, maxMessageSize: Int,
         connection: HTTP2ConnectionHandler, scheduling: CallScheduling, ledger: CallLedger,
-        requestBytes: RequestBufferAccount, peer: String = "", logger: Logger
+        requestBytes: RequestBufferAccount, peer: String = "", gzip: Bool = false, logger: Logger
     ) {
         self.requestBytes = requestBytes
         self.peer = peer
@@ -53,7 +53,7 @@ final class GRPCServerCall {
         self.connection = connection
         self.ledger = ledger
         self.logger = logger
-        self.state = GRPCServerCallState(method: method, maxMessageSize: maxMessageSize)
+        self.state = GRPCServerCallState(method: method, maxMessageSize: maxMessageSize, gzip: gzip)
     }
 
     /// Arms the deadline from `grpc-timeout`.

@@ -48,9 +48,14 @@ struct GRPCServerCallState<Running> {
     /// Bytes of the request held until the request is whole.
     private(set) var heldRequestBytes = 0
 
-    init(method: GRPCMethod, maxMessageSize: Int) {
+    /// The largest request message, compressed or inflated.
+    let maxMessageSize: Int
+
+    /// - Parameter gzip: the request's messages may be gzip-compressed (`grpc-encoding: gzip`).
+    init(method: GRPCMethod, maxMessageSize: Int, gzip: Bool = false) {
         self.path = method.path
-        self.phase = .receiving(method, GRPCMessageDeframer(maxMessageSize: maxMessageSize), messages: [])
+        self.maxMessageSize = maxMessageSize
+        self.phase = .receiving(method, GRPCMessageDeframer(maxMessageSize: maxMessageSize, acceptsCompressed: gzip), messages: [])
     }
 
     /// Whether request bytes are still wanted (only then are they counted and passed in).
@@ -67,8 +72,9 @@ struct GRPCServerCallState<Running> {
         phase = .done  // no copy-on-write of the deframer while it is mutated
         deframer.append(data)
         do {
-            while let message = try deframer.next() {
-                messages.append(message)
+            while let message = try deframer.nextMessage() {
+                messages.append(
+                    message.isCompressed ? try GRPCMessageInflater.gunzip(message.body, maxSize: maxMessageSize) : message.body)
                 if messages.count > 1 {
                     return fail(GRPCStatus(
                         code: .unimplemented, message: "\(path) takes exactly one request message, but the client sent more than one"))

@@ -43,7 +43,8 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
             let call = GRPCServerCall(
                 streamID: streamID, method: head.method, context: head.context,
                 maxMessageSize: configuration.maxReceiveMessageSize,
-                connection: connection, scheduling: scheduling, ledger: ledger, requestBytes: requestBytes, peer: peer, logger: logger)
+                connection: connection, scheduling: scheduling, ledger: ledger, requestBytes: requestBytes, peer: peer, gzip: head.gzip,
+                logger: logger)
             calls[streamID] = call
             if let timeout = head.timeout { call.startDeadline(after: timeout) }
             if !endStream { call.startRequestTimer(configuration.connectionLimits.requestTimeout) }
