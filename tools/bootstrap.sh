@@ -7,8 +7,9 @@
 # Usage: tools/bootstrap.sh
 set -euo pipefail
 
-APT_PACKAGES=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler nghttp2-client pkg-config redis-server gdb)
-PIP_PACKAGES=(grpcio grpcio-tools pytest "h2>=4,<5")
+# prometheus: for promtool (the metrics tests check /metrics with it); curl: they fetch it.
+APT_PACKAGES=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler nghttp2-client pkg-config redis-server gdb prometheus curl)
+PIP_PACKAGES=(grpcio grpcio-tools pytest "h2>=4,<5" prometheus_client)
 
 step() { printf 'bootstrap: %s\n' "$*"; }
 die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
@@ -31,7 +32,7 @@ is_installed() {
 }
 
 python_has_grpcio() {
-  command -v python3 >/dev/null 2>&1 && python3 -c 'import grpc, grpc_tools, pytest, h2' >/dev/null 2>&1
+  command -v python3 >/dev/null 2>&1 && python3 -c 'import grpc, grpc_tools, pytest, h2, prometheus_client' >/dev/null 2>&1
 }
 
 command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
@@ -69,7 +70,7 @@ else
   fi
   step "python3 -m pip install ${pip_args[*]} ${PIP_PACKAGES[*]} ($(command -v python3))"
   python3 -m pip install "${pip_args[@]}" "${PIP_PACKAGES[@]}"
-  python_has_grpcio || die "pip installed ${PIP_PACKAGES[*]} but python3 still cannot import grpc, grpc_tools, pytest and h2"
+  python_has_grpcio || die "pip installed ${PIP_PACKAGES[*]} but python3 still cannot import grpc, grpc_tools, pytest, h2 and prometheus_client"
 fi
 
 step "done"

@@ -125,6 +125,9 @@ public final class HTTP2OutboundStream: Sendable {
     /// Writers waiting for capacity, for tests.
     var waiterCount: Int { state.withLock { $0.waiterCount } }
 
+    /// Messages (enqueue calls) and bytes queued so far, sent or not.
+    public var totals: (messages: Int, bytes: Int) { state.withLock { ($0.enqueueCount, $0.queuedTotal) } }
+
     /// Bytes queued and not yet taken by nghttp2.
     public var queuedBytes: Int { state.withLock { $0.buffer.readableBytes } }
 

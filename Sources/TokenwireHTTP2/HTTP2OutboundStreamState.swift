@@ -57,7 +57,9 @@ struct HTTP2OutboundStreamState<Waiter> {
     /// Bytes queued since the writer last waited or yielded.
     private var bytesSinceYield = 0
     /// Messages (enqueue calls) so far.
-    private var enqueueCount = 0
+    private(set) var enqueueCount = 0
+    /// Bytes queued so far (sent or not), for metrics.
+    private(set) var queuedTotal = 0
     /// Sent messages kept in the buffer for a later `takeRetained` (a resumable stream's
     /// log while it has one reader); nil: sent bytes are reclaimed.
     private(set) var retention: Retention?
@@ -163,6 +165,7 @@ struct HTTP2OutboundStreamState<Waiter> {
         let before = buffer.readableBytes
         body(&buffer)
         enqueueCount += 1
+        queuedTotal += buffer.readableBytes - before
         bytesSinceYield += buffer.readableBytes - before
         let scheduleFlush = markFlushPending()
         if buffer.readableBytes >= limits.highWatermark {

@@ -38,7 +38,11 @@ public final class UpstreamProvider: TokenProvider {
         let model = String(request.model.dropFirst(name.count + 1))
         let activity = UpstreamActivity()
         let watchdog = UpstreamWatchdog(
-            provider: name, timeouts: configuration.timeouts, activity: activity, heartbeat: { sink.heartbeat() })
+            provider: name, timeouts: configuration.timeouts, activity: activity,
+            heartbeat: { [name, observer = ProviderEvents.observer] in
+                sink.heartbeat()
+                observer?.heartbeatSent(provider: name)
+            })
         var backoff: Duration?
         for attempt in 1...configuration.retry.maxAttempts {
             do {
@@ -49,6 +53,7 @@ public final class UpstreamProvider: TokenProvider {
                     }
                     try await exchange(activity).run(request, model: model, deadline: Self.nioDeadline(), into: sink)
                 }
+                ProviderEvents.observer?.upstreamAttempt(provider: name, outcome: "ok", code: "OK")
                 return
             } catch let failure as UpstreamFailure {
                 var metadata: Logger.Metadata = ["provider": "\(name)", "attempt": "\(attempt)", "error": "\(failure.error)"]
@@ -58,13 +63,16 @@ public final class UpstreamProvider: TokenProvider {
                         "provider refused the relay's credentials: a configuration fault, check the provider's api_key_env or api_key_file",
                         metadata: metadata)
                 }
+                if failure.isStall { ProviderEvents.observer?.upstreamStalled(provider: name) }
                 let delay: Duration
                 do {
                     delay = try retryDelay(after: failure, attempt: attempt, sink: sink)
                 } catch {
+                    ProviderEvents.observer?.upstreamAttempt(provider: name, outcome: "failed", code: "\(error.code)")
                     if failure.isStall { logger.warning("upstream stalled", metadata: metadata) }
                     throw error
                 }
+                ProviderEvents.observer?.upstreamAttempt(provider: name, outcome: "retried", code: "\(failure.error.code)")
                 backoff = delay
                 metadata["backoff"] = "\(delay)"
                 logger.warning(failure.isStall ? "upstream stalled; retrying" : "retrying upstream", metadata: metadata)

@@ -83,6 +83,12 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Provider configuration file (JSON, see docs/PROVIDERS.md). Without it only synthetic/* is served.")
     var config: String?
 
+    @Option(help: "Serve Prometheus metrics at http://<metrics-host>:<port>/metrics (HTTP/1.1). Off unless given; 0 picks a free port.")
+    var metricsPort: Int?
+
+    @Option(help: "Address the metrics endpoint listens on (see --metrics-port).")
+    var metricsHost = "127.0.0.1"
+
     /// The server, with the upstream providers of `--config` if given.
     func makeServer(configuration: ServerConfiguration) throws -> TokenwireServer {
         guard let config else { return TokenwireServer(configuration: configuration) }
@@ -107,6 +113,10 @@ struct ServerOptions: ParsableArguments {
         if keepaliveInterval > 0 { configuration.keepalive.pingInterval = .milliseconds(Int(keepaliveInterval * 1000)) }
         configuration.pacedTokensPerSecond = pacedRate
         configuration.logLevel = level
+        if let metricsPort {
+            guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535, not \(metricsPort)") }
+            configuration.metrics = MetricsAddress(host: metricsHost, port: metricsPort)
+        }
         try limits.apply(to: &configuration)
         try connectionLimits.apply(to: &configuration)
         try resume.apply(to: &configuration)

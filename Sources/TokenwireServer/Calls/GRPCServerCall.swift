@@ -35,6 +35,7 @@ final class GRPCServerCall {
     private let requestBytes: RequestBufferAccount
     /// The client's address, for the call's log line.
     let peer: String
+    let metrics: ServerMetrics?
     /// When the request's headers arrived: the call's duration and TTFT count from here.
     let arrivedAt = NIODeadline.now()
 
@@ -43,8 +44,9 @@ final class GRPCServerCall {
     init(
         streamID: HTTP2StreamID, method: GRPCMethod, context: CallContext, maxMessageSize: Int,
         connection: HTTP2ConnectionHandler, scheduling: CallScheduling, ledger: CallLedger,
-        requestBytes: RequestBufferAccount, peer: String = "", gzip: Bool = false, logger: Logger
+        requestBytes: RequestBufferAccount, peer: String = "", gzip: Bool = false, metrics: ServerMetrics? = nil, logger: Logger
     ) {
+        self.metrics = metrics
         self.requestBytes = requestBytes
         self.peer = peer
         self.scheduling = scheduling
@@ -137,7 +139,9 @@ final class GRPCServerCall {
         let (ledger, context, path, logger) = (self.ledger, self.context, self.path, self.logger)
         let peer = self.peer
         let arrivedAt = self.arrivedAt
+        let metrics = self.metrics
         ledger.callStarted()
+        metrics?.callStarted(method: path)
         let task = Task(executorPreference: scheduling.executor) {
             var status: GRPCStatus
             do {
@@ -155,6 +159,12 @@ final class GRPCServerCall {
             writer.finish(status)
             ledger.callEnded(.init(path: path, status: status, clientCancelled: clientGone))
             GRPCServerCall.logEnd(of: context, status: status, arrivedAt: arrivedAt, peer: peer, logger: logger)
+            if let metrics {
+                let totals = outbound.totals
+                metrics.callEnded(
+                    method: path, status: status, arrivedAt: arrivedAt, report: context.report.snapshot, frames: totals.messages,
+                    bytes: totals.bytes)
+            }
         }
         writer.attachment.started(task)
         return Running(task: task, writer: writer)

@@ -18,12 +18,15 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
     private let requestBytes: RequestBufferAccount
     /// The client's address, for the calls' log lines.
     private let peer: String
+    private let metrics: ServerMetrics?
 
     init(
         router: GRPCMethodRouter, configuration: ServerConfiguration, scheduling: CallScheduling, ledger: CallLedger,
-        requestBudget: RequestBufferBudget, peer: String = "", logger: Logger, onClose: @escaping () -> Void
+        requestBudget: RequestBufferBudget, peer: String = "", metrics: ServerMetrics? = nil, logger: Logger,
+        onClose: @escaping () -> Void
     ) {
         self.peer = peer
+        self.metrics = metrics
         self.requestBytes = RequestBufferAccount(
             budget: requestBudget, limit: configuration.connectionLimits.maxBufferedRequestBytesPerConnection)
         self.scheduling = scheduling
@@ -44,7 +47,7 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
                 streamID: streamID, method: head.method, context: head.context,
                 maxMessageSize: configuration.maxReceiveMessageSize,
                 connection: connection, scheduling: scheduling, ledger: ledger, requestBytes: requestBytes, peer: peer, gzip: head.gzip,
-                logger: logger)
+                metrics: metrics, logger: logger)
             calls[streamID] = call
             if let timeout = head.timeout { call.startDeadline(after: timeout) }
             if !endStream { call.startRequestTimer(configuration.connectionLimits.requestTimeout) }

@@ -21,6 +21,9 @@ public struct ServerConfiguration: Sendable {
     public var resume = ResumeConfiguration()
     /// How long open calls may run after a shutdown begins before they are cut off.
     public var drainTimeout: Duration = .seconds(30)
+    /// Where `GET /metrics` (Prometheus text format, HTTP/1.1) is served; nil: no metrics
+    /// are kept (`--metrics-port`, `--metrics-host`).
+    public var metrics: MetricsAddress?
     /// Token rate of `synthetic/paced`.
     public var pacedTokensPerSecond: Double = 50
     /// Log level of the server's logger.
@@ -33,4 +36,16 @@ public struct ServerConfiguration: Sendable {
     public var runCallsOnEventLoops = true
 
     public init() {}
+}
+
+/// Where the metrics endpoint listens.
+public struct MetricsAddress: Sendable {
+    public var host: String
+    /// 0 picks a free port (see `TokenwireServer.metricsPort`).
+    public var port: Int
+
+    public init(host: String = "127.0.0.1", port: Int) {
+        self.host = host
+        self.port = port
+    }
 }

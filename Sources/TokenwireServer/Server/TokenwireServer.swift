@@ -51,7 +51,15 @@ public final class TokenwireServer: Sendable {
         var lastRefusalWarning: ContinuousClock.Instant?
         /// Sends streams to the resume store (`--resume-store`) from `start` to shutdown.
         var mirrorTask: Task<Void, Never>?
+        /// The metrics endpoint's listener (`--metrics-port`).
+        var metricsListener: (any Channel)?
     }
+
+    /// The server's metrics, when `configuration.metrics` asks for them.
+    let metrics: ServerMetrics?
+
+    /// The port of the metrics endpoint (useful with port 0), once started.
+    public var metricsPort: Int? { state.withLock { $0.metricsListener?.localAddress?.port } }
 
     /// - Parameters:
     ///   - configuration: address, limits and timeouts.
@@ -94,6 +102,8 @@ public final class TokenwireServer: Sendable {
         self.tickGates = tickGates
         let resumeRegistry = ResumeRegistry(configuration: configuration.resume, group: self.group, logger: logger)
         self.resumeRegistry = resumeRegistry
+        let metrics = configuration.metrics.map { _ in ServerMetrics() }
+        self.metrics = metrics
         let catalog: ProviderCatalog
         do {
             catalog = try makeProviders(self.group)
@@ -112,7 +122,7 @@ public final class TokenwireServer: Sendable {
         self.router = GRPCMethodRouter(
             TokenStreamService(
                 providers: registry, admission: admission, limits: configuration.limits,
-                resume: configuration.resume.isEnabled ? resumeRegistry : nil
+                resume: configuration.resume.isEnabled ? resumeRegistry : nil, metrics: metrics
             ).methods
                 + HealthService(store: health).methods)
     }
@@ -131,6 +141,17 @@ public final class TokenwireServer: Sendable {
         if let mirror = resumeRegistry.mirror {
             let task = Task { await mirror.run() }
             state.withLock { $0.mirrorTask = task }
+        }
+        if let metrics, let address = configuration.metrics {
+            let listener: any Channel
+            do {
+                listener = try await MetricsEndpoint.start(host: address.host, port: address.port, group: group, metrics: metrics)
+            } catch {
+                throw TokenwireError.unavailable(
+                    "cannot serve metrics on \(address.host):\(address.port): \(error) (is another process using the port? see --metrics-port)")
+            }
+            state.withLock { $0.metricsListener = listener }
+            logger.info("metrics", metadata: ["address": "http://\(address.host):\(listener.localAddress?.port ?? 0)/metrics"])
         }
         let (logger, reserve) = (self.logger, descriptorReserve)
         let bootstrap = ServerBootstrap(group: group)
@@ -174,7 +195,7 @@ public final class TokenwireServer: Sendable {
         let connection = GRPCServerConnection(
             router: router, configuration: configuration,
             scheduling: CallScheduling(eventLoop: channel.eventLoop, gates: tickGates), ledger: ledger,
-            requestBudget: requestBudget, peer: Self.describe(channel.remoteAddress), logger: logger,
+            requestBudget: requestBudget, peer: Self.describe(channel.remoteAddress), metrics: metrics, logger: logger,
             onClose: { [self] in connectionClosed(id) })
         handler.delegate = connection
         let maxConnections = configuration.connectionLimits.maxConnections
@@ -182,6 +203,7 @@ public final class TokenwireServer: Sendable {
         let (shuttingDown, refused) = state.withLock { state -> (Bool, Bool) in
             guard state.connections.count < maxConnections, !outOfDescriptors else { return (state.shuttingDown, true) }
             state.connections[id] = NIOLoopBound(handler, eventLoop: channel.eventLoop)
+            metrics?.connectionsOpen(state.connections.count)
             return (state.shuttingDown, false)
         }
         try channel.pipeline.syncOperations.addHandler(handler)
@@ -220,6 +242,7 @@ public final class TokenwireServer: Sendable {
         descriptorReserve.refill()
         let drained = state.withLock { state -> [CheckedContinuation<Void, Never>] in
             state.connections.removeValue(forKey: id)
+            metrics?.connectionsOpen(state.connections.count)
             guard state.connections.isEmpty else { return [] }
             defer { state.drained.removeAll() }
             return state.drained
@@ -271,6 +294,7 @@ public final class TokenwireServer: Sendable {
             await mirrorTask.value
         }
         for provider in providers { await provider.shutdown() }
+        if let metricsListener = state.withLock({ $0.metricsListener }) { try? await metricsListener.close() }
         tickGates?.shutdown()
         if ownsGroup { try? await group.shutdownGracefully() }
         let stopped = state.withLock { state in

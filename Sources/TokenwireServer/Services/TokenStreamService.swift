@@ -15,6 +15,8 @@ struct TokenStreamService: Sendable {
     var limits = CallLimits()
     /// Resumable streams; nil when the server turned them off.
     var resume: ResumeRegistry?
+    /// The server's metrics; nil when it keeps none.
+    var metrics: ServerMetrics?
 
     /// The request metadata that opts a Generate call out of being resumable.
     static let resumeOptOut = (name: "tokenwire-resume", value: "off")
@@ -25,35 +27,56 @@ struct TokenStreamService: Sendable {
                 let request = try GenerateRequest(decoding: request)
                 if !request.resumeToken.isEmpty {
                     context.report.update { $0.requestedModel = "(resume)" }
-                    return try await resume(request, writer: writer)
+                    do {
+                        try await resume(request, writer: writer)
+                        metrics?.resumed(outcome: "OK")
+                    } catch let error as TokenwireError {
+                        metrics?.resumed(outcome: "\(error.code)")
+                        throw error
+                    }
+                    return
                 }
-                try await Self.withCallScope(context) {
-                    try await admission.withSlot { try await generate(request, context: context, writer: writer) }
+                try await withCallScope(context) {
+                    try await admitted { try await generate(request, context: context, writer: writer) }
                 }
             },
             GRPCMethod(path: "/\(Self.serviceName)/Complete") { request, context, writer in
                 let request = try GenerateRequest(decoding: request)
-                try await Self.withCallScope(context) {
-                    try await admission.withSlot { try await complete(request, context: context, writer: writer) }
+                try await withCallScope(context) {
+                    try await admitted { try await complete(request, context: context, writer: writer) }
                 }
             },
             GRPCMethod(path: "/\(Self.serviceName)/GenerateBatch") { request, context, writer in
                 let request = try BatchRequest(decoding: request)
                 context.report.update { $0.items = request.items.count }
-                try await Self.withCallScope(context) {
+                try await withCallScope(context) {
                     try await generateBatch(request, writer: writer)
                 }
             },
         ]
     }
 
-    /// Runs `body` with the call's deadline and trace context where providers find them
-    /// (`CallDeadline.current`, `TraceContext.current`).
-    static func withCallScope(_ context: CallContext, _ body: () async throws -> Void) async throws {
+    /// Runs `body` with the call's deadline, trace context and metrics where providers find
+    /// them (`CallDeadline.current`, `TraceContext.current`, `ProviderEvents.observer`).
+    func withCallScope(_ context: CallContext, _ body: () async throws -> Void) async throws {
         try await CallDeadline.$current.withValue(context.deadline) {
             try await TraceContext.$current.withValue(TraceContext(metadata: context.metadata)) {
-                try await body()
+                if let metrics {
+                    try await ProviderEvents.$observer.withValue(metrics) { try await body() }
+                } else {
+                    try await body()
+                }
             }
+        }
+    }
+
+    /// Runs `body` in one of the server's provider slots; a refusal is counted.
+    func admitted(_ body: () async throws -> Void) async throws {
+        do {
+            try await admission.withSlot(body)
+        } catch let error as TokenwireError where error.code == .resourceExhausted {
+            metrics?.admissionRefused()
+            throw error
         }
     }
 
@@ -70,7 +93,7 @@ struct TokenStreamService: Sendable {
             sink = StreamingTokenSink(writer: writer, start: start)
         }
         defer { context.report.update { sink.report(into: &$0) } }
-        try await Self.run(request, routes: routes, into: sink)
+        try await Self.run(request, routes: routes, into: sink, metrics: metrics)
     }
 
     /// A Generate with a resume token: the stream's frames after `resume_after_seq` as
@@ -118,7 +141,7 @@ struct TokenStreamService: Sendable {
         context.report.update { $0.requestedModel = request.model }
         let routes = try providers.routes(for: request.model)
         let collector = CompletionCollector(model: routes[0].model)
-        try await Self.run(request, routes: routes, into: collector)
+        try await Self.run(request, routes: routes, into: collector, metrics: metrics)
         let completion = collector.result()
         context.report.update { fields in
             fields.servedModel = completion.model
@@ -131,7 +154,9 @@ struct TokenStreamService: Sendable {
     /// Runs the request on its first route; while nothing but heartbeats has reached the
     /// sink, a failure that another provider might not share moves on to the next route.
     /// The last failure is the call's.
-    static func run(_ request: GenerateRequest, routes: [ProviderRegistry.Route], into sink: some TokenSink) async throws {
+    static func run(
+        _ request: GenerateRequest, routes: [ProviderRegistry.Route], into sink: some TokenSink, metrics: ServerMetrics? = nil
+    ) async throws {
         var failures: [String] = []
         for (position, route) in routes.enumerated() {
             var routed = request
@@ -154,6 +179,7 @@ struct TokenStreamService: Sendable {
                 ]
                 if let trace = TraceContext.current { metadata["traceparent"] = "\(trace.traceparent)" }
                 Logger(label: "tokenwire.server").warning("falling back to the next model", metadata: metadata)
+                metrics?.fallback(from: route.model, to: routes[position + 1].model)
             }
         }
     }
