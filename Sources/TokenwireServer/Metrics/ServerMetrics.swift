@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import Prometheus
 import TokenwireCore
 import TokenwireProviders
@@ -53,9 +54,110 @@ final class ServerMetrics: Sendable, ProviderEventObserver {
     /// The server holds `count` client connections now.
     func connectionsOpen(_ count: Int) { openConnections.set(to: Double(count)) }
 
+    /// The metrics of one method, made once (the registry's lookup by name and labels
+    /// builds strings and takes its lock: per call it cost a quarter of a short call).
+    private final class MethodMetrics: Sendable {
+        let started: Counter
+        let frames: Counter
+        let bytes: Counter
+
+        init(method: String, registry: PrometheusCollectorRegistry) {
+            let label = ("grpc_method", method)
+            started = registry.makeCounter(
+                descriptor: ServerMetrics.name("grpc_server_call_started", "total", "gRPC calls started (gRPC A66 grpc.server.call.started)."),
+                labels: [label])
+            frames = registry.makeCounter(
+                descriptor: ServerMetrics.name("tokenwire_frames_sent", "total", "Response messages queued for clients."), labels: [label])
+            bytes = registry.makeCounter(
+                descriptor: ServerMetrics.name(
+                    "tokenwire_bytes_sent", "total", "Response message bytes (with their 5-byte gRPC prefixes) queued for clients."),
+                labels: [label])
+        }
+    }
+
+    private struct DurationKey: Hashable {
+        var method: String
+        var code: GRPCStatus.Code
+    }
+
+    /// What one GenAI label set (provider, model asked, model served, error) records into.
+    private final class GenAIMetrics: Sendable {
+        let duration: ValueHistogram
+        let timeToFirstToken: ValueHistogram
+        let timePerOutputToken: ValueHistogram
+        let inputTokens: ValueHistogram
+        let outputTokens: ValueHistogram
+
+        init(_ key: GenAIKey, registry: PrometheusCollectorRegistry) {
+            var labels = [("gen_ai_operation_name", "chat"), ("gen_ai_provider_name", key.provider), ("gen_ai_request_model", key.requestModel)]
+            if !key.responseModel.isEmpty { labels.append(("gen_ai_response_model", key.responseModel)) }
+            let errorLabels = key.error.map { labels + [("error_type", $0)] } ?? labels
+            duration = registry.makeValueHistogram(
+                descriptor: ServerMetrics.name(
+                    "gen_ai_server_request_duration", "seconds", "Generative AI server request duration (OpenTelemetry gen_ai.server.request.duration)."),
+                labels: errorLabels, buckets: ServerMetrics.requestDurationBuckets)
+            timeToFirstToken = registry.makeValueHistogram(
+                descriptor: ServerMetrics.name(
+                    "gen_ai_server_time_to_first_token", "seconds",
+                    "Time from the request's arrival to its first content frame (text, tool call or reasoning) queued for the client (OpenTelemetry gen_ai.server.time_to_first_token)."),
+                labels: labels, buckets: ServerMetrics.timeToFirstTokenBuckets)
+            timePerOutputToken = registry.makeValueHistogram(
+                descriptor: ServerMetrics.name(
+                    "gen_ai_server_time_per_output_token", "seconds", "Time per output token after the first (OpenTelemetry gen_ai.server.time_per_output_token)."),
+                labels: labels, buckets: ServerMetrics.timePerOutputTokenBuckets)
+            let usage = ServerMetrics.name("gen_ai_client_token_usage", "", "Tokens used per call, input and output (OpenTelemetry gen_ai.client.token.usage).")
+            inputTokens = registry.makeValueHistogram(
+                descriptor: usage, labels: labels + [("gen_ai_token_type", "input")], buckets: ServerMetrics.tokenUsageBuckets)
+            outputTokens = registry.makeValueHistogram(
+                descriptor: usage, labels: labels + [("gen_ai_token_type", "output")], buckets: ServerMetrics.tokenUsageBuckets)
+        }
+    }
+
+    private struct GenAIKey: Hashable {
+        var provider: String
+        var requestModel: String
+        var responseModel: String
+        var error: String?
+    }
+
+    /// Handles made so far, by method and by GenAI label set. Label values come from the
+    /// server's own routes (a model the server does not serve ends NOT_FOUND under one
+    /// `(unknown)` label), so these stay as small as the configuration.
+    private let methods = Mutex<[String: MethodMetrics]>([:])
+    private let genAI = Mutex<[GenAIKey: GenAIMetrics]>([:])
+    private let durations = Mutex<[DurationKey: ValueHistogram]>([:])
+
+    private func duration(of key: DurationKey) -> ValueHistogram {
+        if let known = durations.withLock({ $0[key] }) { return known }
+        let made = registry.makeValueHistogram(
+            descriptor: ServerMetrics.name(
+                "grpc_server_call_duration", "seconds", "gRPC call duration, headers to trailers (gRPC A66 grpc.server.call.duration)."),
+            labels: [("grpc_method", key.method), ("grpc_status", "\(key.code)")], buckets: ServerMetrics.grpcDurationBuckets)
+        return durations.withLock { Self.insert(made, for: key, into: &$0) }
+    }
+
+    private func metrics(of method: String) -> MethodMetrics {
+        if let known = methods.withLock({ $0[method] }) { return known }
+        let made = MethodMetrics(method: method, registry: registry)
+        return methods.withLock { Self.insert(made, for: method, into: &$0) }
+    }
+
+    private func metrics(of key: GenAIKey) -> GenAIMetrics {
+        if let known = genAI.withLock({ $0[key] }) { return known }
+        let made = GenAIMetrics(key, registry: registry)
+        return genAI.withLock { Self.insert(made, for: key, into: &$0) }
+    }
+
+    /// The handle already made for `key` (another thread may have made it meanwhile), or `made`.
+    private static func insert<Key: Hashable, Value>(_ made: Value, for key: Key, into handles: inout [Key: Value]) -> Value {
+        if let existing = handles[key] { return existing }
+        handles[key] = made
+        return made
+    }
+
     func callStarted(method: String) {
         activeCalls.increment()
-        registry.makeCounter(descriptor: Self.name("grpc_server_call_started", "total", "gRPC calls started (gRPC A66 grpc.server.call.started)."), labels: [("grpc_method", method)]).increment()
+        metrics(of: method).started.increment()
     }
 
     /// A call whose request arrived at `arrivedAt` ended now with `status`; `report` is
@@ -63,35 +165,30 @@ final class ServerMetrics: Sendable, ProviderEventObserver {
     func callEnded(method: String, status: GRPCStatus, arrivedAt: NIODeadline, report: CallReport.Fields, frames: Int, bytes: Int) {
         activeCalls.decrement()
         let seconds = Double((NIODeadline.now() - arrivedAt).nanoseconds) / 1e9
-        registry.makeValueHistogram(descriptor: Self.name("grpc_server_call_duration", "seconds", "gRPC call duration, headers to trailers (gRPC A66 grpc.server.call.duration)."), labels: [("grpc_method", method), ("grpc_status", "\(status.code)")],
-            buckets: Self.grpcDurationBuckets).record(seconds)
+        let methodMetrics = metrics(of: method)
+        duration(of: DurationKey(method: method, code: status.code)).record(seconds)
         if frames > 0 {
-            registry.makeCounter(descriptor: Self.name("tokenwire_frames_sent", "total", "Response messages queued for clients."), labels: [("grpc_method", method)])
-                .increment(by: Int64(frames))
-            registry.makeCounter(descriptor: Self.name("tokenwire_bytes_sent", "total", "Response message bytes (with their 5-byte gRPC prefixes) queued for clients."), labels: [("grpc_method", method)])
-                .increment(by: Int64(bytes))
+            methodMetrics.frames.increment(by: Int64(frames))
+            methodMetrics.bytes.increment(by: Int64(bytes))
         }
         // The GenAI metrics: calls that asked a model for tokens (not resumes, not health).
         guard !report.requestedModel.isEmpty, report.requestedModel != "(resume)" else { return }
-        var labels = [
-            ("gen_ai_operation_name", "chat"), ("gen_ai_provider_name", report.provider.isEmpty ? "unknown" : report.provider),
-            ("gen_ai_request_model", report.requestedModel),
-        ]
-        if !report.servedModel.isEmpty { labels.append(("gen_ai_response_model", report.servedModel)) }
-        var durationLabels = labels
-        if status.code != .ok { durationLabels.append(("error_type", "\(status.code)")) }
-        registry.makeValueHistogram(descriptor: Self.name("gen_ai_server_request_duration", "seconds", "Generative AI server request duration (OpenTelemetry gen_ai.server.request.duration)."), labels: durationLabels, buckets: Self.requestDurationBuckets).record(seconds)
+        // A model nobody serves is the caller's text: one label for all of them.
+        let served = !report.provider.isEmpty
+        let key = GenAIKey(
+            provider: served ? report.provider : "(none)", requestModel: served ? report.requestedModel : "(unknown)",
+            responseModel: report.servedModel, error: status.code == .ok ? nil : "\(status.code)")
+        let genAI = metrics(of: key)
+        genAI.duration.record(seconds)
         if let first = report.firstContentAt {
-            let ttft = Double((first - arrivedAt).nanoseconds) / 1e9
-            registry.makeValueHistogram(descriptor: Self.name("gen_ai_server_time_to_first_token", "seconds", "Time from the request's arrival to its first content frame (text, tool call or reasoning) queued for the client (OpenTelemetry gen_ai.server.time_to_first_token)."), labels: labels, buckets: Self.timeToFirstTokenBuckets).record(max(0, ttft))
+            let ttft = max(0, Double((first - arrivedAt).nanoseconds) / 1e9)
+            genAI.timeToFirstToken.record(ttft)
             if let output = report.outputTokens, output > 1 {
-                registry.makeValueHistogram(descriptor: Self.name("gen_ai_server_time_per_output_token", "seconds", "Time per output token after the first (OpenTelemetry gen_ai.server.time_per_output_token)."), labels: labels, buckets: Self.timePerOutputTokenBuckets).record(max(0, seconds - ttft) / Double(output - 1))
+                genAI.timePerOutputToken.record(max(0, seconds - ttft) / Double(output - 1))
             }
         }
-        for (type, tokens) in [("input", report.inputTokens), ("output", report.outputTokens)] {
-            guard let tokens else { continue }
-            registry.makeValueHistogram(descriptor: Self.name("gen_ai_client_token_usage", "", "Tokens used per call, input and output (OpenTelemetry gen_ai.client.token.usage)."), labels: labels + [("gen_ai_token_type", type)], buckets: Self.tokenUsageBuckets).record(Double(tokens))
-        }
+        if let tokens = report.inputTokens { genAI.inputTokens.record(Double(tokens)) }
+        if let tokens = report.outputTokens { genAI.outputTokens.record(Double(tokens)) }
     }
 
     // MARK: Service events
