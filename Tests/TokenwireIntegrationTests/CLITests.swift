@@ -79,35 +79,9 @@ struct CLITests {
     }
 
     @Test func serveDrainsAndExitsOnSIGTERM() async throws {
-        let err = Pipe()
-        let process = try ChildProcess.spawn(
-            binary, ["serve", "--port", "0", "--log-level", "info"],
-            stdin: .null, stdout: .null, stderr: .descriptor(err.fileHandleForWriting.fileDescriptor))
-        try err.fileHandleForWriting.close()  // the child holds the write end: EOF when it exits
-        // stderr is read on a thread of its own (blocking reads must not hold a task thread).
-        let output = NIOLockedValueBox("")
-        let listening = AsyncStream<Void>.makeStream()
-        let finished = AsyncStream<Void>.makeStream()
-        let handle = err.fileHandleForReading
-        Thread.detachNewThread {
-            while case let chunk = handle.availableData, !chunk.isEmpty {
-                let seen = output.withLockedValue { $0 += String(decoding: chunk, as: UTF8.self); return $0 }
-                if seen.contains("listening") { listening.continuation.yield() }
-            }
-            finished.continuation.yield()
-        }
-        try await withTimeout(30, "the server to listen") {
-            var events = listening.stream.makeAsyncIterator()
-            _ = await events.next()
-        }
-        process.terminate()  // SIGTERM
-        let termination = try await withTimeout(30, "the server to exit") { await process.exit() }
+        let (server, _) = try await ServeProcess.start(["--port", "0", "--log-level", "info"]) { $0.contains("listening") ? true : nil }
+        let (termination, text) = try await server.stop()
         #expect(termination == .exited(0))
-        try await withTimeout(30, "the server's stderr to close") {
-            var events = finished.stream.makeAsyncIterator()
-            _ = await events.next()
-        }
-        let text = output.withLockedValue { $0 }
         #expect(text.contains("shutting down"))
         #expect(text.contains("stopped"))
     }

@@ -92,48 +92,18 @@ struct CallLogTests {
     /// Runs `tokenwire serve --log-format json --port 0`, hands `body` its port, then stops
     /// it (SIGTERM) and returns its log lines, parsed.
     static func withJSONLoggingServer(arguments: [String] = [], _ body: (Int) async throws -> Void) async throws -> [[String: Any]] {
-        let err = Pipe()
-        let process = try ChildProcess.spawn(
-            CLITests().binary, ["serve", "--port", "0", "--log-format", "json"] + arguments,
-            stdin: .null, stdout: .null, stderr: .descriptor(err.fileHandleForWriting.fileDescriptor))
-        try err.fileHandleForWriting.close()  // the child holds the write end: EOF when it exits
-        // stderr is read on a thread of its own (blocking reads must not hold a task thread).
-        let output = NIOLockedValueBox("")
-        let listening = AsyncStream<Int>.makeStream()
-        let finished = AsyncStream<Void>.makeStream()
-        let handle = err.fileHandleForReading
-        Thread.detachNewThread {
-            var announced = false
-            while case let chunk = handle.availableData, !chunk.isEmpty {
-                let seen = output.withLockedValue { $0 += String(decoding: chunk, as: UTF8.self); return $0 }
-                if !announced, let range = seen.range(of: #""address":"127.0.0.1:"#),
-                    let port = Int(seen[range.upperBound...].prefix(while: \.isNumber))
-                {
-                    announced = true
-                    listening.continuation.yield(port)
-                }
-            }
-            finished.continuation.yield()
+        let (server, port) = try await ServeProcess.start(["--port", "0", "--log-format", "json"] + arguments) { seen in
+            seen.range(of: #""address":"127.0.0.1:"#).flatMap { Int(seen[$0.upperBound...].prefix(while: \.isNumber)) }
         }
         do {
-            let port = try await withTimeout(30, "the server to listen") {
-                var ports = listening.stream.makeAsyncIterator()
-                return await ports.next() ?? 0
-            }
             try await body(port)
         } catch {
-            process.terminate()
-            _ = await process.exit()
+            _ = try? await server.stop()
             throw error
         }
-        process.terminate()
-        let termination = try await withTimeout(30, "the server to exit") { await process.exit() }
+        let (termination, text) = try await server.stop()
         #expect(termination == .exited(0))
-        try await withTimeout(30, "the server's stderr to close") {
-            var events = finished.stream.makeAsyncIterator()
-            _ = await events.next()
-        }
-        return try output.withLockedValue { $0 }.split(separator: "\n").map { line in
+        return try text.split(separator: "\n").map { line in
             let object = try JSONSerialization.jsonObject(with: Data(line.utf8))
             return try #require(object as? [String: Any], "not a JSON object: \(line)")
         }
