@@ -27,6 +27,14 @@ public struct HTTP2Configuration: Sendable {
     /// Server: a connection with no open stream for this long gets GOAWAY and is closed
     /// (`--idle-timeout`); nil: never.
     public var idleTimeout: Duration? = .seconds(300)
+    /// Server: a connection this old (give or take 10%, so that connections made together
+    /// do not all go at once) gets the two-phase GOAWAY: its calls finish, new ones go to a
+    /// new connection, which a load balancer may send elsewhere (`--max-connection-age`,
+    /// gRPC's MAX_CONNECTION_AGE); nil: never.
+    public var maxConnectionAge: Duration?
+    /// Server: how long the calls of a connection past its age may still run before it is
+    /// closed under them (`--max-connection-age-grace`); nil: as long as they take.
+    public var maxConnectionAgeGrace: Duration?
 
     public init() {}
 }

@@ -6,6 +6,8 @@ extension HTTP2ConnectionHandler {
     struct LifetimeTimers {
         var preface: Scheduled<Void>?
         var idle: Scheduled<Void>?
+        /// `maxConnectionAge`, then `maxConnectionAgeGrace`.
+        var age: Scheduled<Void>?
         var hasReceivedPreface = false
         /// A refusal to send once the connection is active.
         var refusal: (HTTP2ErrorCode, String)?
@@ -23,6 +25,25 @@ extension HTTP2ConnectionHandler {
             guard !handler.lifetimeTimers.hasReceivedPreface else { return }
             handler.logger.debug("closing connection: no HTTP/2 preface in time", metadata: ["timeout": "\(timeout)"])
             handler.closeNow()
+        }
+    }
+
+    /// Server: past `maxConnectionAge` (±10%) the connection drains (the two-phase GOAWAY),
+    /// and past the grace after that it closes.
+    func startAgeTimer() {
+        guard role == .server, let age = configuration.maxConnectionAge else { return }
+        let nanoseconds = Int64(age.components.seconds) * 1_000_000_000 + age.components.attoseconds / 1_000_000_000
+        let jittered = TimeAmount.nanoseconds(Int64(Double(nanoseconds) * Double.random(in: 0.9...1.1)))
+        let grace = configuration.maxConnectionAgeGrace
+        let loopBound = NIOLoopBound(self, eventLoop: eventLoop)
+        lifetimeTimers.age = eventLoop.scheduleTask(in: jittered) {
+            let handler = loopBound.value
+            handler.logger.debug("draining connection: max connection age", metadata: ["age": "\(age)"])
+            handler.beginGracefulShutdown()
+            guard let grace else { return }
+            handler.lifetimeTimers.age = handler.eventLoop.scheduleTask(in: TimeAmount(grace)) {
+                loopBound.value.close(errorCode: .noError, reason: "max connection age \(age) and its grace \(grace) have passed")
+            }
         }
     }
 
@@ -58,6 +79,8 @@ extension HTTP2ConnectionHandler {
         lifetimeTimers.preface = nil
         lifetimeTimers.idle?.cancel()
         lifetimeTimers.idle = nil
+        lifetimeTimers.age?.cancel()
+        lifetimeTimers.age = nil
     }
 
     /// Server: ends a connection that is not to be served (a limit refused it) with

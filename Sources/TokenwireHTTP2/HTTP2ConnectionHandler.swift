@@ -83,6 +83,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
         }
         startKeepaliveTimer()
         startPrefaceTimer()
+        startAgeTimer()
         startIdleTimer()
         flush()  // the connection preface and our SETTINGS
     }

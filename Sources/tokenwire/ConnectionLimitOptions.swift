@@ -22,6 +22,12 @@ struct ConnectionLimitOptions: ParsableArguments {
     @Option(help: "Seconds a connection may stay open with no call before it gets GOAWAY and is closed (0: never).")
     var idleTimeout: Double = 300
 
+    @Option(help: "Seconds after which a connection gets GOAWAY and drains (±10%), so long-lived connections rebalance behind a load balancer (0: never).")
+    var maxConnectionAge: Double = 0
+
+    @Option(help: "Seconds the calls of a connection past --max-connection-age may still run before it is closed (0: as long as they take).")
+    var maxConnectionAgeGrace: Double = 0
+
     @Option(help: "Bytes of decoded request headers accepted per call (SETTINGS_MAX_HEADER_LIST_SIZE); past it RESOURCE_EXHAUSTED.")
     var maxHeaderListSize: UInt32 = HTTP2ConfigurationDefaults.maxHeaderListSize
 
@@ -34,6 +40,9 @@ struct ConnectionLimitOptions: ParsableArguments {
         guard prefaceTimeout >= 0, idleTimeout >= 0 else {
             throw ValidationError("--preface-timeout and --idle-timeout must be 0 (off) or more")
         }
+        guard maxConnectionAge >= 0, maxConnectionAgeGrace >= 0 else {
+            throw ValidationError("--max-connection-age and --max-connection-age-grace must be 0 (off) or more")
+        }
         guard maxHeaderListSize >= 1024 else { throw ValidationError("--max-header-list-size must be at least 1024") }
         configuration.connectionLimits.maxConnections = maxConnections
         configuration.connectionLimits.maxBufferedRequestBytesPerConnection = maxConnectionRequestBytes
@@ -42,6 +51,8 @@ struct ConnectionLimitOptions: ParsableArguments {
         configuration.http2.prefaceTimeout = prefaceTimeout > 0 ? .milliseconds(Int(prefaceTimeout * 1000)) : nil
         configuration.http2.idleTimeout = idleTimeout > 0 ? .milliseconds(Int(idleTimeout * 1000)) : nil
         configuration.http2.maxHeaderListSize = maxHeaderListSize
+        configuration.http2.maxConnectionAge = maxConnectionAge > 0 ? .milliseconds(Int(maxConnectionAge * 1000)) : nil
+        configuration.http2.maxConnectionAgeGrace = maxConnectionAgeGrace > 0 ? .milliseconds(Int(maxConnectionAgeGrace * 1000)) : nil
     }
 }
 

@@ -268,6 +268,59 @@ struct HostilePeerTests {
         }
     }
 
+    @Test func connectionPastItsMaxAgeDrainsItsCallsThenCloses() async throws {
+        try await withTestServer(configure: {
+            $0.http2.maxConnectionAge = .milliseconds(300)
+            $0.pacedTokensPerSecond = 20
+        }) { _, port in
+            let client = try await RawHTTP2Client.connect(port: port)
+            // 20 paced tokens at 20/s: about a second, well past the age (±10%). The call
+            // finishes whole: a drain ends the connection, not its calls.
+            let paced = [0x0a, 0x0f] + Array("synthetic/paced".utf8) + [0x18, 20]
+            let response = try await client.send(path: "/tokenwire.v1.TokenStream/Generate", body: framed(paced))
+            #expect(response.grpcStatus == 0, "\(response.grpcMessage)")
+            #expect(response.data.count > 20 * 10, "every paced frame arrived")
+            try await withTimeout(30, "the aged connection to close") { try await client.closeFuture() }
+            #expect(try await client.goAways().allSatisfy { $0 == .noError })
+            #expect(try await !client.goAways().isEmpty)
+        }
+    }
+
+    @Test func connectionPastItsMaxAgeAndGraceIsClosedUnderItsCalls() async throws {
+        try await withTestServer(configure: {
+            $0.http2.maxConnectionAge = .milliseconds(200)
+            $0.http2.maxConnectionAgeGrace = .milliseconds(200)
+            $0.pacedTokensPerSecond = 5
+        }) { _, port in
+            let client = try await RawHTTP2Client.connect(port: port)
+            // 50 paced tokens at 5/s would take 10 s; the grace ends it after about 0.4 s.
+            let paced = [0x0a, 0x0f] + Array("synthetic/paced".utf8) + [0x18, 50]
+            do {
+                let response = try await withTimeout(30, "the cut call") {
+                    try await client.send(path: "/tokenwire.v1.TokenStream/Generate", body: framed(paced))
+                }
+                #expect(response.grpcStatus != 0, "the call should have been cut, not finished")
+            } catch {
+                // The connection closed under the call: what the grace means.
+            }
+            try await withTimeout(30, "the connection to close") { try await client.closeFuture() }
+        }
+    }
+
+    @Test func ourClientsCallsGoOnAcrossConnectionsThatReachTheirMaxAge() async throws {
+        try await withServerAndClient(configure: { $0.http2.maxConnectionAge = .milliseconds(100) }) { _, client in
+            let deadline = ContinuousClock.now + .milliseconds(800)
+            var calls = 0
+            while ContinuousClock.now < deadline {
+                let frames = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 3)).collect()
+                #expect(frames.count == 5)
+                calls += 1
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(calls > 5)
+        }
+    }
+
     @Test func connectionsPastMaxConnectionsGetGoAwayAndTheOthersKeepServing() async throws {
         try await withTestServer(configure: { $0.connectionLimits.maxConnections = 2 }) { _, port in
             let first = try await RawHTTP2Client.connect(port: port)
