@@ -156,15 +156,17 @@ final class GRPCServerCall {
             }
             let clientGone = !outbound.isOpen
             status = writer.attachment.ended(status)
-            writer.finish(status)
-            ledger.callEnded(.init(path: path, status: status, clientCancelled: clientGone))
-            GRPCServerCall.logEnd(of: context, status: status, arrivedAt: arrivedAt, peer: peer, logger: logger)
+            // Counted before the trailers go: a client that has its status finds the call
+            // in the metrics.
             if let metrics {
                 let totals = outbound.totals
                 metrics.callEnded(
                     method: path, status: status, arrivedAt: arrivedAt, report: context.report.snapshot, frames: totals.messages,
                     bytes: totals.bytes)
             }
+            writer.finish(status)
+            ledger.callEnded(.init(path: path, status: status, clientCancelled: clientGone))
+            GRPCServerCall.logEnd(of: context, status: status, arrivedAt: arrivedAt, peer: peer, logger: logger)
         }
         writer.attachment.started(task)
         return Running(task: task, writer: writer)
