@@ -30,7 +30,8 @@ struct JSONLogHandler: LogHandler {
         set { metadata[key] = newValue }
     }
 
-    /// One write per line, so that lines from several threads never interleave.
+    /// One write per line, under this lock, so that lines from several threads never
+    /// interleave; nothing else runs while it is held.
     private static let output = Mutex(FileHandle.standardError)
 
     static let fixedKeys: Set<String> = ["time", "level", "label", "message"]

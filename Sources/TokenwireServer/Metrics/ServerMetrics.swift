@@ -122,7 +122,9 @@ final class ServerMetrics: Sendable, ProviderEventObserver {
 
     /// Handles made so far, by method and by GenAI label set. Label values come from the
     /// server's own routes (a model the server does not serve ends NOT_FOUND under one
-    /// `(unknown)` label), so these stay as small as the configuration.
+    /// `(unknown)` label), so these stay as small as the configuration. Each lock guards one
+    /// dictionary for a lookup or an insert; handles are made outside it (two threads may
+    /// both make one: the registry returns the same metric, and the first insert wins).
     private let methods = Mutex<[String: MethodMetrics]>([:])
     private let genAI = Mutex<[GenAIKey: GenAIMetrics]>([:])
     private let durations = Mutex<[DurationKey: ValueHistogram]>([:])

@@ -18,7 +18,8 @@ import TokenwireWire
 /// the log costs the token path nothing. The stream takes the frames over into its own
 /// `StreamFrameLog` (one copy) when that reader leaves, when a second reader attaches, or
 /// when the stream ends (for its retention); from then on each frame is logged and copied
-/// to every reader. A stream mirrored to a resume store keeps its own log from the start.
+/// to every reader. (A stream mirrored to a resume store does the same; its frames are
+/// encoded into the mirror's pending buffer and copied to the queue from there.)
 ///
 /// Readers leave two ways. A lost connection *detaches*: with no reader left the producer
 /// goes on into the log for `detachGrace` (stopping when the log is full), and is
@@ -192,7 +193,7 @@ final class ResumableStream: Sendable {
                 // Reader 0's stream is gone: the frames it kept and these are in the log now.
                 state.readers.removeAll()
                 detached = true
-                return state.log.isFull ? .waitForReader : .goOn
+                return state.log.isFull && mirror == nil ? .waitForReader : .goOn
             }
             var slowest: (Reader, GRPCResponseWriter.Enqueued)?
             if let start { append(start, to: &state, slowest: &slowest, detached: &detached) }
@@ -220,35 +221,42 @@ final class ResumableStream: Sendable {
     /// are then appended to the log, which holds what the queue kept.
     private func appendToReaderQueue(_ start: TokenFrame?, _ frame: TokenFrame, _ state: inout State) -> Delivery? {
         let writer = state.readers[0].writer
-        var enqueued: GRPCResponseWriter.Enqueued
-        do {
-            if let start { _ = try queue(start, on: writer, &state) }
-        } catch {
-            takeOverLog(&state, lastSeq: start!.seq - 1)
-            _ = state.log.append(evicting: false) { GRPCMessageFramer.appendMessage(start!, to: &$0) }
-            _ = state.log.append(evicting: false) { GRPCMessageFramer.appendMessage(frame, to: &$0) }
-            state.uncharged = state.log.bytes - state.charged
-            return nil
+        if let start {
+            do {
+                _ = try queue(start, on: writer, &state)
+            } catch {
+                logUnqueued(start, frame, into: &state)
+                return nil
+            }
         }
+        let queued: GRPCResponseWriter.Enqueued
         do {
-            enqueued = try queue(frame, on: writer, &state)
+            queued = try queue(frame, on: writer, &state)
         } catch {
-            takeOverLog(&state, lastSeq: frame.seq - 1)
-            _ = state.log.append(evicting: false) { GRPCMessageFramer.appendMessage(frame, to: &$0) }
-            state.uncharged = state.log.bytes - state.charged
+            logUnqueued(frame, into: &state)
             return nil
         }
         // The server's total hears of the queue's kept bytes every `chargeStep`.
-        if abs(enqueued.heldBytes - state.charged) >= Self.chargeStep {
-            memory.add(enqueued.heldBytes - state.charged)
-            state.charged = enqueued.heldBytes
+        if abs(queued.heldBytes - state.charged) >= Self.chargeStep {
+            memory.add(queued.heldBytes - state.charged)
+            state.charged = queued.heldBytes
         }
         if memory.runningExcess > 0 {
             let dropped = writer.dropSentFrames()
             memory.add(-dropped)
             state.charged -= dropped
         }
-        return .settle(writer, enqueued)
+        return .settle(writer, queued)
+    }
+
+    /// Reader 0's queue refused `frames` (its stream is gone): the log takes over what the
+    /// queue kept, then these.
+    private func logUnqueued(_ frames: TokenFrame..., into state: inout State) {
+        takeOverLog(&state, lastSeq: frames[0].seq - 1)
+        for frame in frames {
+            _ = state.log.append(evicting: mirror != nil) { GRPCMessageFramer.appendMessage(frame, to: &$0) }
+        }
+        state.uncharged = state.log.bytes - state.charged
     }
 
     /// Queues one frame on reader 0's queue: encoded straight into it, or, when the stream
