@@ -4,8 +4,8 @@ import TokenwireTestSupport
 
 /// A bare TCP client: writes bytes, collects everything the server sends until it closes.
 enum RawTCP {
-    /// Sends `bytes` in one write and returns all the server sent before it closed the
-    /// connection (bounded by `timeout` seconds).
+    /// Sends `bytes` in one write (as much as the server reads before it closes) and returns
+    /// all the server sent before it closed the connection (bounded by `timeout` seconds).
     static func exchange(port: Int, send bytes: [UInt8], timeout: Double = 30) async throws -> [UInt8] {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -13,7 +13,10 @@ enum RawTCP {
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(CollectingHandler(collector)) }
             }
             .connect(host: "127.0.0.1", port: port).get()
-        try await channel.writeAndFlush(ByteBuffer(bytes: bytes))
+        // The server may close the connection before the whole write is out (it answered
+        // what it read first: a flood's GOAWAY): the write then fails, and what it sent
+        // before closing is still the answer.
+        try? await channel.writeAndFlush(ByteBuffer(bytes: bytes))
         try await withTimeout(timeout, "the server to close the connection") { try await channel.closeFuture.get() }
         return try await channel.eventLoop.submit { collector.bytes }.get()
     }
