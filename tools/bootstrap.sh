@@ -8,8 +8,10 @@
 set -euo pipefail
 
 # prometheus: for promtool (the metrics tests check /metrics with it); curl: they fetch it.
-APT_PACKAGES=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler nghttp2-client pkg-config redis-server gdb prometheus curl)
-PIP_PACKAGES=(grpcio grpcio-tools pytest "h2>=4,<5" prometheus_client)
+# nginx: the replicas test puts deploy/'s grpc_pass configuration in front of two servers.
+# openssl: the TLS tests make their certificates with it.
+APT_PACKAGES=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler nghttp2-client pkg-config redis-server gdb prometheus curl nginx openssl)
+PIP_PACKAGES=(grpcio grpcio-tools grpcio-reflection pytest "h2>=4,<5" prometheus_client)
 
 step() { printf 'bootstrap: %s\n' "$*"; }
 die() { printf 'bootstrap: error: %s\n' "$*" >&2; exit 1; }
@@ -32,7 +34,7 @@ is_installed() {
 }
 
 python_has_grpcio() {
-  command -v python3 >/dev/null 2>&1 && python3 -c 'import grpc, grpc_tools, pytest, h2, prometheus_client' >/dev/null 2>&1
+  command -v python3 >/dev/null 2>&1 && python3 -c 'import grpc, grpc_tools, grpc_reflection, pytest, h2, prometheus_client' >/dev/null 2>&1
 }
 
 command -v dpkg >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1 \
