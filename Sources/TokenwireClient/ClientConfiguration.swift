@@ -26,6 +26,11 @@ public struct ClientConfiguration: Sendable {
     public var maxReceiveMessageSize = 4 * 1024 * 1024
     /// Frames buffered ahead of the consumer before the client stops granting window.
     public var bufferedFrames = 1024
+    /// TLS for the connections; nil speaks cleartext HTTP/2 (h2c).
+    public var tls: ClientTLS?
+    /// Metadata sent with every call, e.g. `("authorization", "Bearer …")` for a server
+    /// with `--auth-tokens`. Names are lowercase; values must be valid header values.
+    public var metadata: [(name: String, value: String)] = []
 
     public init() {}
 }

@@ -10,12 +10,15 @@ final class GRPCClientConnection: HTTP2ConnectionDelegate {
     private var streams: [HTTP2StreamID: GRPCClientStream] = [:]
     private var closedReason: String?
     private let target: String
+    /// `https` over TLS, else `http`.
+    private let scheme: String
 
     /// Whether new calls can start here (no GOAWAY, not closed).
     var isUsable: Bool { closedReason == nil }
 
-    init(target: String) {
+    init(target: String, tls: Bool = false) {
         self.target = target
+        self.scheme = tls ? "https" : "http"
     }
 
     /// Opens a call: sends the request; response messages go to `source`.
@@ -32,17 +35,25 @@ final class GRPCClientConnection: HTTP2ConnectionDelegate {
             return stream
         }
         var headers = [
-            HTTP2Header(":method", "POST"), HTTP2Header(":scheme", "http"), HTTP2Header(":path", path),
+            HTTP2Header(":method", "POST"), HTTP2Header(":scheme", scheme), HTTP2Header(":path", path),
             HTTP2Header(":authority", target), HTTP2Header("content-type", "application/grpc"),
             HTTP2Header("te", "trailers"), HTTP2Header("user-agent", "tokenwire-swift/0.1"),
         ]
         if let timeout { headers.insert(HTTP2Header("grpc-timeout", GRPCTimeout.encode(timeout)), at: 4) }
+        for (name, value) in configuration.metadata { headers.append(HTTP2Header(name, value)) }
         let outbound = connection.makeOutboundStream(headers: headers)
         outbound.writeAndFinish({ $0.writeImmutableBuffer(request) }, trailers: nil)
         do {
             stream.streamID = try connection.startRequest(outbound: outbound)
         } catch {
             stream.connectionLost("cannot start a call on the connection to \(target): \(error)", transport: .notProcessed)
+            return stream
+        }
+        // Starting the request flushes; the write can find the connection closing (a TLS
+        // alert such as "certificate required" arrives just after the handshake) and
+        // `connectionClosed` then ran before this stream was in `streams`.
+        if let closedReason {
+            stream.connectionLost(closedReason)
             return stream
         }
         streams[stream.streamID] = stream

@@ -1,5 +1,6 @@
 import Logging
 public import NIOCore
+import NIOSSL
 public import NIOPosix
 public import TokenwireCore
 import TokenwireHTTP2
@@ -27,6 +28,8 @@ public final class TokenwireClient: Sendable {
     /// Every connection of this client runs on this loop, so its state is loop-bound.
     private let eventLoop: any EventLoop
     private let slot: NIOLoopBoundBox<ConnectionSlot>
+    /// The TLS context every connection shares (`configuration.tls`).
+    private let tls: NIOSSLContext?
 
     /// One HTTP/2 connection and its gRPC layer.
     struct Connection: Sendable {
@@ -46,7 +49,8 @@ public final class TokenwireClient: Sendable {
         var isClosed = false
     }
 
-    private init(host: String, port: Int, configuration: ClientConfiguration, eventLoop: any EventLoop) {
+    private init(host: String, port: Int, configuration: ClientConfiguration, eventLoop: any EventLoop, tls: NIOSSLContext?) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.target = "\(host):\(port)"
@@ -61,7 +65,8 @@ public final class TokenwireClient: Sendable {
         host: String, port: Int, configuration: ClientConfiguration = .init(),
         group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws -> TokenwireClient {
-        let client = TokenwireClient(host: host, port: port, configuration: configuration, eventLoop: group.next())
+        let tls = try configuration.tls?.makeContext()
+        let client = TokenwireClient(host: host, port: port, configuration: configuration, eventLoop: group.next(), tls: tls)
         _ = try await client.eventLoop.flatSubmit { client.connection(attempts: 1) }.get()
         return client
     }
@@ -118,7 +123,7 @@ public final class TokenwireClient: Sendable {
     }
 
     private func open(attempt: Int, of attempts: Int) -> EventLoopFuture<Connection> {
-        let (target, http2) = (self.target, configuration.http2)
+        let (target, http2, host, tls, serverName) = (self.target, configuration.http2, self.host, self.tls, configuration.tls?.serverName)
         // The handler must be in place before the first byte arrives: the server's
         // SETTINGS may come right after the TCP handshake.
         let bootstrap = ClientBootstrap(group: eventLoop)
@@ -129,11 +134,24 @@ public final class TokenwireClient: Sendable {
                     let handler = HTTP2ConnectionHandler(
                         role: .client, eventLoop: channel.eventLoop, configuration: http2,
                         logger: Logger(label: "tokenwire.client"))
-                    handler.delegate = GRPCClientConnection(target: target)
+                    handler.delegate = GRPCClientConnection(target: target, tls: tls != nil)
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandlers(
+                            ClientTLS.makeHandler(context: tls, host: host, serverName: serverName),
+                            TLSHandshakeWaiter(eventLoop: channel.eventLoop))
+                    }
                     try channel.pipeline.syncOperations.addHandler(handler)
                 }
             }
-        return bootstrap.connect(host: host, port: port).flatMapThrowing { channel in
+        return bootstrap.connect(host: host, port: port).flatMap { channel -> EventLoopFuture<any Channel> in
+            guard let waiter = try? channel.pipeline.syncOperations.handler(type: TLSHandshakeWaiter.self) else {
+                return channel.eventLoop.makeSucceededFuture(channel)
+            }
+            return waiter.handshake.futureResult.flatMapError { error in
+                channel.close(promise: nil)
+                return channel.eventLoop.makeFailedFuture(TLSHandshakeFailed(error: error))
+            }.map { channel }
+        }.flatMapThrowing { channel in
             let handler = try channel.pipeline.syncOperations.handler(type: HTTP2ConnectionHandler.self)
             guard let grpc = handler.delegate as? GRPCClientConnection else {
                 throw TokenwireError(
@@ -143,6 +161,13 @@ public final class TokenwireClient: Sendable {
                 channel: channel, handler: NIOLoopBound(handler, eventLoop: channel.eventLoop),
                 grpc: NIOLoopBound(grpc, eventLoop: channel.eventLoop))
         }.flatMapError { [self] error in
+            if let failed = error as? TLSHandshakeFailed {
+                // Another attempt meets the same certificate: say what to check now.
+                return eventLoop.makeFailedFuture(TokenwireError(
+                    code: .unavailable,
+                    message: "the TLS handshake with \(target) failed: \(failed.error) (check --tls-ca, the server's certificate name, and --tls-cert/--tls-key if the server requires a client certificate)",
+                    transport: .connectionLost))
+            }
             guard attempt < attempts else {
                 let tries = attempts > 1 ? " (\(attempts) attempts)" : ""
                 return eventLoop.makeFailedFuture(TokenwireError(

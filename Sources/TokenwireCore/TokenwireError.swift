@@ -41,4 +41,5 @@ extension TokenwireError {
     public static func deadlineExceeded(_ message: String) -> Self { .init(code: .deadlineExceeded, message: message) }
     public static func resourceExhausted(_ message: String) -> Self { .init(code: .resourceExhausted, message: message) }
     public static func `internal`(_ message: String) -> Self { .init(code: .internal, message: message) }
+    public static func unauthenticated(_ message: String) -> Self { .init(code: .unauthenticated, message: message) }
 }

@@ -58,7 +58,9 @@ struct BatchCommand: AsyncParsableCommand {
         var progress = BatchProgress(total: prompts.requests.count, skipped: prompts.requests.count - pending.count)
         var status = GRPCStatus.ok
         do {
-            try await TokenwireClient.withConnection(host: connection.host, port: connection.port) { client in
+            try await TokenwireClient.withConnection(
+                host: connection.host, port: connection.port, configuration: try connection.clientConfiguration()
+            ) { client in
                 for call in Self.calls(of: pending, requests: prompts.requests, itemsPerCall: itemsPerCall) {
                     try await runCall(call, requests: prompts.requests, client: client, output: output, progress: &progress)
                 }

@@ -14,7 +14,9 @@ struct HealthCommand: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let status = try await TokenwireClient.withConnection(host: connection.host, port: connection.port) { client in
+            let status = try await TokenwireClient.withConnection(
+                host: connection.host, port: connection.port, configuration: try connection.clientConfiguration()
+            ) { client in
                 try await client.checkHealth(service: service)
             }
             print(status)

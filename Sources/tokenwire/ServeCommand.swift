@@ -13,7 +13,9 @@ import TokenwireServer
 /// `tokenwire serve`: run the server until SIGINT or SIGTERM, then drain.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "serve", abstract: "Serve tokenwire.v1.TokenStream and grpc.health.v1.Health over HTTP/2 (h2c).")
+        commandName: "serve",
+        abstract: "Serve tokenwire.v1.TokenStream and grpc.health.v1.Health over HTTP/2 (h2c, or TLS with --tls-cert).",
+        discussion: "SIGINT or SIGTERM drains and stops the server; SIGHUP reads the --auth-tokens file again.")
 
     @OptionGroup var server: ServerOptions
 
@@ -37,8 +39,17 @@ struct ServeCommand: AsyncParsableCommand {
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
             Task { await tokenwire.shutdown() }
         }
+        // SIGHUP re-reads the tokens; a bad file keeps the tokens in use and says why.
+        let hangup = SignalWatcher(signals: [SIGHUP]) {
+            do {
+                try tokenwire.reloadAuthTokens()
+            } catch {
+                Logger(label: "tokenwire.server").error("auth tokens not reloaded; the previous tokens stay in use", metadata: ["error": "\(error)"])
+            }
+        }
         await tokenwire.run()
         signals.cancel()
+        hangup.cancel()
     }
 }
 
@@ -89,6 +100,18 @@ struct ServerOptions: ParsableArguments {
     @Option(help: "Address the metrics endpoint listens on (see --metrics-port).")
     var metricsHost = "127.0.0.1"
 
+    @Option(help: "PEM certificate chain: serve HTTP/2 over TLS (ALPN h2) instead of h2c. Needs --tls-key.")
+    var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    @Option(help: "PEM CA certificates: require client certificates that chain to them (mutual TLS). Needs --tls-cert.")
+    var tlsClientCa: String?
+
+    @Option(help: "File of 'TENANT TOKEN [max_active_calls=N]' lines: every call but health needs 'authorization: Bearer TOKEN'. Re-read on SIGHUP.")
+    var authTokens: String?
+
     /// The server, with the upstream providers of `--config` if given.
     func makeServer(configuration: ServerConfiguration) throws -> TokenwireServer {
         guard let config else { return TokenwireServer(configuration: configuration) }
@@ -117,6 +140,17 @@ struct ServerOptions: ParsableArguments {
             guard (0...65535).contains(metricsPort) else { throw ValidationError("--metrics-port must be 0 to 65535, not \(metricsPort)") }
             configuration.metrics = MetricsAddress(host: metricsHost, port: metricsPort)
         }
+        switch (tlsCert, tlsKey) {
+        case (let cert?, let key?):
+            configuration.tls = ServerTLS(certificatePath: cert, keyPath: key, clientCAPath: tlsClientCa)
+        case (nil, nil):
+            if tlsClientCa != nil { throw ValidationError("--tls-client-ca needs --tls-cert and --tls-key (mutual TLS is TLS first)") }
+        case (_?, nil):
+            throw ValidationError("--tls-cert needs --tls-key, the certificate's private key")
+        case (nil, _?):
+            throw ValidationError("--tls-key needs --tls-cert, the certificate it belongs to")
+        }
+        configuration.authTokensPath = authTokens
         try limits.apply(to: &configuration)
         try connectionLimits.apply(to: &configuration)
         try resume.apply(to: &configuration)

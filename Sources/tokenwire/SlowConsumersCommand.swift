@@ -37,7 +37,7 @@ struct SlowConsumersCommand: AsyncParsableCommand {
     var serverPid: Int32
 
     func run() async throws {
-        var configuration = ClientConfiguration()
+        var configuration = try connection.clientConfiguration()
         configuration.http2.initialWindowSize = window
         configuration.bufferedFrames = 4
         var clients: [TokenwireClient] = []

@@ -46,7 +46,9 @@ struct StreamCommand: AsyncParsableCommand {
             request = GenerateRequest(model: "", resumeToken: resume, resumeAfterSeq: after)
             printer.resumeToken = resume
         }
-        let status = try await TokenwireClient.withConnection(host: connection.host, port: connection.port) { client in
+        let status = try await TokenwireClient.withConnection(
+            host: connection.host, port: connection.port, configuration: try connection.clientConfiguration()
+        ) { client in
             await printer.consume(client.generate(request, deadline: deadline.map { .milliseconds(Int($0 * 1000)) }))
         }
         printer.printSummary(status: status)

@@ -28,6 +28,16 @@ Cases:
                    frames and cancels: seq runs on without a gap or a duplicate and every
                    frame is the one an uncut stream has there. A call with the metadata
                    tokenwire-resume: off gets a StreamStart without a resume token.
+    tls            Over the channel the TLS options make (--tls-ca, with --tls-cert and
+                   --tls-key for mutual TLS, with --token as grpcio call credentials):
+                   Generate on synthetic/flood with N tokens (default 100) is whole and OK,
+                   and Health Check "" (no token needed) is SERVING.
+    tls-refused    Over a TLS channel without a client certificate to a server that
+                   requires one: Generate ends UNAVAILABLE (the handshake is refused).
+    auth           Over cleartext to a server with --auth-tokens, --token being a valid
+                   token: no authorization metadata, a wrong token and a non-Bearer scheme
+                   each get UNAUTHENTICATED with a message saying which; Health Check needs
+                   no token; the valid token gets the whole stream.
     relay          Runs the calls listed in the JSON file --calls (a list of
                    {"method": "Generate"|"Complete", "model": ..., "metadata": {...}}) and
                    prints every frame (or the completion) and the final status of each, for
@@ -74,7 +84,7 @@ UNKNOWN_MODEL = "nope/none"
 SERVICE_NAME = "tokenwire.v1.TokenStream"
 UNKNOWN_SERVICE_NAME = "no.such.Service"
 
-DEFAULT_N = {"generate": 10000, "complete": 100, "batch": 200, "gzip": 50}
+DEFAULT_N = {"generate": 10000, "complete": 100, "batch": 200, "gzip": 50, "tls": 100, "auth": 20}
 BATCH_CONCURRENCY = 16
 GRPC_NOT_FOUND = 5
 CANCEL_MAX_TOKENS = 100_000_000
@@ -801,7 +811,78 @@ def case_gzip(channel, args, report, budget):
         gzipped.close()
 
 
+def check_health_serving(channel, args, report, budget, what):
+    stubs = args.health_stubs()
+    try:
+        response = stubs.services.HealthStub(channel).Check(
+            stubs.messages.HealthCheckRequest(service=""), timeout=budget.timeout(20))
+        if response.status != stubs.messages.HealthCheckResponse.SERVING:
+            report.fail(f"{what}: Health Check expected SERVING, got {response.status}")
+    except grpc.RpcError as error:
+        report.fail(f"{what}: Health Check expected SERVING, got {describe_rpc_error(error, args.target)}")
+
+
+def case_tls(channel, args, report, budget):
+    """The main channel is the TLS one (see main): a whole stream, and health."""
+    if not args.tls_ca:
+        raise SetupError("tls needs --tls-ca")
+    summary = case_generate(channel, args, report, budget)
+    check_health_serving(channel, args, report, budget, "over TLS")
+    return summary
+
+
+def case_tls_refused(channel, args, report, budget):
+    if not args.tls_ca or args.tls_cert:
+        raise SetupError("tls-refused needs --tls-ca and no --tls-cert")
+    stubs = args.tokenwire_stubs()
+    try:
+        call = stubs.services.TokenStreamStub(channel).Generate(
+            generate_request(stubs, FLOOD_MODEL, 10), timeout=budget.timeout(20))
+        frames = sum(1 for _ in call)
+        report.fail(f"a client without a certificate: expected UNAVAILABLE, got {frames} frames and OK")
+        return {"status": "OK"}
+    except grpc.RpcError as error:
+        if error.code() != grpc.StatusCode.UNAVAILABLE:
+            report.fail(f"a client without a certificate: expected UNAVAILABLE, got {describe_rpc_error(error, args.target)}")
+        return {"status": error.code().name}
+
+
+def case_auth(channel, args, report, budget):
+    if not args.token:
+        raise SetupError("auth needs --token")
+    stubs = args.tokenwire_stubs()
+    stub = stubs.services.TokenStreamStub(channel)
+    refusals = {}
+    for name, metadata, says in (
+        ("none", (), "requires a token"),
+        ("wrong", (("authorization", "Bearer " + "x" * len(args.token)),), "not one this server accepts"),
+        ("basic", (("authorization", "Basic " + args.token),), "scheme"),
+    ):
+        try:
+            call = stub.Generate(generate_request(stubs, FLOOD_MODEL, 5), metadata=metadata, timeout=budget.timeout(20))
+            frames = sum(1 for _ in call)
+            report.fail(f"token {name}: expected UNAUTHENTICATED, got {frames} frames and OK")
+            refusals[name] = "OK"
+        except grpc.RpcError as error:
+            refusals[name] = error.code().name
+            if error.code() != grpc.StatusCode.UNAUTHENTICATED or says not in (error.details() or ""):
+                report.fail(f"token {name}: expected UNAUTHENTICATED saying {says!r}, got {describe_rpc_error(error, args.target)}")
+            if args.token in (error.details() or ""):
+                report.fail(f"token {name}: the status message echoes the token")
+    check_health_serving(channel, args, report, budget, "without a token")
+    call = stub.Generate(
+        generate_request(stubs, FLOOD_MODEL, args.n), metadata=(("authorization", "Bearer " + args.token),),
+        timeout=budget.timeout())
+    frames, error = read_flood_stream(call, args.n, report)
+    if error is not None:
+        report.fail(f"the valid token: expected {args.n + 2} frames then OK, got {frames} then {describe_rpc_error(error, args.target)}")
+    return {"refusals": refusals, "frames": frames}
+
+
 CASES = {
+    "tls": case_tls,
+    "tls-refused": case_tls_refused,
+    "auth": case_auth,
     "gzip": case_gzip,
     "resume": case_resume,
     "relay": case_relay,
@@ -829,6 +910,10 @@ def parse_arguments(argv):
         "--n", type=int, help="max_tokens for generate (default 10000) and complete (default 100); items for batch (default 200)"
     )
     parser.add_argument("--calls", help="relay: JSON file listing the calls to make")
+    parser.add_argument("--tls-ca", help="PEM CA file: connect over TLS (ssl_channel_credentials)")
+    parser.add_argument("--tls-cert", help="PEM client certificate (mutual TLS); needs --tls-key")
+    parser.add_argument("--tls-key", help="PEM client key")
+    parser.add_argument("--token", help="bearer token: call credentials over TLS; the valid token for auth")
     args = parser.parse_args(argv)
     if args.case == "relay" and not args.calls:
         parser.error("relay needs --calls FILE")
@@ -873,7 +958,19 @@ def main(argv):
         # Transparent retries would hide a server that refuses or resets streams.
         ("grpc.enable_retries", 0),
     ]
-    channel = grpc.insecure_channel(args.target, options=options)
+    if args.tls_ca:
+        def read(path):
+            with open(path, "rb") as file:
+                return file.read()
+        credentials = grpc.ssl_channel_credentials(
+            root_certificates=read(args.tls_ca),
+            private_key=read(args.tls_key) if args.tls_key else None,
+            certificate_chain=read(args.tls_cert) if args.tls_cert else None)
+        if args.token and args.case != "auth":
+            credentials = grpc.composite_channel_credentials(credentials, grpc.access_token_call_credentials(args.token))
+        channel = grpc.secure_channel(args.target, credentials, options=options)
+    else:
+        channel = grpc.insecure_channel(args.target, options=options)
     try:
         summary = CASES[args.case](channel, args, report, budget)
     except SetupError as error:

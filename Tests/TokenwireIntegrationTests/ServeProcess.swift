@@ -7,7 +7,7 @@ import TokenwireTestSupport
 /// (on a thread of its own: blocking reads must not hold a task thread).
 struct ServeProcess: Sendable {
     let process: ChildProcess
-    private let output: NIOLockedValueBox<String>
+    let output: NIOLockedValueBox<String>
     private let finished: AsyncStream<Void>
 
     /// Starts `tokenwire serve ARGUMENTS` and waits (at most 30 s) until its standard error

@@ -4,8 +4,11 @@ public struct CallContext: Sendable {
     public var path: String
     /// When the caller stops waiting (from `grpc-timeout`), if it said.
     public var deadline: ContinuousClock.Instant?
-    /// The request's custom metadata (non-reserved headers), in order.
+    /// The request's custom metadata (non-reserved headers), in order. A checked
+    /// `authorization` header is removed before the handler sees it.
     public var metadata: [(name: String, value: String)]
+    /// The tenant the call's bearer token names (`--auth-tokens`); nil without tokens.
+    public var tenant: String?
     /// What the handler learns for the call's log line (models, provider, TTFT, tokens).
     let report = CallReport()
 

@@ -38,14 +38,18 @@ final class GRPCServerCall {
     let metrics: ServerMetrics?
     /// When the request's headers arrived: the call's duration and TTFT count from here.
     let arrivedAt = NIODeadline.now()
+    /// The call's tenant and where its running calls are counted (`--auth-tokens`).
+    let tenant: (AuthTokens.Tenant, TenantCallLimits)?
 
     var path: String { state.path }
 
     init(
         streamID: HTTP2StreamID, method: GRPCMethod, context: CallContext, maxMessageSize: Int,
         connection: HTTP2ConnectionHandler, scheduling: CallScheduling, ledger: CallLedger,
-        requestBytes: RequestBufferAccount, peer: String = "", gzip: Bool = false, metrics: ServerMetrics? = nil, logger: Logger
+        requestBytes: RequestBufferAccount, peer: String = "", gzip: Bool = false, tenant: (AuthTokens.Tenant, TenantCallLimits)? = nil,
+        metrics: ServerMetrics? = nil, logger: Logger
     ) {
+        self.tenant = tenant
         self.metrics = metrics
         self.requestBytes = requestBytes
         self.peer = peer
@@ -107,6 +111,17 @@ final class GRPCServerCall {
             logger.debug("call failed before it started", metadata: ["path": "\(path)", "status": "\(status)"])
         case .start(let method, let request, let releasing):
             requestEnded(releasing: releasing)
+            if let (tenant, limits) = tenant {
+                do {
+                    try limits.take(tenant)
+                } catch {
+                    // The call never starts: it is answered as if it failed before starting.
+                    deadlineTimer?.cancel()
+                    metrics?.tenantRefused(tenant: tenant.name)
+                    connection.respondHeadersOnly(streamID: streamID, headers: GRPCStatusTrailers.trailersOnly(error.status))
+                    return
+                }
+            }
             state.started(start(method, request: request))
         case .finishAndCancel(let running, let status):
             // Trailers first, so the client learns why; cancelling stops the producer.
@@ -140,6 +155,7 @@ final class GRPCServerCall {
         let peer = self.peer
         let arrivedAt = self.arrivedAt
         let metrics = self.metrics
+        let tenant = self.tenant
         ledger.callStarted()
         metrics?.callStarted(method: path)
         let task = Task(executorPreference: scheduling.executor) {
@@ -156,13 +172,15 @@ final class GRPCServerCall {
             }
             let clientGone = !outbound.isOpen
             status = writer.attachment.ended(status)
+            // The tenant's slot is free before the trailers go: its next call may start.
+            if let (tenant, limits) = tenant { limits.release(tenant.name) }
             // Counted before the trailers go: a client that has its status finds the call
             // in the metrics.
             if let metrics {
                 let totals = outbound.totals
                 metrics.callEnded(
                     method: path, status: status, arrivedAt: arrivedAt, report: context.report.snapshot, frames: totals.messages,
-                    bytes: totals.bytes)
+                    bytes: totals.bytes, tenant: context.tenant)
             }
             writer.finish(status)
             ledger.callEnded(.init(path: path, status: status, clientCancelled: clientGone))
@@ -177,14 +195,15 @@ final class GRPCServerCall {
         guard logger.logLevel <= .info else { return }
         let metadata = logMetadata(
             path: context.path, status: status, report: context.report.snapshot, arrivedAt: arrivedAt, peer: peer,
-            trace: TraceContext(metadata: context.metadata))
+            tenant: context.tenant, trace: TraceContext(metadata: context.metadata))
         logger.info("call", metadata: metadata)
     }
 
     /// The one log line of a finished call: what was asked and what served it, how it
     /// ended, how long it took and its first token took, the tokens, who asked, the trace.
     static func logMetadata(
-        path: String, status: GRPCStatus, report: CallReport.Fields, arrivedAt: NIODeadline, peer: String, trace: TraceContext?
+        path: String, status: GRPCStatus, report: CallReport.Fields, arrivedAt: NIODeadline, peer: String, tenant: String? = nil,
+        trace: TraceContext?
     ) -> Logger.Metadata {
         func milliseconds(_ since: NIODeadline) -> Logger.MetadataValue {
             // Whole microseconds, as milliseconds: prints as 1.708, a number in JSON.
@@ -204,6 +223,7 @@ final class GRPCServerCall {
         if let tokens = report.outputTokens { metadata["tokens_out"] = .stringConvertible(tokens) }
         if let items = report.items { metadata["items"] = .stringConvertible(items) }
         if !peer.isEmpty { metadata["peer"] = .string(peer) }
+        if let tenant { metadata["tenant"] = .string(tenant) }
         if let trace {
             metadata["traceparent"] = .string(trace.traceparent)
             if let state = trace.tracestate { metadata["tracestate"] = .string(state) }

@@ -19,12 +19,15 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
     /// The client's address, for the calls' log lines.
     private let peer: String
     private let metrics: ServerMetrics?
+    /// Tokens and tenants' limits; none by default.
+    private let security: CallSecurity
 
     init(
         router: GRPCMethodRouter, configuration: ServerConfiguration, scheduling: CallScheduling, ledger: CallLedger,
-        requestBudget: RequestBufferBudget, peer: String = "", metrics: ServerMetrics? = nil, logger: Logger,
-        onClose: @escaping () -> Void
+        requestBudget: RequestBufferBudget, peer: String = "", security: CallSecurity = CallSecurity(authenticator: nil, tenantLimits: TenantCallLimits()),
+        metrics: ServerMetrics? = nil, logger: Logger, onClose: @escaping () -> Void
     ) {
+        self.security = security
         self.peer = peer
         self.metrics = metrics
         self.requestBytes = RequestBufferAccount(
@@ -42,12 +45,25 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
         switch GRPCRequestHead.parse(headers, router: router) {
         case .failure(let rejection):
             connection.respondHeadersOnly(streamID: streamID, headers: rejection.headers)
-        case .success(let head):
+        case .success(var head):
+            let tenant: AuthTokens.Tenant?
+            do {
+                tenant = try security.authenticate(head.context)
+            } catch {
+                metrics?.unauthenticated()
+                logger.debug("call refused", metadata: ["path": "\(head.context.path)", "peer": "\(peer)", "status": "\(error.status)"])
+                connection.respondHeadersOnly(streamID: streamID, headers: GRPCStatusTrailers.trailersOnly(error.status))
+                return
+            }
+            if let tenant {
+                head.context.tenant = tenant.name
+                head.context.metadata.removeAll { $0.name == "authorization" }
+            }
             let call = GRPCServerCall(
                 streamID: streamID, method: head.method, context: head.context,
                 maxMessageSize: configuration.maxReceiveMessageSize,
                 connection: connection, scheduling: scheduling, ledger: ledger, requestBytes: requestBytes, peer: peer, gzip: head.gzip,
-                metrics: metrics, logger: logger)
+                tenant: tenant.map { ($0, security.tenantLimits) }, metrics: metrics, logger: logger)
             calls[streamID] = call
             if let timeout = head.timeout { call.startDeadline(after: timeout) }
             if !endStream { call.startRequestTimer(configuration.connectionLimits.requestTimeout) }

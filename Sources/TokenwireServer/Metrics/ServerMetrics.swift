@@ -164,8 +164,11 @@ final class ServerMetrics: Sendable, ProviderEventObserver {
 
     /// A call whose request arrived at `arrivedAt` ended now with `status`; `report` is
     /// what its handler learned.
-    func callEnded(method: String, status: GRPCStatus, arrivedAt: NIODeadline, report: CallReport.Fields, frames: Int, bytes: Int) {
+    func callEnded(
+        method: String, status: GRPCStatus, arrivedAt: NIODeadline, report: CallReport.Fields, frames: Int, bytes: Int, tenant: String? = nil
+    ) {
         activeCalls.decrement()
+        if let tenant { tenantCallEnded(tenant, method: method, code: status.code, outputTokens: report.outputTokens) }
         let seconds = Double((NIODeadline.now() - arrivedAt).nanoseconds) / 1e9
         let methodMetrics = metrics(of: method)
         duration(of: DurationKey(method: method, code: status.code)).record(seconds)
@@ -194,6 +197,34 @@ final class ServerMetrics: Sendable, ProviderEventObserver {
     }
 
     // MARK: Service events
+
+    /// A tenant's call ended (`--auth-tokens`): counted by tenant, method and status, and
+    /// its output tokens.
+    private func tenantCallEnded(_ tenant: String, method: String, code: GRPCStatus.Code, outputTokens: UInt32?) {
+        registry.makeCounter(
+            descriptor: Self.name("tokenwire_tenant_calls", "total", "Calls by tenant (--auth-tokens), method and status."),
+            labels: [("tenant", tenant), ("grpc_method", method), ("grpc_status", "\(code)")]
+        ).increment()
+        if let outputTokens, outputTokens > 0 {
+            registry.makeCounter(
+                descriptor: Self.name("tokenwire_tenant_output_tokens", "total", "Output tokens by tenant (--auth-tokens)."),
+                labels: [("tenant", tenant)]
+            ).increment(by: Int64(outputTokens))
+        }
+    }
+
+    /// A call without a valid token was refused UNAUTHENTICATED.
+    func unauthenticated() {
+        registry.makeCounter(descriptor: Self.name("tokenwire_unauthenticated_calls", "total", "Calls refused UNAUTHENTICATED (--auth-tokens).")).increment()
+    }
+
+    /// A tenant's call was refused for its max_active_calls.
+    func tenantRefused(tenant: String) {
+        registry.makeCounter(
+            descriptor: Self.name("tokenwire_tenant_refusals", "total", "Calls refused RESOURCE_EXHAUSTED by their tenant's max_active_calls."),
+            labels: [("tenant", tenant)]
+        ).increment()
+    }
 
     func heartbeatSent(provider: String) { heartbeatsSent.increment() }
     func admissionRefused() { admissionRefusals.increment() }

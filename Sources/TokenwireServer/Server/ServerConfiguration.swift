@@ -26,6 +26,12 @@ public struct ServerConfiguration: Sendable {
     public var metrics: MetricsAddress?
     /// Token rate of `synthetic/paced`.
     public var pacedTokensPerSecond: Double = 50
+    /// Serve HTTP/2 over TLS (ALPN h2) instead of cleartext; with `clientCAPath`, require
+    /// client certificates (`--tls-cert`, `--tls-key`, `--tls-client-ca`).
+    public var tls: ServerTLS?
+    /// The bearer tokens calls must present, one `TENANT TOKEN` per line (`--auth-tokens`);
+    /// nil: calls need none. See `AuthTokens` for the format.
+    public var authTokensPath: String?
     /// Log level of the server's logger.
     public var logLevel: Logger.Level = .info
     /// Event-loop threads; 0 uses one per core this process may run on (CPU affinity and cgroup limits).

@@ -2,8 +2,9 @@ public import TokenwireProviders
 import Logging
 public import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
-import TokenwireCore
+public import TokenwireCore
 import TokenwireHTTP2
 
 /// The Tokenwire gRPC server: `tokenwire.v1.TokenStream` and `grpc.health.v1.Health` over
@@ -38,6 +39,10 @@ public final class TokenwireServer: Sendable {
     private let descriptorReserve = FileDescriptorReserve()
     /// Resumable streams by token.
     let resumeRegistry: ResumeRegistry
+    /// The bearer tokens of `--auth-tokens`, read at start and on `reloadAuthTokens`.
+    let authenticator: CallAuthenticator?
+    /// Tenants' running calls against their `max_active_calls`.
+    let tenantLimits = TenantCallLimits()
 
     private struct State {
         var listener: (any Channel)?
@@ -82,6 +87,7 @@ public final class TokenwireServer: Sendable {
         makeProviders: (any EventLoopGroup) throws -> ProviderCatalog
     ) rethrows {
         self.configuration = configuration
+        self.authenticator = configuration.authTokensPath.map { CallAuthenticator(path: $0) }
         self.requestBudget = RequestBufferBudget(limit: configuration.connectionLimits.maxBufferedRequestBytes)
         var logger = Logger(label: "tokenwire.server")
         logger.logLevel = configuration.logLevel
@@ -137,6 +143,11 @@ public final class TokenwireServer: Sendable {
     /// Binds the listening socket.
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
     public func start() async throws {
+        if let authenticator {
+            let tenants = try authenticator.reload()
+            logger.info("auth tokens", metadata: ["file": "\(authenticator.path)", "tenants": .array(tenants.map { .string($0.name) })])
+        }
+        let tls = try configuration.tls?.makeContext()
         try await tickGates?.prepare(group)
         if let mirror = resumeRegistry.mirror {
             let task = Task { await mirror.run() }
@@ -164,7 +175,7 @@ public final class TokenwireServer: Sendable {
             }
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { [self] channel in
-                channel.eventLoop.makeCompletedFuture { try self.setUpConnection(channel) }
+                channel.eventLoop.makeCompletedFuture { try self.setUpConnection(channel, tls: tls) }
             }
         let listener: any Channel
         do {
@@ -174,7 +185,12 @@ public final class TokenwireServer: Sendable {
                 "cannot listen on \(configuration.host):\(configuration.port): \(error) (is another server using the port? try --port 0)")
         }
         state.withLock { $0.listener = listener }
-        logger.info("listening", metadata: ["address": "\(configuration.host):\(listener.localAddress?.port ?? 0)"])
+        logger.info(
+            "listening",
+            metadata: [
+                "address": "\(configuration.host):\(listener.localAddress?.port ?? 0)",
+                "transport": tls == nil ? "h2c" : configuration.tls?.clientCAPath == nil ? "h2 over TLS" : "h2 over mutual TLS",
+            ])
         logger.info("serving models", metadata: ["models": .array(servedModels.map { .string($0) })])
     }
 
@@ -187,7 +203,18 @@ public final class TokenwireServer: Sendable {
         return "\(address)"
     }
 
-    private func setUpConnection(_ channel: any Channel) throws {
+    /// Reads the `--auth-tokens` file again (`tokenwire serve` does on SIGHUP); calls that
+    /// start from now on are checked against it. On an error the tokens in use stay.
+    /// - Returns: the tenants now known; nil when the server takes no tokens.
+    @discardableResult
+    public func reloadAuthTokens() throws(TokenwireError) -> [AuthTokens.Tenant]? {
+        guard let authenticator else { return nil }
+        let tenants = try authenticator.reload()
+        logger.info("auth tokens reloaded", metadata: ["file": "\(authenticator.path)", "tenants": .array(tenants.map { .string($0.name) })])
+        return tenants
+    }
+
+    private func setUpConnection(_ channel: any Channel, tls: NIOSSLContext?) throws {
         let handler = HTTP2ConnectionHandler(
             role: .server, eventLoop: channel.eventLoop, configuration: configuration.http2,
             keepalive: configuration.keepalive, logger: logger)
@@ -195,7 +222,8 @@ public final class TokenwireServer: Sendable {
         let connection = GRPCServerConnection(
             router: router, configuration: configuration,
             scheduling: CallScheduling(eventLoop: channel.eventLoop, gates: tickGates), ledger: ledger,
-            requestBudget: requestBudget, peer: Self.describe(channel.remoteAddress), metrics: metrics, logger: logger,
+            requestBudget: requestBudget, peer: Self.describe(channel.remoteAddress),
+            security: CallSecurity(authenticator: authenticator, tenantLimits: tenantLimits), metrics: metrics, logger: logger,
             onClose: { [self] in connectionClosed(id) })
         handler.delegate = connection
         let maxConnections = configuration.connectionLimits.maxConnections
@@ -205,6 +233,9 @@ public final class TokenwireServer: Sendable {
             state.connections[id] = NIOLoopBound(handler, eventLoop: channel.eventLoop)
             metrics?.connectionsOpen(state.connections.count)
             return (state.shuttingDown, false)
+        }
+        if let tls {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
         }
         try channel.pipeline.syncOperations.addHandler(handler)
         if outOfDescriptors {
@@ -266,28 +297,34 @@ public final class TokenwireServer: Sendable {
     /// connection gets the two-phase GOAWAY, open calls may finish within the drain
     /// timeout, then whatever is left is closed.
     public func shutdown() async {
-        let (listener, connections) = state.withLock { state -> ((any Channel)?, [NIOLoopBound<HTTP2ConnectionHandler>]) in
-            if state.shuttingDown { return (nil, []) }
+        let (first, listener, connections) = state.withLock { state -> (Bool, (any Channel)?, [NIOLoopBound<HTTP2ConnectionHandler>]) in
+            if state.shuttingDown { return (false, nil, []) }
             state.shuttingDown = true
-            return (state.listener, Array(state.connections.values))
+            return (true, state.listener, Array(state.connections.values))
         }
-        guard let listener else { return await run() }
-        logger.info("shutting down: draining open calls", metadata: ["connections": "\(connections.count)"])
-        health.setAll(.notServing)
-        health.finishWatchers()
-        admission.beginDraining()
-        try? await listener.close()
-        for connection in connections {
-            connection.eventLoop.execute { connection.value.beginGracefulShutdown() }
+        guard first else { return await run() }
+        // A server whose start failed (or never ran) has no calls: it only lets go of what
+        // it holds.
+        if let listener {
+            logger.info("shutting down: draining open calls", metadata: ["connections": "\(connections.count)"])
+            health.setAll(.notServing)
+            health.finishWatchers()
+            admission.beginDraining()
+            try? await listener.close()
+            for connection in connections {
+                connection.eventLoop.execute { connection.value.beginGracefulShutdown() }
+            }
+            await waitForDrain()
+            // From here a lost connection cancels: no stream waits for a resume that cannot come.
+            resumeRegistry.close()
+            let stragglers = state.withLock { Array($0.connections.values) }
+            for connection in stragglers {
+                connection.eventLoop.execute { connection.value.close(reason: "drain timeout") }
+            }
+            await waitForCallsToEnd()
+        } else {
+            resumeRegistry.close()
         }
-        await waitForDrain()
-        // From here a lost connection cancels: no stream waits for a resume that cannot come.
-        resumeRegistry.close()
-        let stragglers = state.withLock { Array($0.connections.values) }
-        for connection in stragglers {
-            connection.eventLoop.execute { connection.value.close(reason: "drain timeout") }
-        }
-        await waitForCallsToEnd()
         // The streams' last frames and ends are queued by now: the mirror sends them, then stops.
         if let mirrorTask = state.withLock({ $0.mirrorTask }) {
             mirrorTask.cancel()
