@@ -234,4 +234,94 @@ struct GRPCServerCallStateTests {
             return
         }
     }
+
+    // MARK: request streams (bidirectional methods)
+
+    static let streamingMethod = GRPCMethod.requestStream(path: "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo") { _, _, _ in }
+
+    /// A request-stream state whose handler has started (as `running`).
+    func streamingState(_ running: Int = 9) -> State {
+        var state = State(method: Self.streamingMethod, maxMessageSize: 1024)
+        guard case .startStreaming = state.headersReceived() else {
+            Issue.record("a request-stream method must start at its headers")
+            return state
+        }
+        state.startedStreaming(running)
+        return state
+    }
+
+    @Test func singleRequestMethodDoesNotStartAtItsHeaders() {
+        var state = makeState()
+        guard case .none = state.headersReceived() else {
+            Issue.record("a single-request method starts only once its request is whole")
+            return
+        }
+        #expect(state.isReceiving)
+    }
+
+    @Test func requestStreamDeliversEachMessageAsItArrivesHoweverTheBytesAreSplit() {
+        var state = streamingState()
+        #expect(state.isStreamingRequests && !state.isReceiving)
+        var bytes = message([1, 2])
+        bytes.writeImmutableBuffer(message([3]))
+        var first = bytes.readSlice(length: 4)!  // inside the first message's prefix
+        guard case .none = state.received(first.readSlice(length: 4)!, refusal: nil) else {
+            Issue.record("half a message delivers nothing")
+            return
+        }
+        guard case .deliver(let running, let messages) = state.received(bytes, refusal: nil) else {
+            Issue.record("expected both messages")
+            return
+        }
+        #expect(running == 9)
+        #expect(messages.map { Array($0.readableBytesView) } == [[1, 2], [3]])
+        guard case .endRequests(9) = state.receivedEnd() else {
+            Issue.record("END_STREAM ends the handler's requests")
+            return
+        }
+        // The handler still runs: a deadline now ends it.
+        guard case .finishAndCancel(9, let status) = state.deadlineExpired(.seconds(1)) else {
+            Issue.record("expected the deadline to finish the running handler")
+            return
+        }
+        #expect(status.code == .deadlineExceeded)
+    }
+
+    @Test func requestStreamEndingInsideAMessageFailsTheRunningHandlerWithInternal() {
+        var state = streamingState()
+        var bytes = message([1, 2, 3])
+        _ = state.received(bytes.readSlice(length: 6)!, refusal: nil)
+        guard case .finishAndCancel(9, let status) = state.receivedEnd() else {
+            Issue.record("expected the handler to be finished and cancelled")
+            return
+        }
+        #expect(status.code == .internal)
+        #expect(status.message.contains("1 bytes of an incomplete length-prefixed message"))
+    }
+
+    @Test func requestStreamTheHandlerDoesNotReadEndsResourceExhaustedOnce() {
+        var state = streamingState()
+        guard case .finishAndCancel(9, let status) = state.requestsOverflowed(limit: 1024) else {
+            Issue.record("expected the handler to be finished and cancelled")
+            return
+        }
+        #expect(status.code == .resourceExhausted)
+        guard case .none = state.received(message([1]), refusal: nil), case .none = state.closed() else {
+            Issue.record("an ended call ignores what comes after")
+            return
+        }
+    }
+
+    @Test func resetDuringARequestStreamCancelsAndALostConnectionDetachesTheHandler() {
+        var reset = streamingState()
+        guard case .cancel(9) = reset.closed() else {
+            Issue.record("expected cancel")
+            return
+        }
+        var lost = streamingState()
+        guard case .detach(9) = lost.closed(connectionLost: true) else {
+            Issue.record("expected detach")
+            return
+        }
+    }
 }

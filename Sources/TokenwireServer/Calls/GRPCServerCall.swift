@@ -18,6 +18,8 @@ final class GRPCServerCall {
     struct Running {
         let task: Task<Void, Never>
         let writer: GRPCResponseWriter
+        /// Where a method that takes a stream of requests gets them.
+        var requests: GRPCRequestStream.Source?
         /// Whether a lost connection or a cancel ends the task (a resumable stream's may go on).
         var attachment: CallAttachment { writer.attachment }
     }
@@ -81,9 +83,18 @@ final class GRPCServerCall {
     }
 
     func received(_ data: ByteBuffer) {
+        if state.isStreamingRequests {
+            run(state.received(data, refusal: nil))
+            return
+        }
         guard state.isReceiving else { return }
         let refusal = requestBytes.reserve(data.readableBytes)
         run(state.received(data, refusal: refusal?.status))
+    }
+
+    /// The request headers were accepted (a method that takes a stream of requests starts).
+    func headersReceived() {
+        run(state.headersReceived())
     }
 
     func receivedEnd() {
@@ -111,27 +122,33 @@ final class GRPCServerCall {
             logger.debug("call failed before it started", metadata: ["path": "\(path)", "status": "\(status)"])
         case .start(let method, let request, let releasing):
             requestEnded(releasing: releasing)
-            if let (tenant, limits) = tenant {
-                do {
-                    try limits.take(tenant)
-                } catch {
-                    // The call never starts: it is answered as if it failed before starting.
-                    deadlineTimer?.cancel()
-                    metrics?.tenantRefused(tenant: tenant.name)
-                    connection.respondHeadersOnly(streamID: streamID, headers: GRPCStatusTrailers.trailersOnly(error.status))
-                    return
-                }
+            guard admitTenant(), case .singleRequest(let handler) = method.kind else { return }
+            state.started(start { context, writer in try await handler(request, context, writer) })
+        case .startStreaming(let method):
+            requestEnded(releasing: 0)
+            guard admitTenant(), case .requestStream(let handler) = method.kind else { return }
+            let (requests, source) = GRPCRequestStream.make(limit: state.maxMessageSize)
+            var running = start { context, writer in try await handler(requests, context, writer) }
+            running.requests = source
+            state.startedStreaming(running)
+        case .deliver(let running, let messages):
+            if running.requests?.yield(messages) == false {
+                run(state.requestsOverflowed(limit: state.maxMessageSize))
             }
-            state.started(start(method, request: request))
+        case .endRequests(let running):
+            running.requests?.finish()
         case .finishAndCancel(let running, let status):
             // Trailers first, so the client learns why; cancelling stops the producer.
             running.writer.finish(status)
+            running.requests?.finish()
             _ = running.attachment.cancelled()
             running.task.cancel()
         case .cancel(let running):
             deadlineTimer?.cancel()
+            running.requests?.finish()
             if running.attachment.cancelled() { running.task.cancel() }
         case .detach(let running):
+            running.requests?.finish()
             // A resumable stream's producer goes on without its client for the detach grace.
             if !running.attachment.connectionLost() { running.task.cancel() }
         case .release(let releasing):
@@ -147,7 +164,24 @@ final class GRPCServerCall {
         requestBytes.release(bytes)
     }
 
-    private func start(_ method: GRPCMethod, request: ByteBuffer) -> Running {
+    /// Takes a slot of the call's tenant (`--auth-tokens`), or answers RESOURCE_EXHAUSTED.
+    /// - Returns: whether the call may start.
+    private func admitTenant() -> Bool {
+        guard let (tenant, limits) = tenant else { return true }
+        do {
+            try limits.take(tenant)
+            return true
+        } catch {
+            // The call never starts: it is answered as if it failed before starting.
+            deadlineTimer?.cancel()
+            metrics?.tenantRefused(tenant: tenant.name)
+            connection.respondHeadersOnly(streamID: streamID, headers: GRPCStatusTrailers.trailersOnly(error.status))
+            return false
+        }
+    }
+
+    /// Starts the handler's task; `invoke` runs the method's handler with its request(s).
+    private func start(_ invoke: @escaping @Sendable (CallContext, GRPCResponseWriter) async throws -> Void) -> Running {
         let outbound = connection.makeOutboundStream(headers: GRPCStatusTrailers.responseHeaders)
         connection.startResponse(streamID: streamID, outbound: outbound)
         let writer = GRPCResponseWriter(outbound: outbound, gate: scheduling.gate, eventLoop: connection.eventLoop)
@@ -161,7 +195,7 @@ final class GRPCServerCall {
         let task = Task(executorPreference: scheduling.executor) {
             var status: GRPCStatus
             do {
-                try await method.handler(request, context, writer)
+                try await invoke(context, writer)
                 status = .ok
             } catch let error as TokenwireError {
                 status = error.status

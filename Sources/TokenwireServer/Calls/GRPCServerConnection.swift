@@ -66,7 +66,8 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
                 tenant: tenant.map { ($0, security.tenantLimits) }, metrics: metrics, logger: logger)
             calls[streamID] = call
             if let timeout = head.timeout { call.startDeadline(after: timeout) }
-            if !endStream { call.startRequestTimer(configuration.connectionLimits.requestTimeout) }
+            if !endStream, !head.method.takesRequestStream { call.startRequestTimer(configuration.connectionLimits.requestTimeout) }
+            call.headersReceived()
             if endStream { call.receivedEnd() }
         }
     }
