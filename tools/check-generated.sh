@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Fails if the committed protobuf-c bindings in Sources/CTokenwireProto differ from what
-# tools/generate-proto.sh produces from proto/ today.
+# Fails if the committed protobuf-c bindings or the served descriptor set in
+# Sources/CTokenwireProto differ from what tools/generate-proto.sh produces from proto/ today.
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,7 +13,7 @@ trap 'rm -rf "$scratch"' EXIT
 # umbrella header) carry over and a stale generated file shows up as "Only in".
 mkdir -p "$scratch/Sources"
 cp -R "$committed" "$scratch/Sources/CTokenwireProto"
-find "$scratch/Sources/CTokenwireProto" -name '*.pb-c.[ch]' -delete
+find "$scratch/Sources/CTokenwireProto" \( -name '*.pb-c.[ch]' -o -name 'served_descriptor_set.[ch]' \) -delete
 "$repo_root/tools/generate-proto.sh" "$scratch" >/dev/null
 
 if ! diff -ru "$committed" "$scratch/Sources/CTokenwireProto"; then
