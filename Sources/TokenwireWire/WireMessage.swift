@@ -5,7 +5,8 @@ public import TokenwireCore
 /// `ByteBuffer` and decodes itself from one.
 ///
 /// Conforming types: `GenerateRequest`, `BatchRequest`, `TokenFrame`, `Completion`,
-/// `HealthCheckRequest` and `HealthCheckResponse`. The codec is protobuf-c; no C type
+/// `HealthCheckRequest`, `HealthCheckResponse`, `ServerReflectionRequest` and
+/// `ServerReflectionResponse`. The codec is protobuf-c; no C type
 /// crosses this protocol.
 ///
 /// - Important: protobuf-c carries proto3 strings as NUL-terminated C strings, so a

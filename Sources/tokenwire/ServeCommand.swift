@@ -14,7 +14,7 @@ import TokenwireServer
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
-        abstract: "Serve tokenwire.v1.TokenStream and grpc.health.v1.Health over HTTP/2 (h2c, or TLS with --tls-cert).",
+        abstract: "Serve tokenwire.v1.TokenStream, grpc.health.v1.Health and server reflection over HTTP/2 (h2c, or TLS with --tls-cert).",
         discussion: "SIGINT or SIGTERM drains and stops the server; SIGHUP reads the --auth-tokens file again.")
 
     @OptionGroup var server: ServerOptions

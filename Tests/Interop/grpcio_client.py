@@ -38,6 +38,13 @@ Cases:
                    token: no authorization metadata, a wrong token and a non-Bearer scheme
                    each get UNAUTHENTICATED with a message saying which; Health Check needs
                    no token; the valid token gets the whole stream.
+    reflection     grpcio-reflection's ProtoReflectionDescriptorDatabase (v1alpha) lists the
+                   services; a descriptor pool built from the server's answers alone (no
+                   proto file) makes a GenerateRequest for synthetic/flood with N tokens
+                   (default 30) and decodes the stream's frames. Then one
+                   grpc.reflection.v1 stream carries three requests (list services, the
+                   file of tokenwire.v1.TokenStream.Generate, an unknown symbol) and gets
+                   three answers in order, the last an error_response NOT_FOUND.
     relay          Runs the calls listed in the JSON file --calls (a list of
                    {"method": "Generate"|"Complete", "model": ..., "metadata": {...}}) and
                    prints every frame (or the completion) and the final status of each, for
@@ -84,7 +91,7 @@ UNKNOWN_MODEL = "nope/none"
 SERVICE_NAME = "tokenwire.v1.TokenStream"
 UNKNOWN_SERVICE_NAME = "no.such.Service"
 
-DEFAULT_N = {"generate": 10000, "complete": 100, "batch": 200, "gzip": 50, "tls": 100, "auth": 20}
+DEFAULT_N = {"generate": 10000, "complete": 100, "batch": 200, "gzip": 50, "tls": 100, "auth": 20, "reflection": 30}
 BATCH_CONCURRENCY = 16
 GRPC_NOT_FOUND = 5
 CANCEL_MAX_TOKENS = 100_000_000
@@ -879,7 +886,54 @@ def case_auth(channel, args, report, budget):
     return {"refusals": refusals, "frames": frames}
 
 
+def case_reflection(channel, args, report, budget):
+    try:
+        from google.protobuf import descriptor_pool, message_factory
+        from grpc_reflection.v1alpha import reflection_pb2
+        from grpc_reflection.v1alpha.proto_reflection_descriptor_database import ProtoReflectionDescriptorDatabase
+    except ImportError as error:
+        raise SetupError(f"grpcio-reflection is not installed ({error}); run tools/bootstrap.sh")
+    database = ProtoReflectionDescriptorDatabase(channel)
+    services = sorted(database.get_services())
+    for wanted in (SERVICE_NAME, "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection",
+                   "grpc.reflection.v1alpha.ServerReflection"):
+        if wanted not in services:
+            report.fail(f"list services: expected {wanted}, got {services}")
+    pool = descriptor_pool.DescriptorPool(database)
+    method = pool.FindServiceByName(SERVICE_NAME).FindMethodByName("Generate")
+    request_class = message_factory.GetMessageClass(method.input_type)
+    frame_class = message_factory.GetMessageClass(method.output_type)
+    request = request_class(model=FLOOD_MODEL, max_tokens=args.n)
+    generate = channel.unary_stream(
+        f"/{SERVICE_NAME}/Generate", request_serializer=request_class.SerializeToString,
+        response_deserializer=frame_class.FromString)
+    kinds = []
+    try:
+        for frame in generate(request, timeout=budget.timeout(30)):
+            kinds.append(frame.WhichOneof("event"))
+    except grpc.RpcError as error:
+        report.fail(f"Generate built from reflection: {describe_rpc_error(error, args.target)}")
+    if kinds[:1] != ["start"] or kinds[-1:] != ["finish"] or kinds.count("text") != args.n:
+        report.fail(f"Generate built from reflection: expected start, {args.n} text, finish; got {kinds[:3]}… ({len(kinds)} frames)")
+
+    # grpc.reflection.v1: wire-identical messages; one stream, several requests, in order.
+    info = channel.stream_stream(
+        "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+        request_serializer=reflection_pb2.ServerReflectionRequest.SerializeToString,
+        response_deserializer=reflection_pb2.ServerReflectionResponse.FromString)
+    requests = [
+        reflection_pb2.ServerReflectionRequest(list_services=""),
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol=f"{SERVICE_NAME}.Generate"),
+        reflection_pb2.ServerReflectionRequest(file_containing_symbol="no.such.Symbol"),
+    ]
+    answers = [response.WhichOneof("message_response") for response in info(iter(requests), timeout=budget.timeout(30))]
+    if answers != ["list_services_response", "file_descriptor_response", "error_response"]:
+        report.fail(f"v1 stream of three requests: got answers {answers}")
+    return {"services": len(services), "frames": len(kinds), "v1_answers": answers}
+
+
 CASES = {
+    "reflection": case_reflection,
     "tls": case_tls,
     "tls-refused": case_tls_refused,
     "auth": case_auth,

@@ -6,6 +6,7 @@ import NIOSSL
 import Synchronization
 public import TokenwireCore
 import TokenwireHTTP2
+import TokenwireWire
 
 /// The Tokenwire gRPC server: `tokenwire.v1.TokenStream` and `grpc.health.v1.Health` over
 /// cleartext HTTP/2 (prior knowledge), one nghttp2 session per connection.
@@ -125,12 +126,19 @@ public final class TokenwireServer: Sendable {
         self.health = health
         let admission = AdmissionControl(limit: configuration.limits.maxActiveCalls)
         self.admission = admission
-        self.router = GRPCMethodRouter(
-            TokenStreamService(
-                providers: registry, admission: admission, limits: configuration.limits,
-                resume: configuration.resume.isEnabled ? resumeRegistry : nil, metrics: metrics
-            ).methods
-                + HealthService(store: health).methods)
+        let methods = TokenStreamService(
+            providers: registry, admission: admission, limits: configuration.limits,
+            resume: configuration.resume.isEnabled ? resumeRegistry : nil, metrics: metrics
+        ).methods + HealthService(store: health).methods
+        let descriptors: ProtoDescriptorIndex?
+        do {
+            descriptors = try ProtoDescriptorIndex(fileDescriptorSet: ServedDescriptors.fileDescriptorSet)
+        } catch {
+            logger.error("reflection is off: the served proto descriptors cannot be read", metadata: ["error": "\(error)"])
+            descriptors = nil
+        }
+        let reflection = ReflectionService(servedPaths: methods.map(\.path), index: descriptors)
+        self.router = GRPCMethodRouter(methods + reflection.methods)
     }
 
     /// Bytes of requests still arriving that the server holds now, over all connections
