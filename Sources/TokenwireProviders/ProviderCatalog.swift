@@ -6,10 +6,20 @@ public struct ProviderCatalog: Sendable {
     public var aliases: [String: String]
     /// For a `provider/model`, the models to try in order when it fails before its first token.
     public var fallbacks: [String: [String]]
+    /// Output filters by name.
+    public var filters: [String: OutputFilterSpec]
+    /// Which filters apply to which calls: keys are a routed model, an alias or
+    /// `provider/*`; every key that matches a call adds its filters.
+    public var modelFilters: [String: [String]]
 
-    public init(providers: [any TokenProvider] = [], aliases: [String: String] = [:], fallbacks: [String: [String]] = [:]) {
+    public init(
+        providers: [any TokenProvider] = [], aliases: [String: String] = [:], fallbacks: [String: [String]] = [:],
+        filters: [String: OutputFilterSpec] = [:], modelFilters: [String: [String]] = [:]
+    ) {
         self.providers = providers
         self.aliases = aliases
         self.fallbacks = fallbacks
+        self.filters = filters
+        self.modelFilters = modelFilters
     }
 }

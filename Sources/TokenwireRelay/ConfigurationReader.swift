@@ -1,12 +1,14 @@
 import Foundation
 import TokenwireUpstream
+import TokenwireProviders
 
 /// Turns the parsed JSON of a configuration file into `RelayConfiguration`, rejecting
 /// unknown keys and wrong types with messages that name the key and the provider.
 struct ConfigurationReader {
     let path: String
 
-    private static let topKeys: Set<String> = ["providers", "aliases", "fallbacks"]
+    private static let topKeys: Set<String> = ["providers", "aliases", "fallbacks", "filters", "model_filters"]
+    private static let filterKeys: Set<String> = ["deny", "redact", "replacement", "window_chars", "tool_arguments"]
     private static let providerKeys: Set<String> = [
         "name", "dialect", "base_url", "api_key_env", "api_key_file", "headers", "forward_metadata",
         "models", "connect_timeout_ms", "stall_timeout_ms", "first_heartbeat_ms", "heartbeat_interval_ms",
@@ -30,7 +32,55 @@ struct ConfigurationReader {
         return RelayConfiguration(
             providers: providers,
             aliases: try stringMap(top["aliases"], key: "aliases", in: "the top level"),
-            fallbacks: try fallbacks(top["fallbacks"]))
+            fallbacks: try fallbacks(top["fallbacks"]),
+            filters: try filters(top["filters"]),
+            modelFilters: try modelFilters(top["model_filters"]))
+    }
+
+    private func filters(_ value: Any?) throws(RelayConfigurationError) -> [String: OutputFilterSpec] {
+        guard let value else { return [:] }
+        guard let map = value as? [String: Any] else { throw fail("'filters' must map a filter's name to its settings") }
+        var result: [String: OutputFilterSpec] = [:]
+        for (name, entry) in map {
+            let place = "filter '\(name)'"
+            guard let fields = entry as? [String: Any] else { throw fail("\(place) must be an object") }
+            try checkKeys(fields, allowed: Self.filterKeys, in: place)
+            let deny = try stringList(fields["deny"], key: "deny", in: place)
+            let redact = try stringList(fields["redact"], key: "redact", in: place)
+            let action: OutputFilterSpec.Action
+            let patterns: [String]
+            switch (deny.isEmpty, redact.isEmpty) {
+            case (false, true):
+                if fields["replacement"] != nil { throw fail("\(place): 'replacement' goes with 'redact', not 'deny'") }
+                action = .deny
+                patterns = deny
+            case (true, false):
+                action = .redact(replacement: try string(fields["replacement"], key: "replacement", in: place) ?? "[redacted]")
+                patterns = redact
+            case (false, false):
+                throw fail("\(place) has both 'deny' and 'redact': make two filters")
+            case (true, true):
+                throw fail("\(place) needs 'deny' or 'redact', a non-empty list of regular expressions")
+            }
+            result[name] = OutputFilterSpec(
+                name: name, patterns: patterns, action: action,
+                windowCharacters: try integer(fields["window_chars"], key: "window_chars", in: place) ?? 64,
+                toolArguments: try bool(fields["tool_arguments"], key: "tool_arguments", in: place) ?? false)
+        }
+        return result
+    }
+
+    private func modelFilters(_ value: Any?) throws(RelayConfigurationError) -> [String: [String]] {
+        guard let value else { return [:] }
+        guard let map = value as? [String: Any] else {
+            throw fail("'model_filters' must map a model, an alias or 'provider/*' to a list of filter names")
+        }
+        var result: [String: [String]] = [:]
+        for (key, list) in map {
+            guard let names = list as? [String] else { throw fail("model_filters of '\(key)' must be a list of filter names") }
+            result[key] = names
+        }
+        return result
     }
 
     private func provider(from entry: Any, position: Int) throws(RelayConfigurationError) -> UpstreamProviderConfiguration {

@@ -37,7 +37,9 @@ public enum RelayCatalog {
         for (model, list) in configuration.fallbacks {
             fallbacks[configuration.aliases[model] ?? model] = list
         }
-        return ProviderCatalog(providers: providers, aliases: configuration.aliases, fallbacks: fallbacks)
+        return ProviderCatalog(
+            providers: providers, aliases: configuration.aliases, fallbacks: fallbacks, filters: configuration.filters,
+            modelFilters: configuration.modelFilters)
     }
 
     private static func clientConfiguration(

@@ -1,5 +1,6 @@
 public import Foundation
 import TokenwireUpstream
+public import TokenwireProviders
 
 /// The provider configuration file (`tokenwire serve --config FILE`): JSON, keys in
 /// snake_case. See docs/PROVIDERS.md for every key.
@@ -21,15 +22,23 @@ public struct RelayConfiguration: Sendable, Hashable {
     /// `provider/model` (or alias) → the models to try in order when it fails before its
     /// first token.
     public var fallbacks: [String: [String]]
+    /// Output filters by name (docs/PROVIDERS.md, "Output filters").
+    public var filters: [String: OutputFilterSpec]
+    /// A routed model, an alias or `provider/*` → the filters that apply to its calls.
+    public var modelFilters: [String: [String]]
 
     public init(
         providers: [UpstreamProviderConfiguration],
         aliases: [String: String] = [:],
-        fallbacks: [String: [String]] = [:]
+        fallbacks: [String: [String]] = [:],
+        filters: [String: OutputFilterSpec] = [:],
+        modelFilters: [String: [String]] = [:]
     ) {
         self.providers = providers
         self.aliases = aliases
         self.fallbacks = fallbacks
+        self.filters = filters
+        self.modelFilters = modelFilters
     }
 
     /// Reads and checks a configuration file.
@@ -75,6 +84,16 @@ public struct RelayConfiguration: Sendable, Hashable {
         for (model, list) in fallbacks {
             for name in [model] + list where !routed.contains(name) && aliases[name] == nil {
                 throw fail("fallbacks name '\(name)', which no provider serves and is not an alias")
+            }
+        }
+        let providerKeys = Set((providers.map(\.name) + ["synthetic"]).map { "\($0)/*" })
+        for (key, list) in modelFilters {
+            let known = routed.contains(key) || aliases[key] != nil || providerKeys.contains(key) || key.hasPrefix("synthetic/")
+            guard known else {
+                throw fail("model_filters has '\(key)', which is no served model, alias or 'provider/*' (providers: \(providerKeys.sorted().joined(separator: ", ")))")
+            }
+            for name in list where filters[name] == nil {
+                throw fail("model_filters of '\(key)' names the filter '\(name)', which 'filters' does not define (defined: \(filters.keys.sorted().joined(separator: ", ")))")
             }
         }
     }

@@ -213,6 +213,14 @@ final class ServerMetrics: Sendable, ProviderEventObserver {
         }
     }
 
+    /// An output filter's deny pattern ended a call (or batch item).
+    func filterDenied(filter: String) {
+        registry.makeCounter(
+            descriptor: Self.name("tokenwire_filter_denials", "total", "Calls and batch items an output filter's deny pattern ended."),
+            labels: [("filter", filter)]
+        ).increment()
+    }
+
     /// A call without a valid token was refused UNAUTHENTICATED.
     func unauthenticated() {
         registry.makeCounter(descriptor: Self.name("tokenwire_unauthenticated_calls", "total", "Calls refused UNAUTHENTICATED (--auth-tokens).")).increment()

@@ -13,6 +13,8 @@ public struct ProviderRegistry: Sendable {
     private var byModel: [String: any TokenProvider] = [:]
     private var aliases: [String: String]
     private var fallbacks: [String: [String]]
+    /// The output filters and which models they apply to.
+    var outputFilters = OutputFilters()
 
     /// - Parameters:
     ///   - providers: Every provider; a model served by two is served by the later one.
@@ -55,5 +57,10 @@ public struct ProviderRegistry: Sendable {
             }
         }
         return routes
+    }
+
+    /// The output filters of a call that asked for `requested` and goes to `routes`.
+    func filters(requested: String, routes: [Route]) -> [OutputFilters.Filter] {
+        outputFilters.filters(requested: requested, routes: routes)
     }
 }

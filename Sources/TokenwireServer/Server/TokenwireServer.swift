@@ -42,6 +42,8 @@ public final class TokenwireServer: Sendable {
     let resumeRegistry: ResumeRegistry
     /// The bearer tokens of `--auth-tokens`, read at start and on `reloadAuthTokens`.
     let authenticator: CallAuthenticator?
+    /// What `start` refuses to start with (output filters that cannot work).
+    private let configurationError: TokenwireError?
     /// Tenants' running calls against their `max_active_calls`.
     let tenantLimits = TenantCallLimits()
 
@@ -120,7 +122,13 @@ public final class TokenwireServer: Sendable {
         }
         let synthetic = SyntheticProvider(tokensPerSecond: configuration.pacedTokensPerSecond)
         self.providers = [synthetic] + catalog.providers
-        let registry = ProviderRegistry(self.providers, aliases: catalog.aliases, fallbacks: catalog.fallbacks)
+        var registry = ProviderRegistry(self.providers, aliases: catalog.aliases, fallbacks: catalog.fallbacks)
+        do {
+            registry.outputFilters = try OutputFilters(specs: catalog.filters, modelFilters: catalog.modelFilters)
+            self.configurationError = nil
+        } catch {
+            self.configurationError = error
+        }
         self.servedModels = registry.models
         let health = HealthStatusStore(services: [TokenStreamService.serviceName])
         self.health = health
@@ -151,6 +159,7 @@ public final class TokenwireServer: Sendable {
     /// Binds the listening socket.
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
     public func start() async throws {
+        if let configurationError { throw configurationError }
         if let authenticator {
             let tenants = try authenticator.reload()
             logger.info("auth tokens", metadata: ["file": "\(authenticator.path)", "tenants": .array(tenants.map { .string($0.name) })])

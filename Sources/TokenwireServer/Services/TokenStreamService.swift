@@ -93,7 +93,8 @@ struct TokenStreamService: Sendable {
             sink = StreamingTokenSink(writer: writer, start: start)
         }
         defer { context.report.update { sink.report(into: &$0) } }
-        try await Self.run(request, routes: routes, into: sink, metrics: metrics)
+        try await Self.run(
+            request, routes: routes, into: sink, filters: providers.filters(requested: request.model, routes: routes), metrics: metrics)
     }
 
     /// A Generate with a resume token: the stream's frames after `resume_after_seq` as
@@ -141,7 +142,9 @@ struct TokenStreamService: Sendable {
         context.report.update { $0.requestedModel = request.model }
         let routes = try providers.routes(for: request.model)
         let collector = CompletionCollector(model: routes[0].model)
-        try await Self.run(request, routes: routes, into: collector, metrics: metrics)
+        try await Self.run(
+            request, routes: routes, into: collector, filters: providers.filters(requested: request.model, routes: routes),
+            metrics: metrics)
         let completion = collector.result()
         context.report.update { fields in
             fields.servedModel = completion.model
@@ -151,10 +154,34 @@ struct TokenStreamService: Sendable {
         try await writer.write(completion)
     }
 
+    /// Runs the request through its output filters (if any) on its routes. A deny filter's
+    /// match ends the call with `Finish { reason: "content_filter" }` and status OK; on any
+    /// other end, the text the filters still hold goes out first (nothing produced is lost).
+    static func run(
+        _ request: GenerateRequest, routes: [ProviderRegistry.Route], into sink: some TokenSink,
+        filters: [OutputFilters.Filter] = [], metrics: ServerMetrics? = nil
+    ) async throws {
+        guard !filters.isEmpty else { return try await runRoutes(request, routes: routes, into: sink, metrics: metrics) }
+        let stage = FilterStage(downstream: sink, filters: filters)
+        do {
+            try await runRoutes(request, routes: routes, into: stage, metrics: metrics)
+            try await stage.finish()
+        } catch {
+            if stage.deniedBy == nil { try? await stage.finish() }
+            guard stage.deniedBy != nil else { throw error }
+        }
+        guard let filter = stage.deniedBy else { return }
+        var metadata: Logger.Metadata = ["filter": "\(filter)", "model": "\(request.model)"]
+        if let trace = TraceContext.current { metadata["traceparent"] = "\(trace.traceparent)" }
+        Logger(label: "tokenwire.server").info("an output filter stopped the call", metadata: metadata)
+        metrics?.filterDenied(filter: filter)
+        try await sink.send(.finish(stage.deniedFinish))
+    }
+
     /// Runs the request on its first route; while nothing but heartbeats has reached the
     /// sink, a failure that another provider might not share moves on to the next route.
     /// The last failure is the call's.
-    static func run(
+    static func runRoutes(
         _ request: GenerateRequest, routes: [ProviderRegistry.Route], into sink: some TokenSink, metrics: ServerMetrics? = nil
     ) async throws {
         var failures: [String] = []

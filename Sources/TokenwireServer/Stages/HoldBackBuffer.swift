@@ -1,0 +1,111 @@
+/// Buffer-and-release for one run of text (a call's text, its reasoning, or one tool
+/// call's arguments) under a set of filters, as a value: text goes in as it arrives; what
+/// can no longer be part of a match comes out at once; the last `window` characters wait.
+///
+/// - A deny match anywhere in what is held ends the run: the text before the match is
+///   released and nothing of the match or after it ever is.
+/// - Redact matches are replaced once they are whole: a match that reaches into the held
+///   tail waits there (it may still grow), so no part of it is released unreplaced.
+///
+/// Matches longer than the window are not guaranteed (a match can only be seen whole
+/// while it is held); the filters' configuration refuses patterns that could never fit.
+struct HoldBackBuffer {
+    enum Outcome: Equatable {
+        /// Text to pass on now (may be empty).
+        case release(String)
+        /// A deny filter matched: pass on this text, then end the call.
+        case deny(releasing: String, filter: String)
+    }
+
+    struct Rule {
+        var filter: String
+        var regex: SharedRegex
+        /// nil denies; else the replacement.
+        var replacement: String?
+    }
+
+    let rules: [Rule]
+    /// Characters held back.
+    let window: Int
+    private(set) var held = ""
+
+    init(rules: [Rule], window: Int) {
+        self.rules = rules
+        self.window = window
+    }
+
+    /// Adds text that arrived.
+    mutating func append(_ text: String) -> Outcome {
+        held += text
+        if let denied = firstDenyMatch() { return deny(at: denied) }
+        var cut = held.index(held.endIndex, offsetBy: -window, limitedBy: held.startIndex) ?? held.startIndex
+        // A redact match that reaches past the cut is held whole: it may still grow.
+        var moved = true
+        while moved {
+            moved = false
+            for range in redactMatches() where range.lowerBound < cut && range.upperBound > cut {
+                cut = range.lowerBound
+                moved = true
+            }
+        }
+        let released = redacted(upTo: cut)
+        held = String(held[cut...])
+        return .release(released)
+    }
+
+    /// The run ended: everything held is released (a deny match in it still denies).
+    mutating func finish() -> Outcome {
+        if let denied = firstDenyMatch() { return deny(at: denied) }
+        let released = redacted(upTo: held.endIndex)
+        held = ""
+        return .release(released)
+    }
+
+    private func firstDenyMatch() -> (range: Range<String.Index>, filter: String)? {
+        var first: (range: Range<String.Index>, filter: String)?
+        for rule in rules where rule.replacement == nil {
+            if let match = held.firstMatch(of: rule.regex.regex), first.map({ match.range.lowerBound < $0.range.lowerBound }) ?? true {
+                first = (match.range, rule.filter)
+            }
+        }
+        return first
+    }
+
+    private mutating func deny(at match: (range: Range<String.Index>, filter: String)) -> Outcome {
+        let released = redacted(upTo: match.range.lowerBound)
+        held = ""
+        return .deny(releasing: released, filter: match.filter)
+    }
+
+    /// Every redact match in what is held, found in the whole held text.
+    private func redactMatches() -> [Range<String.Index>] {
+        var ranges: [Range<String.Index>] = []
+        for rule in rules where rule.replacement != nil {
+            for match in held.matches(of: rule.regex.regex) where !match.range.isEmpty { ranges.append(match.range) }
+        }
+        return ranges
+    }
+
+    /// The held text before `end`, with the redact matches that end by `end` replaced
+    /// (overlapping matches: the earliest wins).
+    private func redacted(upTo end: String.Index) -> String {
+        var replacements: [(range: Range<String.Index>, with: String)] = []
+        for rule in rules {
+            guard let replacement = rule.replacement else { continue }
+            for match in held.matches(of: rule.regex.regex) where !match.range.isEmpty && match.range.upperBound <= end {
+                replacements.append((match.range, replacement))
+            }
+        }
+        guard !replacements.isEmpty else { return String(held[..<end]) }
+        replacements.sort { $0.range.lowerBound < $1.range.lowerBound }
+        var output = ""
+        var position = held.startIndex
+        for replacement in replacements where replacement.range.lowerBound >= position {
+            output += held[position..<replacement.range.lowerBound]
+            output += replacement.with
+            position = replacement.range.upperBound
+        }
+        output += held[position..<end]
+        return output
+    }
+}
