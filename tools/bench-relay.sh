@@ -23,7 +23,8 @@
 # the rows have TTFT and tokens/s but no per-token latency, and are NOT relay numbers.
 # Environment (as run.sh): VENV (/tmp/relay-venv), UP_PORT 18080, RELAY_CPU 0, UP_CPU 1,
 # CLIENT_CPU 1, GRACE 20, TIMEOUT 30; SCRATCH = SwiftPM --scratch-path (default .build);
-# TOKENWIRE_NAME = the name of Tokenwire's rows (default tokenwire). With --skip-build and
+# TOKENWIRE_NAME = the name of Tokenwire's rows (default tokenwire); TOKENWIRE_FILTERS=1 adds
+# output filters to the relayed model. With --skip-build and
 # SCRATCH pointing at another checkout's build, two builds run side by side in one --out:
 #   SCRATCH=/tmp/old/.build TOKENWIRE_NAME=tokenwire-old tools/bench-relay.sh --skip-build --skip-peers --out DIR
 set -euo pipefail
@@ -153,12 +154,23 @@ run_tokenwire() {
   local d="$OUT/tokenwire" up_pid tw_pid rep shape c iv dur req ramp before after name=${TOKENWIRE_NAME:-tokenwire}
   local serve_args=(--config "$d/providers.json")
   if [ "$SYNTHETIC" = 1 ]; then name=tokenwire-synthetic; serve_args=(--paced-rate 50); fi
+  # TOKENWIRE_FILTERS=1: the relayed model gets a deny filter and a redact filter that never
+  # match (the cost of output filters: docs/BENCHMARKS.md).
+  local filters=""
+  if [ "${TOKENWIRE_FILTERS:-0}" = 1 ]; then
+    filters=',
+  "filters": {
+    "no-codenames": { "deny": ["(?i)project\\s+nightingale"], "window_chars": 64 },
+    "pii": { "redact": ["\\b\\d{3}-\\d{2}-\\d{4}\\b"], "replacement": "[redacted]", "window_chars": 32 }
+  },
+  "model_filters": { "local/*": ["no-codenames", "pii"] }'
+  fi
   cat > "$d/providers.json" <<JSON
 {
   "providers": [
     { "name": "local", "dialect": "openai-chat", "base_url": "http://127.0.0.1:$UP_PORT/v1",
       "models": ["gpt-fake"] }
-  ]
+  ]$filters
 }
 JSON
   (echo > "/dev/tcp/127.0.0.1/$UP_PORT") 2>/dev/null && { log "port $UP_PORT is busy"; return 1; }

@@ -125,9 +125,11 @@ struct OutputFilterTests {
     /// A server whose providers are the synthetic one and the fake provider's dialects, with
     /// `filters` on `keys`.
     static func withFilteredServer(
-        filters: [OutputFilterSpec], on keys: [String], fake: FakeProvider? = nil, _ body: (TokenwireServer, Int) async throws -> Void
+        filters: [OutputFilterSpec], on keys: [String], fake: FakeProvider? = nil, stages: [String: [any OutputStage]] = [:],
+        _ body: (TokenwireServer, Int) async throws -> Void
     ) async throws {
         var configuration = ServerConfiguration()
+        configuration.outputStages = stages
         configuration.port = 0
         configuration.logLevel = .error
         configuration.drainTimeout = .seconds(5)
@@ -215,6 +217,67 @@ struct OutputFilterTests {
                 let text = result.events.reduce(into: "") { text, event in if case .text(let piece) = event { text += piece } }
                 #expect(text == "tok1 tok2 tok3 tok4 ")
                 #expect(result.frames.last?["finish"].flatMap { ($0 as? [String: Any])?["reason"] as? String } == "content_filter")
+            }
+        }
+    }
+
+    // MARK: Custom stages
+
+    /// Holds text until it holds "fox ", then releases it through the last "fox " as one
+    /// event.
+    struct SentenceStage: OutputStage {
+        func makeProcessor(model: String) -> any OutputStageProcessor { Processor() }
+        struct Processor: OutputStageProcessor {
+            var held = ""
+            mutating func process(_ event: TokenEvent) -> OutputStageVerdict {
+                guard case .text(let text) = event else {
+                    defer { held = "" }
+                    return .pass(held.isEmpty ? [event] : [.text(held), event])
+                }
+                held += text
+                guard let end = held.ranges(of: "fox ").last?.upperBound else { return .pass([]) }
+                defer { held = String(held[end...]) }
+                return .pass([.text(String(held[..<end]))])
+            }
+            mutating func finish() -> OutputStageVerdict {
+                defer { held = "" }
+                return .pass(held.isEmpty ? [] : [.text(held)])
+            }
+        }
+    }
+
+    /// A "classifier": stops the call at the first released text that says "lazy".
+    struct NoLazinessStage: OutputStage {
+        func makeProcessor(model: String) -> any OutputStageProcessor { Processor() }
+        struct Processor: OutputStageProcessor {
+            mutating func process(_ event: TokenEvent) -> OutputStageVerdict {
+                if case .text(let text) = event, text.contains("lazy") { return .stop([]) }
+                return .pass([event])
+            }
+        }
+    }
+
+    @Test func customStageHoldsBackAndReleasesInOrderBeforeTheFinish() async throws {
+        try await Self.withFilteredServer(filters: [], on: [], stages: ["synthetic/*": [SentenceStage()]]) { _, port in
+            try await TokenwireClient.withConnection(host: "127.0.0.1", port: port) { client in
+                let outcome = await collect(client, GenerateRequest(model: "synthetic/flood", maxTokens: 10))
+                #expect(outcome.status.code == .ok)
+                #expect(outcome.contentEvents.dropLast() == [.text("the quick brown fox "), .text("jumps over lazy dog the quick ")])
+                #expect(outcome.events.last.map { if case .finish(let finish) = $0 { finish.reason } else { "" } } == "length")
+            }
+        }
+    }
+
+    @Test func customStagesRunInOrderAfterTheFiltersAndAStopEndsWithContentFilter() async throws {
+        let quick = OutputFilterSpec(name: "q", patterns: ["quick"], action: .redact(replacement: "[q]"), windowCharacters: 8)
+        try await Self.withFilteredServer(
+            filters: [quick], on: ["synthetic/flood"], stages: ["synthetic/flood": [SentenceStage(), NoLazinessStage()]]
+        ) { _, port in
+            try await TokenwireClient.withConnection(host: "127.0.0.1", port: port) { client in
+                let outcome = await collect(client, GenerateRequest(model: "synthetic/flood", maxTokens: 50))
+                #expect(outcome.status.code == .ok, "\(outcome.status)")
+                #expect(outcome.text == "the [q] brown fox ")
+                #expect(outcome.events.last.map { if case .finish(let finish) = $0 { finish.reason } else { "" } } == "content_filter")
             }
         }
     }

@@ -82,7 +82,8 @@ struct BatchCall: Sendable {
             let routes = try providers.routes(for: item.model)
             sink.route(to: routes[0].provider.name, model: routes[0].model)
             try await TokenStreamService.run(
-                item, routes: routes, into: sink, filters: providers.filters(requested: item.model, routes: routes))
+                item, routes: routes, into: sink, filters: providers.filters(requested: item.model, routes: routes),
+                stages: providers.stages(requested: item.model, routes: routes))
             try await sink.end()
         } catch {
             if let fault = sink.callFault { throw fault }

@@ -59,8 +59,21 @@ public struct ProviderRegistry: Sendable {
         return routes
     }
 
+    /// Custom output stages by model, alias or `provider/*`.
+    var outputStages: [String: [any OutputStage]] = [:]
+
     /// The output filters of a call that asked for `requested` and goes to `routes`.
     func filters(requested: String, routes: [Route]) -> [OutputFilters.Filter] {
         outputFilters.filters(requested: requested, routes: routes)
+    }
+
+    /// The custom output stages of such a call, each key's once, in key order (the model
+    /// asked, then each route's model and provider).
+    func stages(requested: String, routes: [Route]) -> [any OutputStage] {
+        guard !outputStages.isEmpty else { return [] }
+        var keys = [requested]
+        for route in routes { keys += [route.model, "\(route.provider.name)/*"] }
+        var seen = Set<String>()
+        return keys.filter { seen.insert($0).inserted }.flatMap { outputStages[$0] ?? [] }
     }
 }

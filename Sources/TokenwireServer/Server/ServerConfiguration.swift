@@ -32,6 +32,9 @@ public struct ServerConfiguration: Sendable {
     /// The bearer tokens calls must present, one `TENANT TOKEN` per line (`--auth-tokens`);
     /// nil: calls need none. See `AuthTokens` for the format.
     public var authTokensPath: String?
+    /// Custom output stages by model: keys are a routed model, an alias or `provider/*`, as
+    /// in the providers file's `model_filters`; they run after its filters (`OutputStage`).
+    public var outputStages: [String: [any OutputStage]] = [:]
     /// Log level of the server's logger.
     public var logLevel: Logger.Level = .info
     /// Event-loop threads; 0 uses one per core this process may run on (CPU affinity and cgroup limits).

@@ -125,6 +125,7 @@ public final class TokenwireServer: Sendable {
         var registry = ProviderRegistry(self.providers, aliases: catalog.aliases, fallbacks: catalog.fallbacks)
         do {
             registry.outputFilters = try OutputFilters(specs: catalog.filters, modelFilters: catalog.modelFilters)
+            registry.outputStages = configuration.outputStages
             self.configurationError = nil
         } catch {
             self.configurationError = error

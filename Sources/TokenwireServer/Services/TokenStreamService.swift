@@ -94,7 +94,8 @@ struct TokenStreamService: Sendable {
         }
         defer { context.report.update { sink.report(into: &$0) } }
         try await Self.run(
-            request, routes: routes, into: sink, filters: providers.filters(requested: request.model, routes: routes), metrics: metrics)
+            request, routes: routes, into: sink, filters: providers.filters(requested: request.model, routes: routes),
+            stages: providers.stages(requested: request.model, routes: routes), metrics: metrics)
     }
 
     /// A Generate with a resume token: the stream's frames after `resume_after_seq` as
@@ -144,7 +145,7 @@ struct TokenStreamService: Sendable {
         let collector = CompletionCollector(model: routes[0].model)
         try await Self.run(
             request, routes: routes, into: collector, filters: providers.filters(requested: request.model, routes: routes),
-            metrics: metrics)
+            stages: providers.stages(requested: request.model, routes: routes), metrics: metrics)
         let completion = collector.result()
         context.report.update { fields in
             fields.servedModel = completion.model
@@ -159,10 +160,10 @@ struct TokenStreamService: Sendable {
     /// other end, the text the filters still hold goes out first (nothing produced is lost).
     static func run(
         _ request: GenerateRequest, routes: [ProviderRegistry.Route], into sink: some TokenSink,
-        filters: [OutputFilters.Filter] = [], metrics: ServerMetrics? = nil
+        filters: [OutputFilters.Filter] = [], stages: [any OutputStage] = [], metrics: ServerMetrics? = nil
     ) async throws {
-        guard !filters.isEmpty else { return try await runRoutes(request, routes: routes, into: sink, metrics: metrics) }
-        let stage = FilterStage(downstream: sink, filters: filters)
+        guard !filters.isEmpty || !stages.isEmpty else { return try await runRoutes(request, routes: routes, into: sink, metrics: metrics) }
+        let stage = FilterStage(downstream: sink, filters: filters, stages: stages, model: request.model)
         do {
             try await runRoutes(request, routes: routes, into: stage, metrics: metrics)
             try await stage.finish()

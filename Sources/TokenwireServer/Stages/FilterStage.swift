@@ -29,13 +29,22 @@ final class FilterStage: TokenSink {
         /// Content events the provider produced (the usage a denied call reports).
         var contentEvents: UInt32 = 0
         var receivedContent = false
+        /// The custom stages' processors, in order, with their names for messages.
+        var processors: [(name: String, processor: any OutputStageProcessor)] = []
     }
 
-    init(downstream: any TokenSink, filters: [OutputFilters.Filter]) {
+    /// - Parameters:
+    ///   - filters: the providers file's filters of the call.
+    ///   - stages: custom stages of the call (`ServerConfiguration.outputStages`), run on
+    ///     what the filters release.
+    ///   - model: the model the call asked for, for the custom stages.
+    init(downstream: any TokenSink, filters: [OutputFilters.Filter], stages: [any OutputStage] = [], model: String = "") {
         self.downstream = downstream
         self.filters = filters
         let buffer = Self.buffer(for: filters)
-        self.state = Mutex(State(text: buffer, reasoning: buffer))
+        var state = State(text: buffer, reasoning: buffer)
+        state.processors = stages.map { (name: "\(type(of: $0))", processor: $0.makeProcessor(model: model)) }
+        self.state = Mutex(state)
     }
 
     private static func buffer(for filters: [OutputFilters.Filter]) -> HoldBackBuffer {
@@ -89,7 +98,28 @@ final class FilterStage: TokenSink {
 
     /// The provider returned: what is still held goes out (unless it denies).
     func finish() async throws {
-        let (events, denial) = state.withLock { state in Self.flush(&state, filters: filters) }
+        let (events, denial) = state.withLock { state -> ([TokenEvent], TokenwireError?) in
+            let wasDenied = state.deniedBy != nil
+            let (flushed, denial) = Self.flush(&state, filters: filters)
+            let (released, stop) = Self.custom(flushed, from: 0, &state)
+            if wasDenied || denial != nil || stop != nil { return (released, denial ?? stop) }
+            var events = released
+            // The custom stages release what they hold, each through the stages after it.
+            for index in state.processors.indices {
+                let verdict = state.processors[index].processor.finish()
+                switch verdict {
+                case .pass(let out):
+                    let (more, stop) = Self.custom(out, from: index + 1, &state)
+                    events += more
+                    if let stop { return (events, stop) }
+                case .stop(let out):
+                    events += out
+                    state.deniedBy = state.processors[index].name
+                    return (events, Self.denial(state.processors[index].name, custom: true))
+                }
+            }
+            return (events, nil)
+        }
         for event in events { try await downstream.send(event) }
         if let denial { throw denial }
     }
@@ -99,6 +129,41 @@ final class FilterStage: TokenSink {
     private func process(_ event: TokenEvent) throws -> (events: [TokenEvent], denial: TokenwireError?) {
         try state.withLock { state -> ([TokenEvent], TokenwireError?) in
             if let filter = state.deniedBy { throw Self.denial(filter) }
+            let (filtered, denial) = filter(event, &state)
+            let (events, stop) = Self.custom(filtered, from: 0, &state)
+            return (events, denial ?? stop)
+        }
+    }
+
+    /// Runs `events` through the custom stages from `first` on.
+    private static func custom(_ events: [TokenEvent], from first: Int, _ state: inout State) -> ([TokenEvent], TokenwireError?) {
+        guard first < state.processors.count else { return (events, nil) }
+        var current = events
+        for index in first..<state.processors.count {
+            var next: [TokenEvent] = []
+            for event in current {
+                switch event {
+                case .start, .heartbeat:
+                    next.append(event)
+                    continue
+                default:
+                    break
+                }
+                switch state.processors[index].processor.process(event) {
+                case .pass(let out):
+                    next += out
+                case .stop(let out):
+                    state.deniedBy = state.processors[index].name
+                    return (next + out, denial(state.processors[index].name, custom: true))
+                }
+            }
+            current = next
+        }
+        return (current, nil)
+    }
+
+    /// The built-in filters on one event.
+    private func filter(_ event: TokenEvent, _ state: inout State) -> ([TokenEvent], TokenwireError?) {
             switch event {
             case .text(let text):
                 state.receivedContent = true
@@ -136,7 +201,6 @@ final class FilterStage: TokenSink {
             case .start, .heartbeat:
                 return ([event], nil)
             }
-        }
     }
 
     private static func outcome(
@@ -181,7 +245,7 @@ final class FilterStage: TokenSink {
         return (events, nil)
     }
 
-    private static func denial(_ filter: String) -> TokenwireError {
-        .cancelled("the output filter '\(filter)' stopped the call")
+    private static func denial(_ filter: String, custom: Bool = false) -> TokenwireError {
+        .cancelled("the output \(custom ? "stage" : "filter") '\(filter)' stopped the call")
     }
 }
