@@ -11,6 +11,8 @@ public struct ProviderCatalog: Sendable {
     /// Which filters apply to which calls: keys are a routed model, an alias or
     /// `provider/*`; every key that matches a call adds its filters.
     public var modelFilters: [String: [String]]
+    /// Hedged first tokens by alias or routed model.
+    public var hedges: [String: HedgeSpec] = [:]
 
     public init(
         providers: [any TokenProvider] = [], aliases: [String: String] = [:], fallbacks: [String: [String]] = [:],

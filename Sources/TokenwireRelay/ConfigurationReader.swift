@@ -7,7 +7,7 @@ import TokenwireProviders
 struct ConfigurationReader {
     let path: String
 
-    private static let topKeys: Set<String> = ["providers", "aliases", "fallbacks", "filters", "model_filters"]
+    private static let topKeys: Set<String> = ["providers", "aliases", "fallbacks", "filters", "model_filters", "hedges"]
     private static let filterKeys: Set<String> = ["deny", "redact", "replacement", "window_chars", "tool_arguments"]
     private static let providerKeys: Set<String> = [
         "name", "dialect", "base_url", "api_key_env", "api_key_file", "headers", "forward_metadata",
@@ -29,12 +29,32 @@ struct ConfigurationReader {
         for (position, entry) in list.enumerated() {
             providers.append(try provider(from: entry, position: position))
         }
-        return RelayConfiguration(
+        var configuration = RelayConfiguration(
             providers: providers,
             aliases: try stringMap(top["aliases"], key: "aliases", in: "the top level"),
             fallbacks: try fallbacks(top["fallbacks"]),
             filters: try filters(top["filters"]),
             modelFilters: try modelFilters(top["model_filters"]))
+        configuration.hedges = try hedges(top["hedges"])
+        return configuration
+    }
+
+    private func hedges(_ value: Any?) throws(RelayConfigurationError) -> [String: HedgeSpec] {
+        guard let value else { return [:] }
+        guard let map = value as? [String: Any] else { throw fail("'hedges' must map a model or alias to its hedge") }
+        var result: [String: HedgeSpec] = [:]
+        for (key, entry) in map {
+            let place = "the hedge of '\(key)'"
+            guard let fields = entry as? [String: Any] else { throw fail("\(place) must be an object") }
+            try checkKeys(fields, allowed: ["after_ms", "routes"], in: place)
+            guard let after = try integer(fields["after_ms"], key: "after_ms", in: place), after >= 1 else {
+                throw fail("\(place) needs 'after_ms', the milliseconds without content before the hedge starts (at least 1)")
+            }
+            let routes = try stringList(fields["routes"], key: "routes", in: place)
+            guard !routes.isEmpty else { throw fail("\(place) needs 'routes', a non-empty list of models or aliases") }
+            result[key] = HedgeSpec(afterMilliseconds: after, routes: routes)
+        }
+        return result
     }
 
     private func filters(_ value: Any?) throws(RelayConfigurationError) -> [String: OutputFilterSpec] {

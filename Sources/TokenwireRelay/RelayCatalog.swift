@@ -37,9 +37,11 @@ public enum RelayCatalog {
         for (model, list) in configuration.fallbacks {
             fallbacks[configuration.aliases[model] ?? model] = list
         }
-        return ProviderCatalog(
+        var catalog = ProviderCatalog(
             providers: providers, aliases: configuration.aliases, fallbacks: fallbacks, filters: configuration.filters,
             modelFilters: configuration.modelFilters)
+        catalog.hedges = configuration.hedges
+        return catalog
     }
 
     private static func clientConfiguration(

@@ -26,6 +26,8 @@ public struct RelayConfiguration: Sendable, Hashable {
     public var filters: [String: OutputFilterSpec]
     /// A routed model, an alias or `provider/*` → the filters that apply to its calls.
     public var modelFilters: [String: [String]]
+    /// An alias or routed model → its hedge (docs/PROVIDERS.md, "Hedged first tokens").
+    public var hedges: [String: HedgeSpec] = [:]
 
     public init(
         providers: [UpstreamProviderConfiguration],
@@ -84,6 +86,14 @@ public struct RelayConfiguration: Sendable, Hashable {
         for (model, list) in fallbacks {
             for name in [model] + list where !routed.contains(name) && aliases[name] == nil {
                 throw fail("fallbacks name '\(name)', which no provider serves and is not an alias")
+            }
+        }
+        for (key, hedge) in hedges {
+            guard routed.contains(key) || aliases[key] != nil else {
+                throw fail("hedges has '\(key)', which is no served model or alias")
+            }
+            for name in hedge.routes where !routed.contains(name) && aliases[name] == nil {
+                throw fail("the hedge of '\(key)' names '\(name)', which no provider serves and is not an alias")
             }
         }
         let providerKeys = Set((providers.map(\.name) + ["synthetic"]).map { "\($0)/*" })

@@ -281,4 +281,26 @@ struct OutputFilterTests {
             }
         }
     }
+
+    /// `tool_arguments: true`: each tool call's arguments are held back and redacted on
+    /// their own (a recorded OpenAI stream of two parallel calls, in 1-byte HTTP chunks);
+    /// without it, arguments pass untouched.
+    @Test func toolArgumentsAreFilteredOnlyWhenTheFilterSaysSo() async throws {
+        let cities = OutputFilterSpec(
+            name: "cities", patterns: ["Edinburgh|NASDAQ"], action: .redact(replacement: "[place]"), windowCharacters: 16, toolArguments: true)
+        let plain = OutputFilterSpec(name: "plain", patterns: ["AAPL"], action: .redact(replacement: "[t]"), windowCharacters: 8)
+        try await withFakeProvider { fake in
+            try await Self.withFilteredServer(filters: [cities, plain], on: ["openai-chat/*"], fake: fake) { _, port in
+                try await TokenwireClient.withConnection(host: "127.0.0.1", port: port) { client in
+                    let outcome = await collect(
+                        client, fakeRequest("openai-chat", ["x-fake-replay": "openai-chat-parallel-toolcalls.sse", "x-fake-chunk-bytes": "1"]))
+                    #expect(outcome.status.code == .ok, "\(outcome.status)")
+                    var arguments: [UInt32: String] = [:]
+                    for case .toolCall(let delta) in outcome.events { arguments[delta.index, default: ""] += delta.arguments }
+                    #expect(arguments[0] == #"{"city": "[place]", "country": "GB", "units": "c"}"#)
+                    #expect(arguments[1] == #"{"ticker": "AAPL", "exchange": "[place]"}"#)
+                }
+            }
+        }
+    }
 }

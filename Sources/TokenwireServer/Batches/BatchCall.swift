@@ -83,7 +83,7 @@ struct BatchCall: Sendable {
             sink.route(to: routes[0].provider.name, model: routes[0].model)
             try await TokenStreamService.run(
                 item, routes: routes, into: sink, filters: providers.filters(requested: item.model, routes: routes),
-                stages: providers.stages(requested: item.model, routes: routes))
+                stages: providers.stages(requested: item.model, routes: routes), hedge: providers.hedge(for: item.model))
             try await sink.end()
         } catch {
             if let fault = sink.callFault { throw fault }

@@ -221,6 +221,22 @@ final class ServerMetrics: Sendable, ProviderEventObserver {
         ).increment()
     }
 
+    /// A hedged call's primary route was slow (or failed): its hedge routes started.
+    func hedgeStarted(model: String) {
+        registry.makeCounter(
+            descriptor: Self.name("tokenwire_hedges_started", "total", "Hedged calls whose hedge routes started (the primary had no content in time, or failed)."),
+            labels: [("gen_ai_request_model", model)]
+        ).increment()
+    }
+
+    /// A hedged call was served by `winner` (after the hedge started).
+    func hedgeWon(model: String, winner: String) {
+        registry.makeCounter(
+            descriptor: Self.name("tokenwire_hedge_wins", "total", "Hedged calls by the route that served them."),
+            labels: [("gen_ai_request_model", model), ("gen_ai_response_model", winner)]
+        ).increment()
+    }
+
     /// A call without a valid token was refused UNAUTHENTICATED.
     func unauthenticated() {
         registry.makeCounter(descriptor: Self.name("tokenwire_unauthenticated_calls", "total", "Calls refused UNAUTHENTICATED (--auth-tokens).")).increment()

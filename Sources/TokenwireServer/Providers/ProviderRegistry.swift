@@ -59,6 +59,20 @@ public struct ProviderRegistry: Sendable {
         return routes
     }
 
+    /// Hedged first tokens by alias or routed model.
+    var hedges: [String: HedgeSpec] = [:]
+
+    /// The hedge of a call that asked for `requested`: when it fires, and the routes it
+    /// starts (those this server serves).
+    func hedge(for requested: String) -> Hedge? {
+        guard let spec = hedges[requested] ?? hedges[resolve(requested)] else { return nil }
+        let routes = spec.routes.compactMap { name -> Route? in
+            let routed = resolve(name)
+            return byModel[routed].map { Route(provider: $0, model: routed) }
+        }
+        return routes.isEmpty ? nil : Hedge(after: .milliseconds(spec.afterMilliseconds), routes: routes)
+    }
+
     /// Custom output stages by model, alias or `provider/*`.
     var outputStages: [String: [any OutputStage]] = [:]
 

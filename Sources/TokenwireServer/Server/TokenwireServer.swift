@@ -126,6 +126,7 @@ public final class TokenwireServer: Sendable {
         do {
             registry.outputFilters = try OutputFilters(specs: catalog.filters, modelFilters: catalog.modelFilters)
             registry.outputStages = configuration.outputStages
+            registry.hedges = catalog.hedges
             self.configurationError = nil
         } catch {
             self.configurationError = error

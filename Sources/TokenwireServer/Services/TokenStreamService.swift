@@ -95,7 +95,8 @@ struct TokenStreamService: Sendable {
         defer { context.report.update { sink.report(into: &$0) } }
         try await Self.run(
             request, routes: routes, into: sink, filters: providers.filters(requested: request.model, routes: routes),
-            stages: providers.stages(requested: request.model, routes: routes), metrics: metrics)
+            stages: providers.stages(requested: request.model, routes: routes), hedge: providers.hedge(for: request.model),
+            metrics: metrics)
     }
 
     /// A Generate with a resume token: the stream's frames after `resume_after_seq` as
@@ -145,7 +146,8 @@ struct TokenStreamService: Sendable {
         let collector = CompletionCollector(model: routes[0].model)
         try await Self.run(
             request, routes: routes, into: collector, filters: providers.filters(requested: request.model, routes: routes),
-            stages: providers.stages(requested: request.model, routes: routes), metrics: metrics)
+            stages: providers.stages(requested: request.model, routes: routes), hedge: providers.hedge(for: request.model),
+            metrics: metrics)
         let completion = collector.result()
         context.report.update { fields in
             fields.servedModel = completion.model
@@ -160,12 +162,19 @@ struct TokenStreamService: Sendable {
     /// other end, the text the filters still hold goes out first (nothing produced is lost).
     static func run(
         _ request: GenerateRequest, routes: [ProviderRegistry.Route], into sink: some TokenSink,
-        filters: [OutputFilters.Filter] = [], stages: [any OutputStage] = [], metrics: ServerMetrics? = nil
+        filters: [OutputFilters.Filter] = [], stages: [any OutputStage] = [], hedge: Hedge? = nil, metrics: ServerMetrics? = nil
     ) async throws {
-        guard !filters.isEmpty || !stages.isEmpty else { return try await runRoutes(request, routes: routes, into: sink, metrics: metrics) }
+        func produce(into sink: some TokenSink) async throws {
+            if let hedge {
+                try await runHedged(request, primary: routes, hedge: hedge, into: sink, metrics: metrics)
+            } else {
+                try await runRoutes(request, routes: routes, into: sink, metrics: metrics)
+            }
+        }
+        guard !filters.isEmpty || !stages.isEmpty else { return try await produce(into: sink) }
         let stage = FilterStage(downstream: sink, filters: filters, stages: stages, model: request.model)
         do {
-            try await runRoutes(request, routes: routes, into: stage, metrics: metrics)
+            try await produce(into: stage)
             try await stage.finish()
         } catch {
             if stage.deniedBy == nil { try? await stage.finish() }

@@ -40,15 +40,16 @@ struct HoldBackBuffer {
         if let denied = firstDenyMatch() { return deny(at: denied) }
         var cut = held.index(held.endIndex, offsetBy: -window, limitedBy: held.startIndex) ?? held.startIndex
         // A redact match that reaches past the cut is held whole: it may still grow.
+        let matches = redactMatches()
         var moved = true
         while moved {
             moved = false
-            for range in redactMatches() where range.lowerBound < cut && range.upperBound > cut {
-                cut = range.lowerBound
+            for match in matches where match.range.lowerBound < cut && match.range.upperBound > cut {
+                cut = match.range.lowerBound
                 moved = true
             }
         }
-        let released = redacted(upTo: cut)
+        let released = redacted(upTo: cut, matches: matches)
         held = String(held[cut...])
         return .release(released)
     }
@@ -56,7 +57,7 @@ struct HoldBackBuffer {
     /// The run ended: everything held is released (a deny match in it still denies).
     mutating func finish() -> Outcome {
         if let denied = firstDenyMatch() { return deny(at: denied) }
-        let released = redacted(upTo: held.endIndex)
+        let released = redacted(upTo: held.endIndex, matches: redactMatches())
         held = ""
         return .release(released)
     }
@@ -64,46 +65,40 @@ struct HoldBackBuffer {
     private func firstDenyMatch() -> (range: Range<String.Index>, filter: String)? {
         var first: (range: Range<String.Index>, filter: String)?
         for rule in rules where rule.replacement == nil {
-            if let match = held.firstMatch(of: rule.regex.regex), first.map({ match.range.lowerBound < $0.range.lowerBound }) ?? true {
-                first = (match.range, rule.filter)
+            if let range = rule.regex.firstMatch(in: held), first.map({ range.lowerBound < $0.range.lowerBound }) ?? true {
+                first = (range, rule.filter)
             }
         }
         return first
     }
 
     private mutating func deny(at match: (range: Range<String.Index>, filter: String)) -> Outcome {
-        let released = redacted(upTo: match.range.lowerBound)
+        let released = redacted(upTo: match.range.lowerBound, matches: redactMatches())
         held = ""
         return .deny(releasing: released, filter: match.filter)
     }
 
-    /// Every redact match in what is held, found in the whole held text.
-    private func redactMatches() -> [Range<String.Index>] {
-        var ranges: [Range<String.Index>] = []
-        for rule in rules where rule.replacement != nil {
-            for match in held.matches(of: rule.regex.regex) where !match.range.isEmpty { ranges.append(match.range) }
-        }
-        return ranges
-    }
-
-    /// The held text before `end`, with the redact matches that end by `end` replaced
-    /// (overlapping matches: the earliest wins).
-    private func redacted(upTo end: String.Index) -> String {
-        var replacements: [(range: Range<String.Index>, with: String)] = []
+    /// Every redact match in what is held, found in the whole held text, with its
+    /// replacement, in order (overlapping matches: the earliest wins when replacing).
+    private func redactMatches() -> [(range: Range<String.Index>, replacement: String)] {
+        var found: [(range: Range<String.Index>, replacement: String)] = []
         for rule in rules {
             guard let replacement = rule.replacement else { continue }
-            for match in held.matches(of: rule.regex.regex) where !match.range.isEmpty && match.range.upperBound <= end {
-                replacements.append((match.range, replacement))
-            }
+            for range in rule.regex.matches(in: held) { found.append((range, replacement)) }
         }
-        guard !replacements.isEmpty else { return String(held[..<end]) }
-        replacements.sort { $0.range.lowerBound < $1.range.lowerBound }
+        if found.count > 1 { found.sort { $0.range.lowerBound < $1.range.lowerBound } }
+        return found
+    }
+
+    /// The held text before `end`, with the matches that end by `end` replaced.
+    private func redacted(upTo end: String.Index, matches: [(range: Range<String.Index>, replacement: String)]) -> String {
+        guard matches.contains(where: { $0.range.upperBound <= end }) else { return String(held[..<end]) }
         var output = ""
         var position = held.startIndex
-        for replacement in replacements where replacement.range.lowerBound >= position {
-            output += held[position..<replacement.range.lowerBound]
-            output += replacement.with
-            position = replacement.range.upperBound
+        for match in matches where match.range.upperBound <= end && match.range.lowerBound >= position {
+            output += held[position..<match.range.lowerBound]
+            output += match.replacement
+            position = match.range.upperBound
         }
         output += held[position..<end]
         return output

@@ -44,7 +44,7 @@ struct OutputFilters: Sendable {
                 } catch {
                     throw .invalidArgument("filter '\(name)': the pattern \(ErrorExcerpt.quoted(pattern)) is not a valid regular expression: \(error)")
                 }
-                if let shared = regexes.last, "".contains(shared.regex) {
+                if let shared = regexes.last, shared.matchesEmptyText {
                     throw .invalidArgument("filter '\(name)': the pattern \(ErrorExcerpt.quoted(pattern)) matches empty text")
                 }
                 let shortest = RegexMinimumLength.of(pattern)
