@@ -37,7 +37,7 @@ final class GRPCClientConnection: HTTP2ConnectionDelegate {
         var headers = [
             HTTP2Header(":method", "POST"), HTTP2Header(":scheme", scheme), HTTP2Header(":path", path),
             HTTP2Header(":authority", target), HTTP2Header("content-type", "application/grpc"),
-            HTTP2Header("te", "trailers"), HTTP2Header("user-agent", "tokenwire-swift/0.1"),
+            HTTP2Header("te", "trailers"), HTTP2Header("user-agent", "tokenwire-swift/\(TokenwireVersion.current)"),
         ]
         if let timeout { headers.insert(HTTP2Header("grpc-timeout", GRPCTimeout.encode(timeout)), at: 4) }
         for (name, value) in configuration.metadata { headers.append(HTTP2Header(name, value)) }

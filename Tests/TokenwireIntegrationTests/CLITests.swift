@@ -40,6 +40,39 @@ struct CLITests {
         }
     }
 
+    @Test func versionPrintsTheBuildsVersion() async throws {
+        let output = try await runProcess(binary, ["--version"])
+        #expect(output.status == 0)
+        #expect(output.stdout.hasPrefix("tokenwire 0."), "\(output.stdout)")
+    }
+
+    /// `--metadata` sends gRPC headers (here the bearer token a server with --auth-tokens
+    /// wants); `--auth-token-file` does the same from a file; a malformed entry is refused.
+    @Test func clientCommandsSendMetadataAndTheBearerToken() async throws {
+        let token = "cli-0123456789abcdef0123456789"
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tokenwire-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let tokens = directory.appendingPathComponent("tokens").path
+        let tokenFile = directory.appendingPathComponent("my-token").path
+        try "ops \(token)\n".write(toFile: tokens, atomically: true, encoding: .utf8)
+        try "\(token)\n".write(toFile: tokenFile, atomically: true, encoding: .utf8)
+        try await withTestServer(configure: { $0.authTokensPath = tokens }) { _, port in
+            let base = ["stream", "--port", "\(port)", "--model", "synthetic/flood", "--max-tokens", "2"]
+            let refused = try await runProcess(binary, base)
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("UNAUTHENTICATED"), "\(refused.stderr)")
+            let withHeader = try await runProcess(binary, base + ["--metadata", "authorization=Bearer \(token)", "--metadata", "x-team=search"])
+            #expect(withHeader.status == 0, "\(withHeader.stderr)")
+            #expect(withHeader.stdout == "the quick \n")
+            let fromFile = try await runProcess(binary, base + ["--auth-token-file", tokenFile])
+            #expect(fromFile.status == 0, "\(fromFile.stderr)")
+            let malformed = try await runProcess(binary, base + ["--metadata", "no-equals-sign"])
+            #expect(malformed.status == 64)
+            #expect(malformed.stderr.contains("needs the form NAME=VALUE"), "\(malformed.stderr)")
+        }
+    }
+
     @Test func healthPrintsServingAndExitsZero() async throws {
         try await withTestServer { _, port in
             let output = try await runProcess(binary, ["health", "--port", "\(port)"])
