@@ -111,9 +111,10 @@ struct ConfigurationReader {
         let place = "provider '\(name)'"
         try checkKeys(fields, allowed: Self.providerKeys, in: place)
         let dialectName = try string(fields["dialect"], key: "dialect", in: place)
-        guard let dialectName, let dialect = UpstreamDialectKind(rawValue: dialectName) else {
-            let known = UpstreamDialectKind.allCases.map(\.rawValue).joined(separator: ", ")
-            throw fail("\(place) needs a 'dialect', one of: \(known)")
+        let known = UpstreamDialectKind.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let dialectName else { throw fail("\(place) needs a 'dialect', one of: \(known)") }
+        guard let dialect = UpstreamDialectKind(rawValue: dialectName) else {
+            throw fail("\(place) has the unknown dialect '\(dialectName)'; the dialects are: \(known)")
         }
         guard let baseURL = try string(fields["base_url"], key: "base_url", in: place)
             ?? UpstreamProviderConfiguration.defaultBaseURL(for: dialect)

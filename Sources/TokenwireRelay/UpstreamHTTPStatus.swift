@@ -37,7 +37,11 @@ enum UpstreamHTTPStatus {
         if let text = details.message { message += ": \(text)" }
         switch status {
         case 401, 403:
-            message += " (a server configuration fault: check the API key from \(keySource) and the provider's account)"
+            if case .none = keySource {
+                message += " (a server configuration fault: the provider has no api_key_env or api_key_file in the providers file; give it one)"
+            } else {
+                message += " (a server configuration fault: check the API key from \(keySource) and the provider's account)"
+            }
         case 404:
             message += " (check the model name and the provider's base_url)"
         default: break

@@ -23,7 +23,9 @@ struct HealthCommand: AsyncParsableCommand {
             if status != .serving { throw ExitCode(1) }
         } catch let error as TokenwireError {
             printError("health check of \(connection.host):\(connection.port) failed: \(error)")
-            throw ExitCode(2)
+            // The server answered (an unknown service is NOT_FOUND): not healthy, exit 1.
+            // No answer at all (unreachable, TLS refused, lost): exit 2.
+            throw ExitCode(error.transport == nil && error.code != .deadlineExceeded ? 1 : 2)
         }
     }
 }

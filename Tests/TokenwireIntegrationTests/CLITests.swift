@@ -81,6 +81,19 @@ struct CLITests {
         }
     }
 
+    /// The server answered, so it is reachable: an unknown service is exit 1 (not 2), and a
+    /// stream with no model is INVALID_ARGUMENT (not NOT_FOUND).
+    @Test func healthOfAnUnknownServiceExitsOneAndAStreamWithoutAModelIsInvalid() async throws {
+        try await withTestServer { _, port in
+            let health = try await runProcess(binary, ["health", "--port", "\(port)", "--service", "nope"])
+            #expect(health.status == 1, "\(health.stderr)")
+            #expect(health.stderr.contains("NOT_FOUND"), "\(health.stderr)")
+            let stream = try await runProcess(binary, ["stream", "--port", "\(port)", "--model", ""])
+            #expect(stream.status == 1)
+            #expect(stream.stderr.contains("INVALID_ARGUMENT: the request names no model"), "\(stream.stderr)")
+        }
+    }
+
     @Test func healthOfAnUnreachableServerSaysSoAndExitsTwo() async throws {
         let output = try await runProcess(binary, ["health", "--port", "1"])
         #expect(output.status == 2)

@@ -48,9 +48,11 @@ struct RelayConfigurationTests {
             .contains("provider 'a' has an unknown key 'api_key'"))
     }
 
-    @Test func unknownDialectListsTheKnownOnes() {
-        #expect(problem(#"{"providers": [{"name": "a", "dialect": "palm", "models": ["m"]}]}"#)
-            .contains("one of: openai-chat, openai-responses, anthropic, gemini, cohere, ollama, tgi"))
+    @Test func unknownDialectIsNamedWithTheKnownOnes() {
+        #expect(problem(#"{"providers": [{"name": "a", "dialect": "openai", "models": ["m"]}]}"#)
+            .contains("provider 'a' has the unknown dialect 'openai'; the dialects are: openai-chat, openai-responses, anthropic, gemini, cohere, ollama, tgi"))
+        #expect(problem(#"{"providers": [{"name": "a", "models": ["m"]}]}"#)
+            .contains("provider 'a' needs a 'dialect', one of: openai-chat"))
     }
 
     @Test func aliasesAndFallbacksMustNameServedModels() {

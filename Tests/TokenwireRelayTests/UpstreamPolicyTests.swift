@@ -47,6 +47,8 @@ struct UpstreamPolicyTests {
         #expect(failure(409, #"{"error":{"type":"rate_limit_error","message":"m"}}"#).error.code == .resourceExhausted)
         #expect(failure(502, "<html>Bad gateway</html>").error.message.hasSuffix("<html>Bad gateway</html>"))
         #expect(!failure(404, "{}").isRetryable)
+        let keyless = UpstreamHTTPStatus.failure(status: 401, headers: HTTPHeaders(), body: "{}", provider: "p", keySource: .none)
+        #expect(keyless.error.message.contains("the provider has no api_key_env or api_key_file"), "\(keyless.error.message)")
     }
 
     @Test func watchdogBeatsWhileTheUpstreamIsSilentAndStallsPastItsTimeout() {

@@ -40,8 +40,10 @@ public struct ProviderRegistry: Sendable {
     /// - Throws: `TokenwireError(.notFound)` naming the models that do exist.
     public func provider(for model: String) throws(TokenwireError) -> any TokenProvider {
         if let provider = byModel[resolve(model)] { return provider }
-        let reason = model.isEmpty ? "the request names no model" : "unknown model \(ErrorExcerpt.quoted(model))"
-        throw TokenwireError.notFound("\(reason): this server serves \(models.joined(separator: ", "))")
+        if model.isEmpty {
+            throw TokenwireError.invalidArgument("the request names no model: set model to one this server serves, \(models.joined(separator: ", "))")
+        }
+        throw TokenwireError.notFound("unknown model \(ErrorExcerpt.quoted(model)): this server serves \(models.joined(separator: ", "))")
     }
 
     /// The model's route followed by its fallbacks' routes (fallbacks this server does not
