@@ -90,6 +90,26 @@ struct RelayRetryTests {
         }
     }
 
+    @Test func whenEveryFallbackFailsTheStatusKeepsEachRoutesMessagePrimaryFirst() async throws {
+        try await withRelay(
+            { fake in
+                [
+                    fake.provider(.openAIChat, name: "primary", headers: ["x-fake-fault": "status:503"]),
+                    fake.provider(.anthropic, name: "backup", headers: ["x-fake-fault": "status:529"]),
+                ]
+            },
+            aliases: ["best": "primary/m"],
+            fallbacks: ["best": ["backup/m"]]
+        ) { client, _ in
+            let outcome = await collect(client, GenerateRequest(model: "best", maxTokens: 4))
+            #expect(outcome.status.code == .unavailable, "\(outcome.status)")
+            let message = outcome.status.message
+            let primary = try #require(message.range(of: "primary/m failed: UNAVAILABLE: provider 'primary' answered HTTP 503"), "\(message)")
+            let backup = try #require(message.range(of: "then backup/m failed: UNAVAILABLE: provider 'backup' answered HTTP 529"), "\(message)")
+            #expect(primary.lowerBound < backup.lowerBound)
+        }
+    }
+
     @Test func cancellingTheCallCancelsTheUpstreamRequest() async throws {
         try await withRelay({ [$0.provider(.openAIChat)] }) { client, fake in
             let request = fakeRequest(

@@ -190,7 +190,8 @@ struct TokenStreamService: Sendable {
 
     /// Runs the request on its first route; while nothing but heartbeats has reached the
     /// sink, a failure that another provider might not share moves on to the next route.
-    /// The last failure is the call's.
+    /// The call ends with the last route's code and every route's message, the primary's
+    /// first.
     static func runRoutes(
         _ request: GenerateRequest, routes: [ProviderRegistry.Route], into sink: some TokenSink, metrics: ServerMetrics? = nil
     ) async throws {
@@ -206,11 +207,13 @@ struct TokenStreamService: Sendable {
                 let isLast = position == routes.count - 1
                 guard !isLast, !sink.hasDeliveredContent, Self.allowsFallback(error) else {
                     if failures.isEmpty { throw error }
-                    throw TokenwireError(
-                        code: error.code,
-                        message: "\(error.message) (after fallbacks: \(failures.joined(separator: "; ")))")
+                    // Every route's own message, the primary's first; the last route's code.
+                    failures.append("then \(route.model) failed: \(error.code): \(error.message)")
+                    throw TokenwireError(code: error.code, message: failures.joined(separator: "; "))
                 }
-                failures.append("\(route.model): \(error.code)")
+                failures.append(
+                    failures.isEmpty
+                        ? "\(route.model) failed: \(error.code): \(error.message)" : "then \(route.model) failed: \(error.code): \(error.message)")
                 var metadata: Logger.Metadata = [
                     "model": "\(route.model)", "fallback": "\(routes[position + 1].model)", "error": "\(error)",
                 ]
