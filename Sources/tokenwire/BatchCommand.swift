@@ -31,7 +31,7 @@ struct BatchCommand: AsyncParsableCommand {
     @Option(help: "Model for lines that name none.")
     var model = "synthetic/paced"
 
-    @Option(help: "max_tokens for lines that give none (0: the provider's default).")
+    @Option(parsing: .unconditional, help: "max_tokens for lines that give none (0: the provider's default).", transform: TokenCount.parse)
     var maxTokens: UInt32 = 0
 
     @Option(help: "Most items sent in one GenerateBatch call (a call also stays under 3 MiB).")

@@ -18,7 +18,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Model to stream (synthetic/paced or synthetic/flood).")
     var model = "synthetic/paced"
 
-    @Option(help: "Tokens to stream.")
+    @Option(parsing: .unconditional, help: "Tokens to stream.", transform: TokenCount.parse)
     var maxTokens: UInt32 = 120
 
     @Option(help: "Tokens per second of synthetic/paced.")

@@ -12,7 +12,7 @@ struct StreamCommand: AsyncParsableCommand {
     @Option(help: "Model to call, as provider/model.")
     var model = "synthetic/paced"
 
-    @Option(help: "Most tokens to generate (0: the provider's default).")
+    @Option(parsing: .unconditional, help: "Most tokens to generate (0: the provider's default).", transform: TokenCount.parse)
     var maxTokens: UInt32 = 0
 
     @Option(help: "Sampling temperature.")
