@@ -171,12 +171,32 @@ public final class TokenwireClient: Sendable {
             guard attempt < attempts else {
                 let tries = attempts > 1 ? " (\(attempts) attempts)" : ""
                 return eventLoop.makeFailedFuture(TokenwireError(
-                    code: .unavailable, message: "cannot connect to \(target)\(tries): \(error) (is `tokenwire serve` running there?)",
+                    code: .unavailable,
+                    message: "cannot connect to \(target)\(tries): \(Self.describeConnectFailure(error)) (is `tokenwire serve` running there?)",
                     transport: .connectionLost))
             }
             let wait = min(configuration.reconnectBackoff * (1 << min(attempt - 1, 10)), .seconds(2))
             return eventLoop.flatScheduleTask(in: TimeAmount(wait)) { self.open(attempt: attempt + 1, of: attempts) }.futureResult
         }
+    }
+
+    /// A failed connection attempt in a person's words, not NIO's error dump.
+    static func describeConnectFailure(_ error: any Error) -> String {
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return describeConnectFailure(first.error) }
+            if error.dnsAError != nil || error.dnsAAAAError != nil { return "the host name does not resolve" }
+            return "no address to connect to"
+        }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return "connection refused (nothing listens on that port)"
+            case ETIMEDOUT: return "the connection timed out"
+            case EHOSTUNREACH, ENETUNREACH: return "the host is unreachable"
+            default: return "\(error)"
+            }
+        }
+        if case ChannelError.connectTimeout(let timeout) = error { return "no answer within \(timeout) (ClientConfiguration.connectTimeout)" }
+        return "\(error)"
     }
 
     // MARK: Calls
