@@ -120,6 +120,15 @@ struct OutputFilterTests {
         #expect(problem("{\(provider), \"filters\": {\"f\": {\"deny\": [\"x\"]}}, \"model_filters\": {\"p/*\": [\"f\"], \"synthetic/*\": [\"f\"]}}") == nil)
     }
 
+    /// The example in examples/providers.json parses, and its filters compile.
+    @Test func exampleProvidersFileIsValidAndItsFiltersCompile() throws {
+        let configuration = try RelayConfiguration.load(path: repositoryRoot.appendingPathComponent("examples/providers.json").path)
+        #expect(configuration.providers.map(\.name) == ["openai", "claude", "local"])
+        #expect(configuration.hedges["fast"] == HedgeSpec(afterMilliseconds: 800, routes: ["claude/claude-3-5-haiku-latest"]))
+        let filters = try OutputFilters(specs: configuration.filters, modelFilters: configuration.modelFilters)
+        #expect(!filters.isEmpty)
+    }
+
     // MARK: End to end
 
     /// A server whose providers are the synthetic one and the fake provider's dialects, with
