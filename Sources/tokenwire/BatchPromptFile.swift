@@ -28,10 +28,13 @@ struct BatchPromptFile {
         var prompt: String?
         var system: String?
         var messages: [Message]?
-        var max_tokens: UInt32?
+        var max_tokens: Int64?
         var temperature: Float?
         var metadata: [String: String]?
     }
+
+    /// The keys a line may have.
+    static let knownKeys: Set<String> = ["model", "prompt", "system", "messages", "max_tokens", "temperature", "metadata"]
 
     /// Reads and checks the whole file before anything is sent.
     /// - Throws: `BatchInputError` naming the file and line that is wrong.
@@ -47,11 +50,22 @@ struct BatchPromptFile {
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
+            let location = "\(path) line \(number + 1)"
+            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) else {
+                throw BatchInputError(message: "\(location) is not valid JSON: each line must be one JSON object")
+            }
+            guard let fields = object as? [String: Any] else {
+                throw BatchInputError(message: "\(location) is not a JSON object: each line must be one request object")
+            }
+            if let unknown = fields.keys.sorted().first(where: { !Self.knownKeys.contains($0) }) {
+                throw BatchInputError(
+                    message: "\(location) has an unknown key '\(unknown)' (known: \(Self.knownKeys.sorted().joined(separator: ", ")))")
+            }
             let parsed: Line
             do {
                 parsed = try decoder.decode(Line.self, from: Data(trimmed.utf8))
             } catch {
-                throw BatchInputError(message: "\(path) line \(number + 1) is not a request object: \(Self.describe(error))")
+                throw BatchInputError(message: "\(location) is not a request object: \(Self.describe(error))")
             }
             requests.append(try Self.request(from: parsed, defaults: defaults, where: "\(path) line \(number + 1)"))
         }
@@ -70,8 +84,15 @@ struct BatchPromptFile {
         guard !messages.isEmpty else {
             throw BatchInputError(message: "\(location) has neither 'prompt' nor 'messages'")
         }
+        var maxTokens = defaults.maxTokens
+        if let given = line.max_tokens {
+            guard let count = UInt32(exactly: given) else {
+                throw BatchInputError(message: "\(location): max_tokens must be 0 (the provider's default) to \(UInt32.max), not \(given)")
+            }
+            maxTokens = count
+        }
         return GenerateRequest(
-            model: line.model ?? defaults.model, messages: messages, maxTokens: line.max_tokens ?? defaults.maxTokens,
+            model: line.model ?? defaults.model, messages: messages, maxTokens: maxTokens,
             temperature: line.temperature ?? 0, metadata: line.metadata ?? [:])
     }
 

@@ -86,4 +86,20 @@ extension CLITests {
         #expect(output.status == 64)
         #expect(output.stderr.contains("line 2 has neither 'prompt' nor 'messages'"))
     }
+
+    /// A typo is named as an unknown key, a negative max_tokens as out of range, and a
+    /// line that is not JSON as such: each with its line.
+    @Test(arguments: [
+        (#"{"promt": "hi"}"#, "line 1 has an unknown key 'promt' (known: max_tokens, messages, metadata, model, prompt, system, temperature)"),
+        (#"{"prompt": "hi", "max_tokens": -1}"#, "line 1: max_tokens must be 0 (the provider's default) to 4294967295, not -1"),
+        (#"{"prompt": "hi""#, "line 1 is not valid JSON"),
+        (#"["prompt"]"#, "line 1 is not a JSON object"),
+    ])
+    func batchNamesWhatIsWrongWithAnInputLine(line: String, says: String) async throws {
+        let input = try temporaryFile("bad.jsonl", lines: [line])
+        defer { try? FileManager.default.removeItem(atPath: input) }
+        let output = try await runProcess(binary, ["batch", input, "--port", "1"])
+        #expect(output.status == 64)
+        #expect(output.stderr.contains(says), "\(output.stderr)")
+    }
 }
