@@ -170,4 +170,18 @@ struct ClientStreamingTests {
         }
         await client.close()
     }
+
+    @Test func textDeltasAndTheWholeTextNeedNoPatternMatching() async throws {
+        try await withServerAndClient { _, client in
+            var pieces: [String] = []
+            for try await piece in client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 3)).text { pieces.append(piece) }
+            #expect(pieces == ["the ", "quick ", "brown "])
+            let whole = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 9)).collectText()
+            #expect(whole == "the quick brown fox jumps over lazy dog the ")
+            let error = await #expect(throws: TokenwireError.self) {
+                _ = try await client.generate(GenerateRequest(model: "nope/none")).collectText()
+            }
+            #expect(error?.code == .notFound)
+        }
+    }
 }
