@@ -28,15 +28,15 @@ public enum ReflectionShapeLimits {
         var numbers = 0
         bytes.withUnsafeReadableBytes { raw in
             // A message field sent more than once is merged, so every occurrence counts.
-            ReflectionWireScanner.forEachField(in: raw) { field, wireType, payload in
+            ProtobufWireScanner.forEachField(in: raw) { field, wireType, payload in
                 guard wireType == 2 else { return }
                 switch field {
                 case 4:  // file_descriptor_response: FileDescriptorResponse
-                    ReflectionWireScanner.forEachField(in: payload) { inner, _, _ in
+                    ProtobufWireScanner.forEachField(in: payload) { inner, _, _ in
                         if inner == 1 { files += 1 }
                     }
                 case 5:  // all_extension_numbers_response: ExtensionNumberResponse
-                    ReflectionWireScanner.forEachField(in: payload) { inner, innerWireType, value in
+                    ProtobufWireScanner.forEachField(in: payload) { inner, innerWireType, value in
                         guard inner == 2 else { return }
                         if innerWireType == 2 {
                             // Packed: one varint ends at every byte below 0x80.
@@ -46,7 +46,7 @@ public enum ReflectionShapeLimits {
                         }
                     }
                 case 6:  // list_services_response: ListServiceResponse
-                    ReflectionWireScanner.forEachField(in: payload) { inner, _, _ in
+                    ProtobufWireScanner.forEachField(in: payload) { inner, _, _ in
                         if inner == 1 { services += 1 }
                     }
                 default:
@@ -65,55 +65,5 @@ public enum ReflectionShapeLimits {
             throw .invalidArgument(
                 "the reflection response carries \(numbers) extension numbers; at most \(maxExtensionNumbers) are accepted")
         }
-    }
-}
-
-/// Walks the fields of protobuf wire bytes, of every wire type, without decoding them.
-enum ReflectionWireScanner {
-    /// Calls `body` with the number, the wire type and the payload of each field, in order
-    /// (a varint's or a fixed field's payload is its bytes). Stops quietly at the first
-    /// malformed byte: protobuf-c reports malformed input.
-    static func forEachField(
-        in bytes: UnsafeRawBufferPointer,
-        _ body: (_ field: UInt64, _ wireType: UInt64, _ payload: UnsafeRawBufferPointer) -> Void
-    ) {
-        var position = 0
-        while position < bytes.count {
-            guard let key = readVarint(bytes, &position) else { return }
-            let start = position
-            let end: Int
-            switch key & 7 {
-            case 0:
-                guard readVarint(bytes, &position) != nil else { return }
-                end = position
-            case 1:
-                guard bytes.count - position >= 8 else { return }
-                end = position + 8
-            case 2:
-                guard let length = readVarint(bytes, &position), length <= UInt64(bytes.count - position) else { return }
-                end = position + Int(length)
-            case 5:
-                guard bytes.count - position >= 4 else { return }
-                end = position + 4
-            default:
-                return
-            }
-            let payloadStart = key & 7 == 2 ? position : start
-            body(key >> 3, key & 7, UnsafeRawBufferPointer(rebasing: bytes[payloadStart..<end]))
-            position = end
-        }
-    }
-
-    private static func readVarint(_ bytes: UnsafeRawBufferPointer, _ position: inout Int) -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while position < bytes.count, shift < 64 {
-            let byte = bytes[position]
-            position += 1
-            value |= UInt64(byte & 0x7f) << shift
-            if byte & 0x80 == 0 { return value }
-            shift += 7
-        }
-        return nil
     }
 }

@@ -32,8 +32,8 @@ public enum RequestShapeLimits {
         var elements = 0
         var failure: TokenwireError?
         bytes.withUnsafeReadableBytes { raw in
-            ProtobufWireScanner.forEachField(in: raw) { field, value in
-                guard field == 1, failure == nil else { return }
+            ProtobufWireScanner.forEachField(in: raw) { field, wireType, value in
+                guard field == 1, wireType == 2, failure == nil else { return }
                 items += 1
                 let counts = ProtobufWireScanner.generateRequestCounts(value)
                 elements += counts.messages + counts.metadata
@@ -57,57 +57,6 @@ public enum RequestShapeLimits {
         }
         if counts.metadata > maxMetadataEntries {
             return .invalidArgument("\(subject) has \(counts.metadata) metadata entries; at most \(maxMetadataEntries) are accepted")
-        }
-        return nil
-    }
-}
-
-/// Walks the top-level fields of protobuf wire bytes without decoding them.
-enum ProtobufWireScanner {
-    /// Counts `messages` (field 2) and `metadata` (field 7) of a `GenerateRequest`.
-    static func generateRequestCounts(_ bytes: UnsafeRawBufferPointer) -> (messages: Int, metadata: Int) {
-        var messages = 0
-        var metadata = 0
-        forEachField(in: bytes) { field, _ in
-            if field == 2 { messages += 1 } else if field == 7 { metadata += 1 }
-        }
-        return (messages, metadata)
-    }
-
-    /// Calls `body` with the number and the payload of each length-delimited field, in order.
-    /// Stops quietly at the first malformed byte: protobuf-c reports malformed input.
-    static func forEachField(in bytes: UnsafeRawBufferPointer, _ body: (UInt64, UnsafeRawBufferPointer) -> Void) {
-        var position = 0
-        while position < bytes.count {
-            guard let key = readVarint(bytes, &position) else { return }
-            let field = key >> 3
-            switch key & 7 {
-            case 0:
-                guard readVarint(bytes, &position) != nil else { return }
-            case 1:
-                position += 8
-            case 2:
-                guard let length = readVarint(bytes, &position), length <= UInt64(bytes.count - position) else { return }
-                let end = position + Int(length)
-                body(field, UnsafeRawBufferPointer(rebasing: bytes[position..<end]))
-                position = end
-            case 5:
-                position += 4
-            default:
-                return
-            }
-        }
-    }
-
-    private static func readVarint(_ bytes: UnsafeRawBufferPointer, _ position: inout Int) -> UInt64? {
-        var value: UInt64 = 0
-        var shift: UInt64 = 0
-        while position < bytes.count, shift < 64 {
-            let byte = bytes[position]
-            position += 1
-            value |= UInt64(byte & 0x7f) << shift
-            if byte & 0x80 == 0 { return value }
-            shift += 7
         }
         return nil
     }
