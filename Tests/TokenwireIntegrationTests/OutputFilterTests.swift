@@ -84,6 +84,31 @@ struct OutputFilterTests {
         #expect(RegexMinimumLength.of(pattern) == length, "\(pattern)")
     }
 
+    @Test(arguments: [
+        (#"(?i)project\s+nightingale"#, "aceghijlnoprt", true), (#"\b\d{3}-\d{2}-\d{4}\b"#, "-", false), ("a|b", "", false),
+        ("colou?r", "clor", false), ("[]x]yz", "yz", false), (#"\p{L}x"#, "x", false), (#"\x41b"#, "b", false),
+        ("(ab)c", "c", false), ("x{0,2}y", "y", false), (#"\Qab\E"#, "", false), (#"\N{DIGIT ONE}z"#, "z", false),
+        (#"\k<name>q"#, "q", false), (#"\12w"#, "w", false),
+    ])
+    func requiredCharactersAreOnlyThoseEveryMatchHas(pattern: String, bytes: String, caseInsensitive: Bool) {
+        let required = RequiredCharacters(pattern: pattern)
+        #expect(String(decoding: required.bytes, as: UTF8.self) == bytes, "\(pattern)")
+        #expect(required.caseInsensitive == caseInsensitive, "\(pattern)")
+    }
+
+    /// The prefilter never skips text a pattern matches.
+    @Test func textThatMatchesAlwaysHasThePatternsRequiredCharacters() throws {
+        let patterns = [#"(?i)project\s+nightingale"#, #"\b\d{3}-\d{2}-\d{4}\b"#, "colou?r", "[]x]yz", #"a\.b"#, #"(?i:FOO)bar"#, "x{0,2}y"]
+        let texts = ["PROJECT   Nightingale", "id 123-45-6789.", "color colour", "]yz xyz", "a.b", "foobar FOObar", "y xxy"]
+        for pattern in patterns {
+            let regex = try SharedRegex(pattern)
+            for text in texts where regex.firstMatch(in: text) != nil {
+                #expect(regex.required.isSatisfied(by: ByteSet(text)), "\(pattern) matches \(text) but its prefilter would skip it")
+            }
+            #expect(texts.contains { regex.firstMatch(in: $0) != nil }, "\(pattern) should match one of the texts")
+        }
+    }
+
     @Test func filtersThatCouldNeverWorkAreRefusedAtStartNamingTheFilter() {
         func refusal(_ spec: OutputFilterSpec, models: [String: [String]] = ["synthetic/*": ["f"]]) -> String? {
             do {

@@ -37,10 +37,11 @@ struct HoldBackBuffer {
     /// Adds text that arrived.
     mutating func append(_ text: String) -> Outcome {
         held += text
-        if let denied = firstDenyMatch() { return deny(at: denied) }
+        let present = ByteSet(held)
+        if let denied = firstDenyMatch(present) { return deny(at: denied, present) }
         var cut = held.index(held.endIndex, offsetBy: -window, limitedBy: held.startIndex) ?? held.startIndex
         // A redact match that reaches past the cut is held whole: it may still grow.
-        let matches = redactMatches()
+        let matches = redactMatches(present)
         var moved = true
         while moved {
             moved = false
@@ -56,15 +57,18 @@ struct HoldBackBuffer {
 
     /// The run ended: everything held is released (a deny match in it still denies).
     mutating func finish() -> Outcome {
-        if let denied = firstDenyMatch() { return deny(at: denied) }
-        let released = redacted(upTo: held.endIndex, matches: redactMatches())
+        let present = ByteSet(held)
+        if let denied = firstDenyMatch(present) { return deny(at: denied, present) }
+        let released = redacted(upTo: held.endIndex, matches: redactMatches(present))
         held = ""
         return .release(released)
     }
 
-    private func firstDenyMatch() -> (range: Range<String.Index>, filter: String)? {
+    /// The earliest deny match; `present` (the held text's bytes) skips the patterns whose
+    /// required characters are missing.
+    private func firstDenyMatch(_ present: ByteSet) -> (range: Range<String.Index>, filter: String)? {
         var first: (range: Range<String.Index>, filter: String)?
-        for rule in rules where rule.replacement == nil {
+        for rule in rules where rule.replacement == nil && rule.regex.required.isSatisfied(by: present) {
             if let range = rule.regex.firstMatch(in: held), first.map({ range.lowerBound < $0.range.lowerBound }) ?? true {
                 first = (range, rule.filter)
             }
@@ -72,18 +76,18 @@ struct HoldBackBuffer {
         return first
     }
 
-    private mutating func deny(at match: (range: Range<String.Index>, filter: String)) -> Outcome {
-        let released = redacted(upTo: match.range.lowerBound, matches: redactMatches())
+    private mutating func deny(at match: (range: Range<String.Index>, filter: String), _ present: ByteSet) -> Outcome {
+        let released = redacted(upTo: match.range.lowerBound, matches: redactMatches(present))
         held = ""
         return .deny(releasing: released, filter: match.filter)
     }
 
     /// Every redact match in what is held, found in the whole held text, with its
     /// replacement, in order (overlapping matches: the earliest wins when replacing).
-    private func redactMatches() -> [(range: Range<String.Index>, replacement: String)] {
+    private func redactMatches(_ present: ByteSet) -> [(range: Range<String.Index>, replacement: String)] {
         var found: [(range: Range<String.Index>, replacement: String)] = []
         for rule in rules {
-            guard let replacement = rule.replacement else { continue }
+            guard let replacement = rule.replacement, rule.regex.required.isSatisfied(by: present) else { continue }
             for range in rule.regex.matches(in: held) { found.append((range, replacement)) }
         }
         if found.count > 1 { found.sort { $0.range.lowerBound < $1.range.lowerBound } }

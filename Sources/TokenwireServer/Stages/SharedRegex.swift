@@ -10,9 +10,12 @@ import Foundation
 /// filters").
 struct SharedRegex: @unchecked Sendable {  // NSRegularExpression is immutable (documented thread-safe)
     private let expression: NSRegularExpression
+    /// Characters every match contains: text without one of them is not searched.
+    let required: RequiredCharacters
 
     init(_ pattern: String) throws {
         expression = try NSRegularExpression(pattern: pattern)
+        required = RequiredCharacters(pattern: pattern)
     }
 
     /// The ranges of every match in `text` (empty matches skipped), in order.
