@@ -279,9 +279,17 @@ struct HostilePeerTests {
             // not served). 120 paced tokens at 20/s (one varint byte): about 6 s, well past the age. The call
             // finishes whole: a drain ends the connection, not its calls.
             let paced = [0x0a, 0x0f] + Array("synthetic/paced".utf8) + [0x18, 120]
-            let response = try await client.send(path: "/tokenwire.v1.TokenStream/Generate", body: framed(paced))
-            #expect(response.grpcStatus == 0, "\(response.grpcMessage)")
-            #expect(response.data.count > 120 * 10, "every paced frame arrived")
+            do {
+                let response = try await client.send(path: "/tokenwire.v1.TokenStream/Generate", body: framed(paced))
+                #expect(response.grpcStatus == 0, "\(response.grpcMessage)")
+                #expect(response.data.count > 120 * 10, "every paced frame arrived")
+            } catch {
+                // Only a call the final GOAWAY left out (it reached the server after the age:
+                // CI's machine once stalled this test for 30 s) may go unserved; a call the
+                // server took must finish whole. The first call is stream 1.
+                let lastAccepted = try await client.goAwayLastStreamIDs().min()
+                #expect(lastAccepted.map { $0 < 1 } == true, "stream 1 was accepted (last stream id \(String(describing: lastAccepted))) yet cut: \(error)")
+            }
             try await withTimeout(30, "the aged connection to close") { try await client.closeFuture() }
             #expect(try await client.goAways().allSatisfy { $0 == .noError })
             #expect(try await !client.goAways().isEmpty)

@@ -96,6 +96,12 @@ final class RawHTTP2Client: Sendable {
         return try await channel.eventLoop.submit { collector.value.goAways }.get()
     }
 
+    /// The last-stream-id of each GOAWAY received so far: streams above it were not processed.
+    func goAwayLastStreamIDs() async throws -> [HTTP2StreamID] {
+        let collector = self.collector
+        return try await channel.eventLoop.submit { collector.value.goAwayLastStreamIDs }.get()
+    }
+
     /// Waits until the connection closes.
     func closeFuture() async throws {
         try await channel.closeFuture.get()
@@ -110,6 +116,7 @@ final class RawResponseCollector: HTTP2ConnectionDelegate {
     var responses: [HTTP2StreamID: RawResponse] = [:]
     var waiters: [HTTP2StreamID: EventLoopPromise<RawResponse>] = [:]
     var goAways: [HTTP2ErrorCode] = []
+    var goAwayLastStreamIDs: [HTTP2StreamID] = []
 
     func connection(_ connection: HTTP2ConnectionHandler, receivedHeaders headers: [HTTP2Header], streamID: HTTP2StreamID, endStream: Bool) {
         if responses[streamID, default: RawResponse()].headers.isEmpty {
@@ -133,6 +140,7 @@ final class RawResponseCollector: HTTP2ConnectionDelegate {
 
     func connection(_ connection: HTTP2ConnectionHandler, receivedGoAway lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
         goAways.append(errorCode)
+        goAwayLastStreamIDs.append(lastStreamID)
     }
 
     func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?) {
