@@ -6,6 +6,10 @@ import TokenwireProviders
 /// heartbeat claims the call (`HedgeRace`): the winner names itself in StreamStart and
 /// passes everything on to the call's sink; a loser's events are refused with CANCELLED,
 /// which stops its provider. Heartbeats go to the client from every candidate.
+///
+/// - Important: Any thread (the `TokenSink` contract: one producer at a time); the route
+///   and the claim are under a lock because `route(to:)` and `hasDeliveredContent` come
+///   from the provider's retry and fallback logic on other tasks.
 final class HedgeCandidateSink: TokenSink {
     private let index: Int
     private let race: HedgeRace
