@@ -14,12 +14,19 @@ public protocol TokenSink: AnyObject, Sendable {
     /// that read them.
     ///
     /// The same caller rule as `send`: one producer at a time.
-    /// - Returns: `true` when the sink takes more at once; `false` when the client is
-    ///   behind, and the producer must `await waitUntilReady()` before it offers more.
+    /// A producer that is a task may offer too, awaiting only when `offer` says so: an
+    /// `async` call that does not suspend still costs an executor check, so offering
+    /// spares a tight producer (`synthetic/flood`) one or two per event.
+    /// - Returns: `true` when the sink takes more at once; `false` when the producer must
+    ///   `await waitUntilReady()` before it offers more: the client is behind, or (for a
+    ///   producer that is a task) the event loop the call shares wants its turn for other
+    ///   calls. A producer that is not a task (the relay's read callback) is paced by its
+    ///   reads and only waits for the client.
     /// - Throws: `TokenwireError(.cancelled)` once the client has gone away.
     func offer(_ event: TokenEvent) throws -> Bool
 
-    /// After `offer` returned `false`: suspends until the client has caught up.
+    /// After `offer` returned `false`: suspends until the client has caught up, or until
+    /// the producer's next turn.
     /// - Throws: `TokenwireError(.cancelled)` once the client has gone away or the
     ///   waiting task is cancelled.
     func waitUntilReady() async throws

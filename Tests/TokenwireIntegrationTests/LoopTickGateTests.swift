@@ -2,6 +2,8 @@ import NIOCore
 import NIOPosix
 import NIOConcurrencyHelpers
 import Testing
+import TokenwireCore
+@testable import TokenwireHTTP2
 @testable import TokenwireServer
 
 /// The per-loop fairness rule for producers that run on an event loop: a shared budget of
@@ -66,6 +68,56 @@ struct LoopTickGateTests {
         #expect(try await home.submit { handle.onLoop != nil }.get())
         #expect(try await other.submit { handle.onLoop == nil }.get(), "another loop's thread must not get the gate")
         #expect(handle.onLoop == nil, "a task off the loop must not get the gate")
+        try await group.shutdownGracefully()
+    }
+
+    /// A producer that offers its events (no `async` call per event) shares the loop as
+    /// one that sends them: the call's first token steps aside on a quiet loop, the
+    /// tick's budget parks it, and `waitUntilReady` takes exactly that turn.
+    @Test func offeringProducerTakesTheLoopsTurnsAsASendingOneDoes() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        let executor = EventLoopTaskExecutor(eventLoop: loop)
+        let gate = try await loop.submit { LoopTickGate.Handle(LoopTickGate(eventLoop: loop)) }.get()
+        var configuration = HTTP2Configuration()
+        configuration.outboundHighWatermark = 64 * 1024 * 1024  // the client's window never matters here
+        let outbound = HTTP2OutboundStream(headers: [], scheduler: HTTP2FlushScheduler(eventLoop: loop), configuration: configuration)
+        outbound.attach(streamID: 1, headersSubmitted: true)
+        let writer = GRPCResponseWriter(outbound: outbound, gate: gate, eventLoop: loop)
+        let sink = StreamingTokenSink(writer: writer, start: StreamStart(streamID: "s", model: "m", provider: "p"))
+
+        // Offered from a task on the loop, as a provider's task runs (the bound keeps a
+        // broken rule from offering forever).
+        let (firstTokenGoesOn, offeredBeforePark) = try await Task(executorPreference: executor) {
+            let first = try sink.offer(.text("a"))
+            var offered = 0
+            while offered <= LoopTickGate.messagesPerTick, try sink.offer(.text("b")) { offered += 1 }
+            return (first, offered)
+        }.value
+        #expect(!firstTokenGoesOn, "the first token steps aside on a quiet loop")
+        #expect(offeredBeforePark == LoopTickGate.messagesPerTick - 1, "the tick's budget, less the first token's message")
+
+        // The pause asked for is the park: waitUntilReady returns only after the tick.
+        let resumed = NIOLockedValueBox(false)
+        let producer = Task(executorPreference: executor) {
+            try await sink.waitUntilReady()
+            resumed.withLockedValue { $0 = true }
+        }
+        try await waitUntil("the producer to park") { try await loop.submit { gate.onLoop!.parkedCount }.get() == 1 }
+        #expect(!resumed.withLockedValue { $0 })
+        try await loop.submit { gate.onLoop!.tick() }.get()
+        try await producer.value
+        #expect(resumed.withLockedValue { $0 })
+        #expect(try await Task(executorPreference: executor) { try sink.offer(.text("c")) }.value, "a new tick, a new budget")
+
+        // The relay offers from the loop's read callback, outside any task: only the
+        // client's window pauses it, never the loop's budget.
+        let offeredOutsideATask = try await loop.submit {
+            var offered = 0
+            while offered <= 2 * LoopTickGate.messagesPerTick, try sink.offer(.text("d")) { offered += 1 }
+            return offered
+        }.get()
+        #expect(offeredOutsideATask > LoopTickGate.messagesPerTick)
         try await group.shutdownGracefully()
     }
 

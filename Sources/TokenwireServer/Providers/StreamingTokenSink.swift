@@ -15,6 +15,9 @@ final class StreamingTokenSink: TokenSink {
     /// The numbering of a sink that writes straight to its call's writer (a resumable
     /// stream numbers its own).
     private let numbering: Mutex<FrameNumbering?>
+    /// What the last `offer` that returned `false` asked of the producer: taken by the
+    /// `waitUntilReady` that follows it (one producer at a time, so one slot).
+    private let pending = Mutex<Pause?>(nil)
 
     private enum Output {
         case writer(GRPCResponseWriter)
@@ -25,6 +28,14 @@ final class StreamingTokenSink: TokenSink {
     private enum Next {
         case turn(GRPCResponseWriter, GRPCResponseWriter.Enqueued)
         case goOn
+        case waitForReader(ResumableStream)
+    }
+
+    /// Why an `offer` asked its producer to pause: a turn of the call's writer (the
+    /// client's window, or the loop's turn for other calls), or a resumable stream with
+    /// a full log and no reader.
+    private enum Pause {
+        case turn(GRPCResponseWriter, GRPCResponseWriter.Turn)
         case waitForReader(ResumableStream)
     }
 
@@ -50,23 +61,56 @@ final class StreamingTokenSink: TokenSink {
         try await settle(try enqueue(event))
     }
 
+    /// Queues `event`. From a task, decides the producer's turn without suspending, as
+    /// `send` does: `false` when the client is behind or the loop wants its turn for other
+    /// calls (`GRPCResponseWriter.turn(after:)`), and the `waitUntilReady` that follows
+    /// takes that turn; a task that offers event after event shares its loop exactly as
+    /// one that sends them, with no `async` call per event. From outside any task (the
+    /// relay, offering each upstream read's events in the loop's read callback) only the
+    /// client's window counts: such a producer is paced by its reads, and pausing them
+    /// would only leave bytes in the socket (where a reset from the provider discards
+    /// them).
     func offer(_ event: TokenEvent) throws -> Bool {
+        let pause: Pause
         switch try enqueue(event) {
-        case .goOn: return true
-        case .turn(_, let enqueued): return !enqueued.mustWaitForCapacity
-        case .waitForReader: return false
+        case .goOn:
+            return true
+        case .turn(let writer, let enqueued):
+            guard Self.isInTask else {
+                if !enqueued.mustWaitForCapacity { return true }
+                pause = .turn(writer, .waitForCapacity)
+                break
+            }
+            let turn = writer.turn(after: enqueued)
+            if case .goOn = turn { return true }
+            pause = .turn(writer, turn)
+        case .waitForReader(let stream):
+            pause = .waitForReader(stream)
         }
+        pending.withLock { $0 = pause }
+        return false
     }
 
+    private static var isInTask: Bool { withUnsafeCurrentTask { $0 != nil } }
+
     func waitUntilReady() async throws {
-        switch output {
-        case .writer(let writer):
-            try await writer.waitForCapacity()
-        case .stream(let stream):
-            do {
-                try await stream.waitUntilReady()
-            } catch {
-                throw TokenwireError.cancelled("the call was cancelled")
+        switch pending.withLock({ pending in defer { pending = nil }; return pending }) {
+        case .turn(let writer, let turn):
+            try await take(turn, of: writer)
+        case .waitForReader(let stream):
+            try await waitForReader(stream)
+        case nil:
+            // Not after an offer's pause (a producer that waits before it offers): wait
+            // for the client's window.
+            switch output {
+            case .writer(let writer):
+                try await writer.waitForCapacity()
+            case .stream(let stream):
+                do {
+                    try await stream.waitUntilReady()
+                } catch {
+                    throw TokenwireError.cancelled("the call was cancelled")
+                }
             }
         }
     }
@@ -98,19 +142,27 @@ final class StreamingTokenSink: TokenSink {
         case .turn(let writer, let enqueued):
             let turn = writer.turn(after: enqueued)
             if case .goOn = turn { return }
-            do {
-                try await writer.take(turn)
-            } catch {
-                // A resumable stream's reader that left is detached by its stream; only the
-                // producer's own cancellation ends it.
-                guard case .stream = output, !Task.isCancelled else { throw error }
-            }
+            try await take(turn, of: writer)
         case .waitForReader(let stream):
-            do {
-                try await stream.waitForReader()
-            } catch {
-                throw TokenwireError.cancelled("the call was cancelled")
-            }
+            try await waitForReader(stream)
+        }
+    }
+
+    private func take(_ turn: GRPCResponseWriter.Turn, of writer: GRPCResponseWriter) async throws {
+        do {
+            try await writer.take(turn)
+        } catch {
+            // A resumable stream's reader that left is detached by its stream; only the
+            // producer's own cancellation ends it.
+            guard case .stream = output, !Task.isCancelled else { throw error }
+        }
+    }
+
+    private func waitForReader(_ stream: ResumableStream) async throws {
+        do {
+            try await stream.waitForReader()
+        } catch {
+            throw TokenwireError.cancelled("the call was cancelled")
         }
     }
 

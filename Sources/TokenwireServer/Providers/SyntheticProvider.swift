@@ -35,8 +35,9 @@ public struct SyntheticProvider: TokenProvider {
             try await sink.send(.finish(Finish(reason: "length", usage: Usage(outputTokens: count))))
         } else {
             let count = request.maxTokens == 0 ? 16 : request.maxTokens
-            for k in 0..<Int(count) {
-                try await sink.send(.text(vocabulary[k & 7]))
+            // Offered, not sent: no `async` call per token unless the sink asks for a pause.
+            for k in 0..<Int(count) where try !sink.offer(.text(vocabulary[k & 7])) {
+                try await sink.waitUntilReady()
             }
             try await sink.send(.finish(Finish(reason: "length", usage: Usage(outputTokens: count))))
         }
