@@ -76,14 +76,17 @@ final class StreamingTokenSink: TokenSink {
         case .goOn:
             return true
         case .turn(let writer, let enqueued):
-            guard Self.isInTask else {
-                if !enqueued.mustWaitForCapacity { return true }
+            switch writer.turn(after: enqueued) {
+            case .goOn:
+                return true
+            case .waitForCapacity:
                 pause = .turn(writer, .waitForCapacity)
-                break
+            case let turn:
+                // Asked only on this rarer path: whether the producer is a task costs a
+                // retain and a release.
+                guard Self.isInTask else { return true }
+                pause = .turn(writer, turn)
             }
-            let turn = writer.turn(after: enqueued)
-            if case .goOn = turn { return true }
-            pause = .turn(writer, turn)
         case .waitForReader(let stream):
             pause = .waitForReader(stream)
         }
