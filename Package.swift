@@ -179,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "TokenwireRelayTests",
             dependencies: [
-                "TokenwireCore", "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders",
+                "TokenwireCore", "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders", "TokenwireTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

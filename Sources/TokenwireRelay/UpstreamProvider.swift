@@ -42,7 +42,8 @@ public final class UpstreamProvider: TokenProvider {
             heartbeat: { [name, observer = ProviderEvents.observer] in
                 sink.heartbeat()
                 observer?.heartbeatSent(provider: name)
-            })
+            },
+            eventLoop: UpstreamExchange.callLoop(in: client.eventLoopGroup))
         var backoff: Duration?
         for attempt in 1...configuration.retry.maxAttempts {
             do {

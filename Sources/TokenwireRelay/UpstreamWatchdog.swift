@@ -1,3 +1,4 @@
+import NIOCore
 import TokenwireCore
 
 /// Watches one call's upstream: sends the client Heartbeat frames while the upstream is
@@ -7,6 +8,8 @@ struct UpstreamWatchdog: Sendable {
     let timeouts: UpstreamTimeouts
     let activity: UpstreamActivity
     let heartbeat: @Sendable () -> Void
+    /// Where it sleeps between looks: the call's loop (`EventLoopSleep`).
+    let eventLoop: any EventLoop
 
     /// What to do at a moment, given the activity.
     enum Decision: Equatable {
@@ -22,7 +25,9 @@ struct UpstreamWatchdog: Sendable {
             let now = ContinuousClock.now
             switch decide(at: now, state: activity.snapshot) {
             case .sleep(let wake):
-                try await Task.sleep(until: wake, clock: .continuous)
+                let nanoseconds = now.duration(to: wake).components
+                let amount = TimeAmount.nanoseconds(nanoseconds.seconds * 1_000_000_000 + nanoseconds.attoseconds / 1_000_000_000)
+                try await EventLoopSleep.sleep(until: .now() + amount, on: eventLoop)
             case .heartbeat:
                 heartbeat()
                 activity.heartbeatSent(at: now)

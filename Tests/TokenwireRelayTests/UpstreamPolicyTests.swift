@@ -1,3 +1,4 @@
+import NIOPosix
 import NIOHTTP1
 import Testing
 import TokenwireCore
@@ -54,7 +55,7 @@ struct UpstreamPolicyTests {
     @Test func watchdogBeatsWhileTheUpstreamIsSilentAndStallsPastItsTimeout() {
         let start = ContinuousClock.now
         let timeouts = UpstreamTimeouts(stall: .seconds(10), firstHeartbeat: .seconds(1), heartbeatInterval: .seconds(3))
-        let watchdog = UpstreamWatchdog(provider: "p", timeouts: timeouts, activity: UpstreamActivity(start: start), heartbeat: {})
+        let watchdog = UpstreamWatchdog(provider: "p", timeouts: timeouts, activity: UpstreamActivity(start: start), heartbeat: {}, eventLoop: MultiThreadedEventLoopGroup.singleton.next())
         var state = UpstreamActivity.State(phase: .waitingForUpstream(since: start), lastFrameToClient: start)
         #expect(watchdog.decide(at: start + .milliseconds(500), state: state) == .sleep(until: start + .seconds(1)))
         #expect(watchdog.decide(at: start + .seconds(1), state: state) == .heartbeat)

@@ -1,0 +1,70 @@
+import NIOCore
+import Synchronization
+
+/// `Task.sleep` on an event loop's own timer.
+///
+/// `Task.sleep` arms a Dispatch timer: its manager thread wakes for it, and wakes a worker
+/// that hands the task back to its executor. Every relayed call's watchdog sleeps once per
+/// look, so on a relay making thousands of short calls a second those wake-ups were an
+/// eighth of its CPU (docs/BENCHMARKS.md). A timer on the call's own loop costs an entry in
+/// that loop's timer heap, and a task that runs on the loop resumes without a thread switch.
+enum EventLoopSleep {
+    /// Suspends until `deadline` (at once if it has passed).
+    /// - Throws: `CancellationError` when the task is cancelled before or while it sleeps.
+    static func sleep(until deadline: NIODeadline, on eventLoop: any EventLoop) async throws {
+        let timer = Timer()
+        try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+                timer.arm(continuation, deadline: deadline, on: eventLoop)
+            }
+        } onCancel: {
+            timer.cancel()
+        }
+    }
+
+    /// One sleep's continuation and scheduled wake-up, resumed exactly once: by the
+    /// wake-up or by a cancellation, whichever comes first (a cancellation may even come
+    /// before the sleep is armed).
+    private final class Timer: Sendable {
+        private struct State {
+            var continuation: CheckedContinuation<Void, any Error>?
+            var scheduled: Scheduled<Void>?
+            var isCancelled = false
+        }
+
+        private let state = Mutex(State())
+
+        func arm(_ continuation: CheckedContinuation<Void, any Error>, deadline: NIODeadline, on eventLoop: any EventLoop) {
+            let alreadyCancelled = state.withLock { state -> Bool in
+                if state.isCancelled { return true }
+                state.continuation = continuation
+                return false
+            }
+            if alreadyCancelled {
+                continuation.resume(throwing: CancellationError())
+                return
+            }
+            let scheduled = eventLoop.scheduleTask(deadline: deadline) { [self] () -> Void in
+                take()?.resume()
+            }
+            let cancelledMeanwhile = state.withLock { state -> Bool in
+                state.scheduled = scheduled
+                return state.isCancelled
+            }
+            if cancelledMeanwhile { scheduled.cancel() }
+        }
+
+        func cancel() {
+            let (continuation, scheduled) = state.withLock { state in
+                state.isCancelled = true
+                return (state.continuation.take(), state.scheduled)
+            }
+            scheduled?.cancel()
+            continuation?.resume(throwing: CancellationError())
+        }
+
+        private func take() -> CheckedContinuation<Void, any Error>? {
+            state.withLock { $0.continuation.take() }
+        }
+    }
+}

@@ -1,0 +1,45 @@
+import NIOCore
+import NIOPosix
+import Testing
+import TokenwireTestSupport
+@testable import TokenwireRelay
+
+/// The watchdog's sleep on its call's event loop: wakes no earlier than its deadline, at
+/// once for a deadline passed, and ends with CancellationError when its task is cancelled,
+/// whether the cancel comes while it sleeps or before it began.
+@Suite("Event loop sleep")
+struct EventLoopSleepTests {
+    let loop = MultiThreadedEventLoopGroup.singleton.next()
+
+    @Test func wakesNoEarlierThanItsDeadline() async throws {
+        let deadline = NIODeadline.now() + .milliseconds(20)
+        try await withTimeout(60, "a 20 ms sleep") { [loop] in
+            try await EventLoopSleep.sleep(until: deadline, on: loop)
+        }
+        #expect(NIODeadline.now() >= deadline)
+    }
+
+    @Test func deadlineAlreadyPassedReturnsAtOnce() async throws {
+        try await withTimeout(60, "a sleep until a passed deadline") { [loop] in
+            try await EventLoopSleep.sleep(until: .now() - .seconds(1), on: loop)
+        }
+    }
+
+    @Test func cancellingTheTaskEndsTheSleepWithCancellationError() async throws {
+        let sleeper = Task { [loop] in try await EventLoopSleep.sleep(until: .now() + .hours(1), on: loop) }
+        try await Task.sleep(for: .milliseconds(10))  // usually asleep by now; either order must end it
+        sleeper.cancel()
+        let outcome = try await withTimeout(60, "the cancelled sleep to end") { await sleeper.result }
+        #expect(throws: CancellationError.self) { try outcome.get() }
+    }
+
+    @Test func taskCancelledBeforeItSleepsDoesNotSleep() async throws {
+        let outcome = try await withTimeout(60, "a sleep in a cancelled task") { [loop] in
+            await Task {
+                withUnsafeCurrentTask { $0?.cancel() }
+                try await EventLoopSleep.sleep(until: .now() + .hours(1), on: loop)
+            }.result
+        }
+        #expect(throws: CancellationError.self) { try outcome.get() }
+    }
+}
