@@ -40,10 +40,12 @@ struct StreamFrameLog {
     let maxBytes: Int
     /// The frames held, oldest first, back to back.
     private var buffer: ByteBuffer
-    /// Each held frame's length, oldest first; nil until needed for a log taken over from a
-    /// writer's queue (most streams end and are never resumed: their lengths are never
-    /// read). `lengths` finds them either way.
-    private var knownLengths: CircularBuffer<UInt32>? = CircularBuffer()
+    /// Each held frame's length, oldest first; nil until needed: for a log taken over from
+    /// a writer's queue (most streams end and are never resumed: their lengths are never
+    /// read), and for a new log until its first append (a stream whose frames stay in its
+    /// reader's queue never appends: a ring allocated up front was one more allocation per
+    /// call). `lengths` finds them either way.
+    private var knownLengths: CircularBuffer<UInt32>?
     /// The seq of the last frame appended (0: none yet).
     private(set) var lastSeq: UInt64 = 0
     /// The stream's final status, once it has ended.
