@@ -10,8 +10,17 @@ import Synchronization
 /// that loop's timer heap, and a task that runs on the loop resumes without a thread switch.
 enum EventLoopSleep {
     /// Suspends until `deadline` (at once if it has passed).
-    /// - Throws: `CancellationError` when the task is cancelled before or while it sleeps.
+    /// - Throws: `CancellationError` when the task is cancelled before or while it sleeps;
+    ///   `EventLoopError` when the loop shuts down meanwhile.
     static func sleep(until deadline: NIODeadline, on eventLoop: any EventLoop) async throws {
+        // Off the loop (a call on the global executor) the loop's timer saves nothing, and
+        // nothing says the loop is still up: a loop that has shut down runs no timer and
+        // no failure callback, which would leave the sleep hung. On the loop, the loop is
+        // running this very task.
+        guard eventLoop.inEventLoop else {
+            let remaining = max(0, (deadline - .now()).nanoseconds)
+            return try await Task.sleep(for: .nanoseconds(remaining))
+        }
         let timer = Timer()
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -47,6 +56,9 @@ enum EventLoopSleep {
             let scheduled = eventLoop.scheduleTask(deadline: deadline) { [self] () -> Void in
                 take()?.resume()
             }
+            // A loop shutting down fails its timers on its own thread: that ends the sleep
+            // instead of leaving it hung. (A cancel has taken the continuation already.)
+            scheduled.futureResult.whenFailure { [self] error in take()?.resume(throwing: error) }
             let cancelledMeanwhile = state.withLock { state -> Bool in
                 state.scheduled = scheduled
                 return state.isCancelled

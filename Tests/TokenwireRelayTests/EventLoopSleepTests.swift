@@ -10,23 +10,28 @@ import TokenwireTestSupport
 @Suite("Event loop sleep")
 struct EventLoopSleepTests {
     let loop = MultiThreadedEventLoopGroup.singleton.next()
+    /// The sleeps run in tasks on the loop, as the relay's watchdog does: the loop's timer path.
+    var onLoop: LoopExecutor { LoopExecutor(eventLoop: loop) }
 
     @Test func wakesNoEarlierThanItsDeadline() async throws {
         let deadline = NIODeadline.now() + .milliseconds(20)
-        try await withTimeout(60, "a 20 ms sleep") { [loop] in
-            try await EventLoopSleep.sleep(until: deadline, on: loop)
+        try await withTimeout(60, "a 20 ms sleep") { [loop, onLoop] in
+            try await Task(executorPreference: onLoop) {
+                #expect(loop.inEventLoop)
+                try await EventLoopSleep.sleep(until: deadline, on: loop)
+            }.value
         }
         #expect(NIODeadline.now() >= deadline)
     }
 
     @Test func deadlineAlreadyPassedReturnsAtOnce() async throws {
-        try await withTimeout(60, "a sleep until a passed deadline") { [loop] in
-            try await EventLoopSleep.sleep(until: .now() - .seconds(1), on: loop)
+        try await withTimeout(60, "a sleep until a passed deadline") { [loop, onLoop] in
+            try await Task(executorPreference: onLoop) { try await EventLoopSleep.sleep(until: .now() - .seconds(1), on: loop) }.value
         }
     }
 
     @Test func cancellingTheTaskEndsTheSleepWithCancellationError() async throws {
-        let sleeper = Task { [loop] in try await EventLoopSleep.sleep(until: .now() + .hours(1), on: loop) }
+        let sleeper = Task(executorPreference: onLoop) { [loop] in try await EventLoopSleep.sleep(until: .now() + .hours(1), on: loop) }
         try await Task.sleep(for: .milliseconds(10))  // usually asleep by now; either order must end it
         sleeper.cancel()
         let outcome = try await withTimeout(60, "the cancelled sleep to end") { await sleeper.result }
@@ -34,12 +39,43 @@ struct EventLoopSleepTests {
     }
 
     @Test func taskCancelledBeforeItSleepsDoesNotSleep() async throws {
-        let outcome = try await withTimeout(60, "a sleep in a cancelled task") { [loop] in
-            await Task {
+        let outcome = try await withTimeout(60, "a sleep in a cancelled task") { [loop, onLoop] in
+            await Task(executorPreference: onLoop) {
                 withUnsafeCurrentTask { $0?.cancel() }
                 try await EventLoopSleep.sleep(until: .now() + .hours(1), on: loop)
             }.result
         }
         #expect(throws: CancellationError.self) { try outcome.get() }
+    }
+}
+
+/// Runs test tasks on an event loop (the server's `EventLoopTaskExecutor`, which this
+/// target does not depend on).
+final class LoopExecutor: TaskExecutor {
+    let eventLoop: any EventLoop
+
+    init(eventLoop: any EventLoop) {
+        self.eventLoop = eventLoop
+    }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
+/// Off its loop the sleep is `Task.sleep`: a loop that has shut down runs no timer, and an
+/// off-loop caller cannot know whether it has.
+@Suite("Event loop sleep off the loop")
+struct EventLoopSleepOffTheLoopTests {
+    @Test func sleepOffTheLoopStillWakesWhenTheLoopHasShutDown() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let loop = group.next()
+        try await group.shutdownGracefully()
+        let deadline = NIODeadline.now() + .milliseconds(20)
+        try await withTimeout(60, "a sleep off a shut-down loop") {
+            try await EventLoopSleep.sleep(until: deadline, on: loop)
+        }
+        #expect(NIODeadline.now() >= deadline)
     }
 }
