@@ -18,12 +18,11 @@ public struct GRPCMessageStream: AsyncSequence, Sendable {
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: Producer.AsyncIterator
 
+        /// - Throws: `TokenwireError` with the call's status when it ended otherwise than
+        ///   OK; `CancellationError` when the consuming task was cancelled (the call is
+        ///   then reset with CANCEL), as Swift code expects of a cancelled task.
         public mutating func next() async throws -> ByteBuffer? {
-            do {
-                return try await base.next()
-            } catch is CancellationError {
-                throw TokenwireError.cancelled("the call was cancelled by the caller")
-            }
+            try await base.next()
         }
     }
 }

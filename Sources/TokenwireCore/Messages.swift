@@ -112,8 +112,8 @@ public struct Finish: Sendable, Hashable {
 }
 
 /// A failed batch item; the call goes on.
-public struct ItemError: Sendable, Hashable {
-    /// A gRPC status code.
+public struct ItemError: Sendable, Hashable, CustomStringConvertible {
+    /// A gRPC status code, as its wire number (`status` is the typed code).
     public var code: UInt32
     public var message: String
 
@@ -121,6 +121,17 @@ public struct ItemError: Sendable, Hashable {
         self.code = code
         self.message = message
     }
+
+    public init(status: GRPCStatus.Code, message: String) {
+        self.init(code: UInt32(status.rawValue), message: message)
+    }
+
+    /// The code as a typed gRPC status code: compare with `.notFound`, print `NOT_FOUND`
+    /// (a number outside the known codes is `.unknown`).
+    public var status: GRPCStatus.Code { GRPCStatus.Code(rawValue: Int(code)) }
+
+    /// `NOT_FOUND: <message>`, as `GRPCStatus` prints.
+    public var description: String { "\(status): \(message)" }
 }
 
 /// What a `TokenFrame` carries.

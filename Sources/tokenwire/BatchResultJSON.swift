@@ -8,7 +8,7 @@ enum BatchResultJSON {
     static func encode(_ result: BatchItemResult) -> String {
         var fields = ["\"index\":\(result.index)", "\"model\":\(FrameJSON.quote(result.model))"]
         if let error = result.error {
-            let status = GRPCStatus.Code(rawValue: Int(error.code))
+            let status = error.status
             fields.append("\"error\":{\"code\":\(error.code),\"status\":\"\(status)\",\"message\":\(FrameJSON.quote(error.message))}")
             return "{" + fields.joined(separator: ",") + "}"
         }

@@ -57,7 +57,7 @@ struct ClientStreamingTests {
             try await nextSignal(firstFrames, "the first 100 frames")
             consumer.cancel()
             let result = await consumer.result
-            #expect(throws: TokenwireError.self) { try result.get() }
+            #expect(throws: CancellationError.self, "a cancelled consumer sees CancellationError, as Swift code expects") { try result.get() }
             let ended = try await withTimeout(30, "the server to see the cancellation") {
                 await server.ledger.wait { $0.ended.count == 1 }
             }
@@ -84,6 +84,21 @@ struct ClientStreamingTests {
             let ended = try await withTimeout(30, "the server to end the call") { await server.ledger.wait { $0.active == 0 && $0.ended.count == 1 } }
             #expect([.deadlineExceeded, .cancelled].contains(ended.ended[0].status.code))
             #expect(hold.holding == 0, "the deadline cancels the provider")
+        }
+    }
+
+    @Test func absoluteDeadlineEndsTheCallWithDeadlineExceeded() async throws {
+        // The same held call as above, given a point in time instead of a duration.
+        let hold = HoldGate()
+        try await withBatchServer(hold: hold) { _, client in
+            let error = await #expect(throws: TokenwireError.self) {
+                for try await _ in client.generate(GenerateRequest(model: "scripted/hold"), until: .now + callDeadlineBudget) {}
+            }
+            #expect(error?.code == .deadlineExceeded)
+            let passed = await #expect(throws: TokenwireError.self) {
+                _ = try await client.complete(GenerateRequest(model: "scripted/hold"), until: .now - .seconds(1))
+            }
+            #expect(passed?.code == .deadlineExceeded, "a deadline already passed ends the call (the held provider never would)")
         }
     }
 
