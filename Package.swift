@@ -179,7 +179,7 @@ let package = Package(
         .testTarget(
             name: "TokenwireRelayTests",
             dependencies: [
-                "TokenwireCore", "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders", "TokenwireTestSupport",
+                "TokenwireCore", "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

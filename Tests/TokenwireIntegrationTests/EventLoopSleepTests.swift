@@ -3,6 +3,7 @@ import NIOPosix
 import Testing
 import TokenwireTestSupport
 @testable import TokenwireRelay
+@testable import TokenwireServer
 
 /// The watchdog's sleep on its call's event loop: wakes no earlier than its deadline, at
 /// once for a deadline passed, and ends with CancellationError when its task is cancelled,
@@ -11,7 +12,7 @@ import TokenwireTestSupport
 struct EventLoopSleepTests {
     let loop = MultiThreadedEventLoopGroup.singleton.next()
     /// The sleeps run in tasks on the loop, as the relay's watchdog does: the loop's timer path.
-    var onLoop: LoopExecutor { LoopExecutor(eventLoop: loop) }
+    var onLoop: EventLoopTaskExecutor { EventLoopTaskExecutor(eventLoop: loop) }
 
     @Test func wakesNoEarlierThanItsDeadline() async throws {
         let deadline = NIODeadline.now() + .milliseconds(20)
@@ -49,20 +50,7 @@ struct EventLoopSleepTests {
     }
 }
 
-/// Runs test tasks on an event loop (the server's `EventLoopTaskExecutor`, which this
-/// target does not depend on).
-final class LoopExecutor: TaskExecutor {
-    let eventLoop: any EventLoop
 
-    init(eventLoop: any EventLoop) {
-        self.eventLoop = eventLoop
-    }
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let job = UnownedJob(job)
-        eventLoop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
-    }
-}
 
 /// Off its loop the sleep is `Task.sleep`: a loop that has shut down runs no timer, and an
 /// off-loop caller cannot know whether it has.
