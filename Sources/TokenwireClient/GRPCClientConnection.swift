@@ -9,6 +9,10 @@ import TokenwireWire
 final class GRPCClientConnection: HTTP2ConnectionDelegate {
     private var streams: [HTTP2StreamID: GRPCClientStream] = [:]
     private var closedReason: String?
+    /// Whether the server sent GOAWAY: a close after it is the server's drain ending.
+    private var receivedGoAway = false
+    /// Whether our caller is closing the client: the calls it cuts say so.
+    private var isClosingByCaller = false
     private let target: String
     /// `https` over TLS, else `http`.
     private let scheme: String
@@ -79,16 +83,33 @@ final class GRPCClientConnection: HTTP2ConnectionDelegate {
     }
 
     func connection(_ connection: HTTP2ConnectionHandler, receivedGoAway lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {
+        receivedGoAway = true
         closedReason = "the server at \(target) is shutting down (GOAWAY \(errorCode)): reconnect and retry"
         for (id, stream) in streams where id > lastStreamID {
             stream.connectionLost("the server at \(target) did not process this call (GOAWAY): retry it", transport: .notProcessed)
         }
     }
 
+    /// The caller is closing the client: calls still open end saying so.
+    func closingByCaller() {
+        isClosingByCaller = true
+    }
+
     func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?) {
-        let reason = "the connection to \(target) was lost" + (error.map { ": \($0)" } ?? "")
+        let cause = error.map { ": \($0)" } ?? ""
+        let reason: String
+        var transport = TokenwireError.TransportFailure.connectionLost
+        if isClosingByCaller {
+            reason = "the client for \(target) was closed by its caller while this call was running"
+            transport = .closedByCaller
+        } else if receivedGoAway {
+            reason = "the server at \(target) closed the connection while shutting down (after its GOAWAY; "
+                + "its drain timeout cut this call)" + cause + ": retry, or resume the stream on another server"
+        } else {
+            reason = "the connection to \(target) was lost" + cause
+        }
         closedReason = closedReason ?? reason
-        for stream in Array(streams.values) { stream.connectionLost(reason) }
+        for stream in Array(streams.values) { stream.connectionLost(reason, transport: transport) }
         streams.removeAll()
     }
 }

@@ -45,7 +45,8 @@ public struct TokenFrameStream: AsyncSequence, Sendable {
         public private(set) var resumeToken = ""
         /// The seq of the last frame returned (0: none yet).
         public private(set) var lastSeq: UInt64 = 0
-        /// What ended the last call, when the stream has been resumed since.
+        /// What cut the stream, while it is being resumed (until a resumed call's first
+        /// frame): a resume that fails names it.
         private var cut: TokenwireError?
 
         init(messages: GRPCMessageStream.AsyncIterator, again: Again?, attemptsLeft: Int) {
@@ -72,6 +73,7 @@ public struct TokenFrameStream: AsyncSequence, Sendable {
                 }
                 if case .start(let start) = frame.event, !start.resumeToken.isEmpty { resumeToken = start.resumeToken }
                 lastSeq = frame.seq
+                cut = nil
                 return frame
             }
         }
@@ -94,7 +96,9 @@ public struct TokenFrameStream: AsyncSequence, Sendable {
                 throw error
             }
             attemptsLeft -= 1
-            cut = error
+            // The first cut is what the caller needs to hear of; a failed resume after it
+            // is reported as the error itself.
+            if cut == nil { cut = error }
             let remaining = again.deadline.map { Swift.max($0 - .now, .milliseconds(1)) }
             let path = "/tokenwire.v1.TokenStream/Generate"
             messages = again.client.call(path, request, deadline: remaining).makeAsyncIterator()

@@ -92,6 +92,7 @@ public final class TokenwireClient: Sendable {
     public func close() async {
         let channel = try? await eventLoop.submit { [slot] in
             slot.value.isClosed = true
+            slot.value.current?.grpc.value.closingByCaller()
             return slot.value.current?.channel
         }.get()
         if let channel { try? await channel.close() }

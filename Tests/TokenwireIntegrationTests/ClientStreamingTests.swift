@@ -182,8 +182,25 @@ struct ClientStreamingTests {
         #expect(throws: TokenwireError.self) { try result.get() }
         if case .failure(let error as TokenwireError) = result {
             #expect(error.code == .unavailable)
+            #expect(error.message.contains("GOAWAY"), "the cut names the server's shutdown, not a lost connection: \(error.message)")
         }
         await client.close()
+    }
+
+    @Test func callCutByTheCallersCloseSaysSoAndIsNotResumed() async throws {
+        let hold = HoldGate()
+        try await withBatchServer(hold: hold) { _, client in
+            let consumer = Task { for try await _ in client.generate(GenerateRequest(model: "scripted/hold")) {} }
+            try await withTimeout(60, "the call to be held") { await hold.waitUntilHeld(1) }
+            await client.close()
+            let result = try await withTimeout(60, "the cut call to end") { await consumer.result }
+            guard case .failure(let failure) = result, let error = failure as? TokenwireError else {
+                Issue.record("the cut call ended with \(result), not a TokenwireError")
+                return
+            }
+            #expect(error.transport == .closedByCaller)
+            #expect(error.message.contains("closed by its caller"), "\(error.message)")
+        }
     }
 
     @Test func textDeltasAndTheWholeTextNeedNoPatternMatching() async throws {
