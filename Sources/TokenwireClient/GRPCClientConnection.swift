@@ -28,7 +28,7 @@ final class GRPCClientConnection: HTTP2ConnectionDelegate {
     /// Opens a call: sends the request; response messages go to `source`.
     func startCall(
         on connection: HTTP2ConnectionHandler, path: String, request: ByteBuffer, timeout: Duration?,
-        configuration: ClientConfiguration, source: GRPCClientStream.Source
+        configuration: ClientConfiguration, metadata: [(name: String, value: String)] = [], source: GRPCClientStream.Source
     ) -> GRPCClientStream {
         let stream = GRPCClientStream(
             path: path, connection: connection, maxMessageSize: configuration.maxReceiveMessageSize,
@@ -45,6 +45,7 @@ final class GRPCClientConnection: HTTP2ConnectionDelegate {
         ]
         if let timeout { headers.insert(HTTP2Header("grpc-timeout", GRPCTimeout.encode(timeout)), at: 4) }
         for (name, value) in configuration.metadata { headers.append(HTTP2Header(name, value)) }
+        for (name, value) in metadata { headers.append(HTTP2Header(name, value)) }
         let outbound = connection.makeOutboundStream(headers: headers)
         outbound.writeAndFinish({ $0.writeImmutableBuffer(request) }, trailers: nil)
         do {

@@ -26,6 +26,8 @@ public struct TokenFrameStream: AsyncSequence, Sendable {
         let request: GenerateRequest
         /// When the caller's deadline passes (the resumed call gets what is left).
         let deadline: ContinuousClock.Instant?
+        /// The call's own metadata, sent again with the resume.
+        var metadata: [(name: String, value: String)] = []
     }
 
     init(messages: GRPCMessageStream, again: Again? = nil) {
@@ -101,7 +103,7 @@ public struct TokenFrameStream: AsyncSequence, Sendable {
             if cut == nil { cut = error }
             let remaining = again.deadline.map { Swift.max($0 - .now, .milliseconds(1)) }
             let path = "/tokenwire.v1.TokenStream/Generate"
-            messages = again.client.call(path, request, deadline: remaining).makeAsyncIterator()
+            messages = again.client.call(path, request, deadline: remaining, metadata: again.metadata).makeAsyncIterator()
         }
     }
 }

@@ -14,12 +14,17 @@ extension TokenwireClient {
     ///   - deadline: how long the whole batch may take (sent as `grpc-timeout`).
     /// - Returns: each item's result as it finishes; an item that failed carries its
     ///   `ItemError` and the others go on.
-    public func generateBatch(_ request: BatchRequest, deadline: Duration? = nil) -> BatchResultStream {
-        BatchResultStream(frames: generateBatchFrames(request, deadline: deadline))
+    ///   - metadata: headers for this call only, after the configuration's.
+    public func generateBatch(
+        _ request: BatchRequest, deadline: Duration? = nil, metadata: [(name: String, value: String)] = []
+    ) -> BatchResultStream {
+        BatchResultStream(frames: generateBatchFrames(request, deadline: deadline, metadata: metadata))
     }
 
     /// `GenerateBatch` as raw frames, each tagged with its item's index.
-    public func generateBatchFrames(_ request: BatchRequest, deadline: Duration? = nil) -> TokenFrameStream {
-        TokenFrameStream(messages: call("/tokenwire.v1.TokenStream/GenerateBatch", request, deadline: deadline))
+    public func generateBatchFrames(
+        _ request: BatchRequest, deadline: Duration? = nil, metadata: [(name: String, value: String)] = []
+    ) -> TokenFrameStream {
+        TokenFrameStream(messages: call("/tokenwire.v1.TokenStream/GenerateBatch", request, deadline: deadline, metadata: metadata))
     }
 }

@@ -6,18 +6,24 @@ public import TokenwireCore
 /// the call with DEADLINE_EXCEEDED at once.
 extension TokenwireClient {
     /// `generate(_:deadline:)`, ending by `deadline`.
-    public func generate(_ request: GenerateRequest, until deadline: ContinuousClock.Instant) -> TokenFrameStream {
-        generate(request, deadline: Self.timeLeft(until: deadline))
+    public func generate(
+        _ request: GenerateRequest, until deadline: ContinuousClock.Instant, metadata: [(name: String, value: String)] = []
+    ) -> TokenFrameStream {
+        generate(request, deadline: Self.timeLeft(until: deadline), metadata: metadata)
     }
 
     /// `complete(_:deadline:)`, ending by `deadline`.
-    public func complete(_ request: GenerateRequest, until deadline: ContinuousClock.Instant) async throws -> Completion {
-        try await complete(request, deadline: Self.timeLeft(until: deadline))
+    public func complete(
+        _ request: GenerateRequest, until deadline: ContinuousClock.Instant, metadata: [(name: String, value: String)] = []
+    ) async throws -> Completion {
+        try await complete(request, deadline: Self.timeLeft(until: deadline), metadata: metadata)
     }
 
     /// `generateBatch(_:deadline:)`, ending by `deadline`.
-    public func generateBatch(_ request: BatchRequest, until deadline: ContinuousClock.Instant) -> BatchResultStream {
-        generateBatch(request, deadline: Self.timeLeft(until: deadline))
+    public func generateBatch(
+        _ request: BatchRequest, until deadline: ContinuousClock.Instant, metadata: [(name: String, value: String)] = []
+    ) -> BatchResultStream {
+        generateBatch(request, deadline: Self.timeLeft(until: deadline), metadata: metadata)
     }
 
     /// The time left until `deadline`; a passed one leaves the least a timeout can say.

@@ -207,17 +207,23 @@ public final class TokenwireClient: Sendable {
     ///   - request: model, messages and limits.
     ///   - deadline: how long the whole call may take (sent as `grpc-timeout`); past it
     ///     the stream throws DEADLINE_EXCEEDED.
-    public func generate(_ request: GenerateRequest, deadline: Duration? = nil) -> TokenFrameStream {
+    ///   - metadata: headers for this call only, after the configuration's
+    ///     (`ClientConfiguration.metadata`); a resume after a lost connection sends them again.
+    public func generate(
+        _ request: GenerateRequest, deadline: Duration? = nil, metadata: [(name: String, value: String)] = []
+    ) -> TokenFrameStream {
         let limit = deadline ?? configuration.defaultDeadline
         return TokenFrameStream(
-            messages: call("/tokenwire.v1.TokenStream/Generate", request, deadline: deadline),
-            again: .init(client: self, request: request, deadline: limit.map { .now + $0 }))
+            messages: call("/tokenwire.v1.TokenStream/Generate", request, deadline: deadline, metadata: metadata),
+            again: .init(client: self, request: request, deadline: limit.map { .now + $0 }, metadata: metadata))
     }
 
     /// Asks for the whole completion as one message.
     /// - Throws: `TokenwireError` with the call's status when it is not OK.
-    public func complete(_ request: GenerateRequest, deadline: Duration? = nil) async throws -> Completion {
-        let message = try await unary("/tokenwire.v1.TokenStream/Complete", request, deadline: deadline)
+    public func complete(
+        _ request: GenerateRequest, deadline: Duration? = nil, metadata: [(name: String, value: String)] = []
+    ) async throws -> Completion {
+        let message = try await unary("/tokenwire.v1.TokenStream/Complete", request, deadline: deadline, metadata: metadata)
         return try decodeResponse(Completion.self, message)
     }
 
@@ -228,7 +234,10 @@ public final class TokenwireClient: Sendable {
     }
 
     /// Starts any call of one request message; the response messages arrive undecoded.
-    public func call(_ path: String, _ request: some WireMessage, deadline: Duration? = nil) -> GRPCMessageStream {
+    /// `metadata` is sent with this call only, after the configuration's.
+    public func call(
+        _ path: String, _ request: some WireMessage, deadline: Duration? = nil, metadata: [(name: String, value: String)] = []
+    ) -> GRPCMessageStream {
         var body = ByteBufferAllocator().buffer(capacity: 64)
         GRPCMessageFramer.appendMessage(request, to: &body)
         let timeout = deadline ?? configuration.defaultDeadline
@@ -250,7 +259,7 @@ public final class TokenwireClient: Sendable {
                 case .success(let connection):
                     slot.value.stream = connection.grpc.value.startCall(
                         on: connection.handler.value, path: path, request: request, timeout: timeout, configuration: configuration,
-                        source: source)
+                        metadata: metadata, source: source)
                 case .failure(let error):
                     source.finish(error)
                 }
@@ -259,9 +268,11 @@ public final class TokenwireClient: Sendable {
         return GRPCMessageStream(producer: sequence.sequence)
     }
 
-    private func unary(_ path: String, _ request: some WireMessage, deadline: Duration?) async throws -> ByteBuffer {
+    private func unary(
+        _ path: String, _ request: some WireMessage, deadline: Duration?, metadata: [(name: String, value: String)] = []
+    ) async throws -> ByteBuffer {
         var result: ByteBuffer?
-        for try await message in call(path, request, deadline: deadline) {
+        for try await message in call(path, request, deadline: deadline, metadata: metadata) {
             guard result == nil else {
                 throw TokenwireError.internal("\(path) answered with more than one message")
             }

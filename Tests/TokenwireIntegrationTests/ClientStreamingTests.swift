@@ -102,6 +102,21 @@ struct ClientStreamingTests {
         }
     }
 
+    @Test func perCallMetadataReachesTheServerForThatCallOnly() async throws {
+        try await withServerAndClient { _, client in
+            // `tokenwire-resume: off` is metadata the server acts on visibly: no resume token.
+            func resumeToken(_ frames: [TokenFrame]) -> String? {
+                guard case .start(let start) = frames.first?.event else { return nil }
+                return start.resumeToken
+            }
+            let request = GenerateRequest(model: "synthetic/flood", maxTokens: 2)
+            let optedOut = try await client.generate(request, metadata: [("tokenwire-resume", "off")]).collect()
+            #expect(resumeToken(optedOut) == "", "the call's metadata was sent")
+            let plain = try await client.generate(request).collect()
+            #expect(resumeToken(plain)?.isEmpty == false, "the next call without it is resumable again")
+        }
+    }
+
     @Test func completeReturnsTheWholeTextFinishAndUsage() async throws {
         try await withServerAndClient { _, client in
             let completion = try await client.complete(GenerateRequest(model: "synthetic/flood", maxTokens: 10))
