@@ -1,3 +1,4 @@
+import Foundation
 import ArgumentParser
 import TokenwireClient
 import TokenwireCore
@@ -30,8 +31,16 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Relay a fake upstream provider speaking this dialect (openai-chat, anthropic, gemini, ...) instead of synthetic tokens.")
     var provider: String?
 
-    @Option(help: "The fake provider script, for --provider.")
-    var fakeProvider = "tools/fake_provider/fake_provider.py"
+    @Option(help: "The fake provider script, for --provider (default: tools/fake_provider/fake_provider.py of the working directory or of the checkout this binary was built in).")
+    var fakeProvider: String?
+
+    /// Checked before `run`, so a mistake prints `demo`'s usage, not the root command's.
+    func validate() throws {
+        if let provider, UpstreamDialectKind(rawValue: provider) == nil {
+            let known = UpstreamDialectKind.allCases.map(\.rawValue).joined(separator: ", ")
+            throw ValidationError("unknown dialect '\(provider)' for --provider: use one of \(known)")
+        }
+    }
 
     func run() async throws {
         var configuration = ServerConfiguration()
@@ -43,11 +52,8 @@ struct DemoCommand: AsyncParsableCommand {
             try await demo(server, model: model)
             return
         }
-        guard let dialect = UpstreamDialectKind(rawValue: provider) else {
-            let known = UpstreamDialectKind.allCases.map(\.rawValue).joined(separator: ", ")
-            throw ValidationError("unknown dialect '\(provider)': use one of \(known)")
-        }
-        let fake = try FakeProviderProcess(script: fakeProvider)
+        guard let dialect = UpstreamDialectKind(rawValue: provider) else { return }  // validate() said why
+        let fake = try FakeProviderProcess(script: fakeProvider ?? Self.defaultFakeProvider())
         defer { fake.stop() }
         let relay = RelayConfiguration(providers: [
             UpstreamProviderConfiguration(
@@ -57,6 +63,23 @@ struct DemoCommand: AsyncParsableCommand {
         let server = try TokenwireServer(configuration: configuration) { group in try RelayCatalog.make(relay, group: group) }
         printError("tokenwire demo: fake \(dialect.rawValue) provider on 127.0.0.1:\(fake.port)")
         try await demo(server, model: "fake/demo")
+    }
+
+    /// The fake provider of the working directory if it has one, else of the checkout this
+    /// binary was built in (`.build/<triple>/<configuration>/tokenwire`), so the demo works
+    /// from any directory.
+    private static func defaultFakeProvider() -> String {
+        let relative = "tools/fake_provider/fake_provider.py"
+        if FileManager.default.fileExists(atPath: relative) { return relative }
+        if let executable = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
+            var directory = URL(fileURLWithPath: executable).deletingLastPathComponent()
+            for _ in 0..<4 {
+                directory.deleteLastPathComponent()
+                let candidate = directory.appendingPathComponent(relative).path
+                if FileManager.default.fileExists(atPath: candidate) { return candidate }
+            }
+        }
+        return relative  // FakeProviderProcess says it is missing and what to do
     }
 
     private static func baseURL(for dialect: UpstreamDialectKind, port: Int) -> String {

@@ -118,6 +118,21 @@ struct CLITests {
         #expect(output.stderr.contains("fake gemini provider on 127.0.0.1:"), "\(output.stderr)")
     }
 
+    @Test func demoWithAProviderWorksFromAnyDirectory() async throws {
+        let output = try await runProcess(
+            binary, ["demo", "--provider", "openai-chat", "--max-tokens", "3", "--rate", "500"],
+            directory: FileManager.default.temporaryDirectory.path)
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stdout.contains("tok1 tok2 tok3"), "\(output.stdout)")
+    }
+
+    @Test func demoWithAnUnknownDialectNamesTheDialectsAndShowsDemosUsage() async throws {
+        let output = try await runProcess(binary, ["demo", "--provider", "bogus"])
+        #expect(output.status != 0)
+        #expect(output.stderr.contains("unknown dialect 'bogus' for --provider: use one of openai-chat"), "\(output.stderr)")
+        #expect(output.stderr.contains("tokenwire demo"), "demo's own usage, not the root command's: \(output.stderr)")
+    }
+
     @Test func serveRefusesAConfigurationNamingTheMissingKey() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("tokenwire-config-\(UUID().uuidString).json")
         try #"{"providers": [{"name": "o", "dialect": "openai-chat", "api_key_env": "TOKENWIRE_NO_SUCH_KEY", "models": ["m"]}]}"#

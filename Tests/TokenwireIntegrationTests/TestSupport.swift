@@ -136,7 +136,7 @@ struct ProcessOutput: Sendable {
 /// Runs an external program to completion (bounded by `timeout` seconds). Its output goes
 /// to temporary files rather than pipes: pipe readability handlers run on Dispatch
 /// sources, which proved crash-prone with many processes running at once.
-func runProcess(_ executable: String, _ arguments: [String], timeout: Double = 120) async throws -> ProcessOutput {
+func runProcess(_ executable: String, _ arguments: [String], timeout: Double = 120, directory workingDirectory: String? = nil) async throws -> ProcessOutput {
     let directory = FileManager.default.temporaryDirectory
     let name = UUID().uuidString
     let outURL = directory.appendingPathComponent("tokenwire-test-\(name).out")
@@ -150,7 +150,7 @@ func runProcess(_ executable: String, _ arguments: [String], timeout: Double = 1
     let out = try FileHandle(forWritingTo: outURL)
     let err = try FileHandle(forWritingTo: errURL)
     let child = try ChildProcess.spawn(
-        "/usr/bin/env", [executable] + arguments, directory: repositoryRoot.path,
+        "/usr/bin/env", [executable] + arguments, directory: workingDirectory ?? repositoryRoot.path,
         stdin: .null, stdout: .descriptor(out.fileDescriptor), stderr: .descriptor(err.fileDescriptor))
     let status: Int32
     do {
