@@ -33,7 +33,8 @@ enum EventLoopSleep {
 
     /// One sleep's continuation and scheduled wake-up, resumed exactly once: by the
     /// wake-up or by a cancellation, whichever comes first (a cancellation may even come
-    /// before the sleep is armed).
+    /// before the sleep is armed). Under a lock because they run on different threads: the
+    /// wake-up on the loop, the cancellation on whichever thread cancels the task.
     private final class Timer: Sendable {
         private struct State {
             var continuation: CheckedContinuation<Void, any Error>?

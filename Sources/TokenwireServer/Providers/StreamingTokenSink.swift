@@ -16,7 +16,10 @@ final class StreamingTokenSink: TokenSink {
     /// stream numbers its own).
     private let numbering: Mutex<FrameNumbering?>
     /// What the last `offer` that returned `false` asked of the producer: taken by the
-    /// `waitUntilReady` that follows it (one producer at a time, so one slot).
+    /// `waitUntilReady` that follows it (one producer at a time, so one slot). Under a
+    /// lock because the two run on different threads for the relay: `offer` in the loop's
+    /// read callback, `waitUntilReady` in the task that callback starts. Taken only when
+    /// a producer pauses, never per token.
     private let pending = Mutex<Pause?>(nil)
 
     private enum Output {
