@@ -173,6 +173,12 @@ struct ResumableStreamTests {
                 let error = error as? TokenwireError
                 return error?.code == .notFound && error?.message.contains("--resume-retention") == true
             }
+            // Text that cannot be a token (too short, a NUL byte) is an unknown token too.
+            for bogus in ["abc", "0123456789abcdef0123456789abcde\u{0}"] {
+                await #expect { _ = try await client.generate(Self.resumeRequest(bogus, after: 0)).collect() } throws: { error in
+                    (error as? TokenwireError)?.code == .notFound
+                }
+            }
             let original = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 100)).collect()
             Self.expectWhole(original, count: 100)
             let token = try Self.resumeToken(of: original)

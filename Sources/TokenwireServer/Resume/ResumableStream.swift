@@ -52,7 +52,8 @@ final class ResumableStream: Sendable {
         case refused(GRPCStatus)
     }
 
-    /// The token that names this stream in `StreamStart.resume_token`.
+    /// The token that names this stream in `StreamStart.resume_token`, and its text.
+    let key: ResumeToken
     let token: String
     private let configuration: ResumeConfiguration
     private let memory: ResumeMemory
@@ -123,18 +124,19 @@ final class ResumableStream: Sendable {
     /// A stream whose first reader is the call that produces it; `start` (whose resume
     /// token is set to `token`) goes out before its first event.
     init(
-        token: String, start: StreamStart, firstReader: GRPCResponseWriter, configuration: ResumeConfiguration,
+        token: ResumeToken, start: StreamStart, firstReader: GRPCResponseWriter, configuration: ResumeConfiguration,
         memory: ResumeMemory, mirror: ResumeMirror? = nil, eventLoop: any EventLoop,
         onEnd: @escaping @Sendable (ResumableStream) -> Void
     ) {
-        self.token = token
+        self.key = token
+        self.token = token.text
         self.mirror = mirror
         self.onEnd = onEnd
         self.configuration = configuration
         self.memory = memory
         self.eventLoop = eventLoop
         var start = start
-        start.resumeToken = token
+        start.resumeToken = self.token
         firstReader.retainSentFrames(maxBytes: configuration.maxStreamBytes)
         self.state = Mutex(State(
             numbering: FrameNumbering(start: start), log: StreamFrameLog(maxBytes: configuration.maxStreamBytes),
@@ -236,15 +238,17 @@ final class ResumableStream: Sendable {
             logUnqueued(frame, into: &state)
             return nil
         }
-        // The server's total hears of the queue's kept bytes every `chargeStep`.
+        // The server's total hears of the queue's kept bytes every `chargeStep`, and only
+        // then does the stream look at the total: the token path reads no counter that
+        // every loop writes.
         if abs(queued.heldBytes - state.charged) >= Self.chargeStep {
             memory.add(queued.heldBytes - state.charged)
             state.charged = queued.heldBytes
-        }
-        if memory.runningExcess > 0 {
-            let dropped = writer.dropSentFrames()
-            memory.add(-dropped)
-            state.charged -= dropped
+            if memory.runningExcess > 0 {
+                let dropped = writer.dropSentFrames()
+                memory.add(-dropped)
+                state.charged -= dropped
+            }
         }
         return .settle(writer, queued)
     }
@@ -394,6 +398,9 @@ final class ResumableStream: Sendable {
         let (waiters, final, first) = state.withLock { state -> ([CheckedContinuation<GRPCStatus, Never>], GRPCStatus, Bool) in
             if let ended = state.log.endStatus { return ([], ended, false) }
             takeOverLog(&state, lastSeq: state.numbering.seq)
+            // Every reader has its frames queued; the stream, kept for its retention,
+            // need not keep their writers (and their connections' queues) alive.
+            state.readers.removeAll()
             var final = status
             if let reason = state.cancelReason, status.code == .cancelled { final = GRPCStatus(code: .cancelled, message: reason) }
             state.log.finish(final)

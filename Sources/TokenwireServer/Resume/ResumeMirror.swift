@@ -36,7 +36,7 @@ final class ResumeMirror: Sendable {
     }
 
     /// This replica's name in Redis: 128 random bits.
-    let replicaID = ResumeRegistry.makeToken()
+    let replicaID = ResumeToken.random().text
     let client: RedisClient
     let configuration: ResumeConfiguration
     private let logger: Logger

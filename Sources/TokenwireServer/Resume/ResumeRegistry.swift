@@ -22,9 +22,9 @@ final class ResumeRegistry: Sendable {
     private let state = Mutex(State())
 
     private struct State {
-        var streams: [String: ResumableStream] = [:]
+        var streams: [ResumeToken: ResumableStream] = [:]
         /// Ended streams, the earliest first.
-        var ended = CircularBuffer<(token: String, at: NIODeadline)>()
+        var ended = CircularBuffer<(token: ResumeToken, at: NIODeadline)>()
         var lastSweep = NIODeadline.now()
         var isClosed = false
     }
@@ -41,32 +41,16 @@ final class ResumeRegistry: Sendable {
         }
     }
 
-    /// A new stream's token: 128 random bits from the system's secure generator, as 32
-    /// hex digits.
-    static func makeToken() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var digits: [UInt8] = []
-        digits.reserveCapacity(32)
-        for value in [generator.next() as UInt64, generator.next() as UInt64] {
-            for shift in stride(from: 60, through: 0, by: -4) {
-                digits.append(hexDigits[Int(value >> UInt64(shift) & 0xf)])
-            }
-        }
-        return String(decoding: digits, as: UTF8.self)
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
     /// Starts a stream produced by the call whose writer is `writer`, to begin with `start`.
     /// - Returns: nil once the server is shutting down (the call streams without a log).
     func makeStream(start: StreamStart, firstReader writer: GRPCResponseWriter, eventLoop: any EventLoop) -> ResumableStream? {
         let stream = ResumableStream(
-            token: Self.makeToken(), start: start, firstReader: writer, configuration: configuration, memory: memory,
+            token: .random(), start: start, firstReader: writer, configuration: configuration, memory: memory,
             mirror: mirror, eventLoop: eventLoop,
             onEnd: { [weak self] stream in self?.streamEnded(stream) })
         let registered = state.withLock { state -> Bool in
             guard !state.isClosed else { return false }
-            state.streams[stream.token] = stream
+            state.streams[stream.key] = stream
             return true
         }
         guard registered else {
@@ -81,7 +65,8 @@ final class ResumeRegistry: Sendable {
     /// The stream `token` names, if it is still held.
     func stream(for token: String) -> ResumableStream? {
         sweepIfDue()
-        return state.withLock { $0.streams[token] }
+        guard let key = ResumeToken(token) else { return nil }
+        return state.withLock { $0.streams[key] }
     }
 
     /// How many streams are held (live and ended).
@@ -121,7 +106,7 @@ final class ResumeRegistry: Sendable {
     }
 
     private func streamEnded(_ stream: ResumableStream) {
-        state.withLock { $0.ended.append((stream.token, .now())) }
+        state.withLock { $0.ended.append((stream.key, .now())) }
     }
 
     private func sweepIfDue() {
