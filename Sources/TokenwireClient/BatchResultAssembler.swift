@@ -47,7 +47,7 @@ public struct BatchResultAssembler: Sendable {
         case .toolCall(let delta): item.toolCalls.add(delta)
         case .finish(let finish): item.result.finish = finish
         case .error(let error): item.result.error = error
-        case .heartbeat, .start, nil: break
+        case .heartbeat, .start, .jsonSnapshot, nil: break
         }
         guard item.result.finish != nil || item.result.error != nil else {
             open[index] = item

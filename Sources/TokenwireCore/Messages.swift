@@ -24,6 +24,8 @@ public struct GenerateRequest: Sendable, Hashable {
     public var resumeAfterSeq: UInt64
     /// Free-form caller metadata, passed through to providers that understand it.
     public var metadata: [String: String]
+    /// Structured output: JSON, and how it is delivered; nil for plain text.
+    public var responseFormat: ResponseFormat?
 
     public init(
         model: String,
@@ -32,8 +34,10 @@ public struct GenerateRequest: Sendable, Hashable {
         temperature: Float = 0,
         resumeToken: String = "",
         resumeAfterSeq: UInt64 = 0,
-        metadata: [String: String] = [:]
+        metadata: [String: String] = [:],
+        responseFormat: ResponseFormat? = nil
     ) {
+        self.responseFormat = responseFormat
         self.model = model
         self.messages = messages
         self.maxTokens = maxTokens
@@ -104,10 +108,13 @@ public struct Finish: Sendable, Hashable {
     public var reason: String
     /// Token counts, when the provider reported them.
     public var usage: Usage?
+    /// Whether the text is the JSON document asked for; nil when the request asked for text.
+    public var json: JSONCheck?
 
-    public init(reason: String, usage: Usage? = nil) {
+    public init(reason: String, usage: Usage? = nil, json: JSONCheck? = nil) {
         self.reason = reason
         self.usage = usage
+        self.json = json
     }
 }
 
@@ -143,6 +150,8 @@ public enum TokenEvent: Sendable, Hashable {
     case finish(Finish)
     case heartbeat
     case error(ItemError)
+    /// `ResponseFormat.Delivery.snapshots`: the JSON document so far, closed into valid JSON.
+    case jsonSnapshot(String)
 }
 
 /// One message of a `Generate` or `GenerateBatch` response stream.

@@ -53,7 +53,8 @@ struct UpstreamEndpoint: Sendable {
 
     /// The streaming request for `request`, whose model is `provider/model`.
     /// - Throws: `.invalidArgument` when forwarded metadata holds a character an HTTP
-    ///   header cannot carry (NUL, CR, LF): the header would be cut or refused.
+    ///   header cannot carry (NUL, CR, LF): the header would be cut or refused;
+    ///   `.unimplemented` when the request asks for JSON from an Anthropic provider.
     func makeRequest(for request: GenerateRequest, model: String) throws(TokenwireError) -> HTTPClient.Request {
         var headers = HTTPHeaders()
         for (name, value) in fixedHeaders { headers.add(name: name, value: value) }
@@ -69,6 +70,12 @@ struct UpstreamEndpoint: Sendable {
         if let trace = TraceContext.current {
             headers.replaceOrAdd(name: "traceparent", value: trace.traceparent)
             if let state = trace.tracestate { headers.replaceOrAdd(name: "tracestate", value: state) }
+        }
+        if dialect == .anthropic, request.responseFormat?.wantsJSON == true {
+            throw TokenwireError(
+                code: .unimplemented,
+                message: "provider '\(provider)' speaks Anthropic's Messages API, to which Tokenwire passes no JSON response format: "
+                    + "ask for text, or route the call to a provider that has one (docs/PROVIDERS.md, \"Structured output\")")
         }
         let body = ByteBuffer(bytes: dialect.dialectType.requestBody(for: request, model: model))
         let url = url(model: model)

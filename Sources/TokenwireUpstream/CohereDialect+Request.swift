@@ -16,9 +16,17 @@ extension CohereDialect {
                 messages: request.messages.map { RoleContentMessage(role: $0.role, content: $0.content) },
                 max_tokens: DialectSupport.maxTokens(of: request),
                 temperature: DialectSupport.temperature(of: request),
-                stream: true
+                stream: true,
+                response_format: DialectSupport.wantsJSON(request)
+                    ? ResponseFormatField(type: "json_object", json_schema: DialectSupport.schema(of: request)) : nil
             )
         )
+    }
+
+    /// `response_format`: `{"type":"json_object"}`, with `json_schema` when there is one.
+    private struct ResponseFormatField: Encodable {
+        var type: String
+        var json_schema: JSONValue?
     }
 
     private struct Body: Encodable {
@@ -27,5 +35,6 @@ extension CohereDialect {
         var max_tokens: UInt32?
         var temperature: Double
         var stream: Bool
+        var response_format: ResponseFormatField?
     }
 }

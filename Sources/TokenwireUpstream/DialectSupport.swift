@@ -138,6 +138,18 @@ extension DialectSupport {
         Double(request.temperature.description) ?? Double(request.temperature)
     }
 
+    /// The request's JSON Schema (`response_format.type` JSON_SCHEMA), parsed; nil for any
+    /// other format (the server refuses a schema that is not JSON before it gets here).
+    static func schema(of request: GenerateRequest) -> JSONValue? {
+        guard let format = request.responseFormat, format.kind == .jsonSchema else { return nil }
+        return try? JSONDecoder().decode(JSONValue.self, from: Data(format.schema.utf8))
+    }
+
+    /// Whether the request asks for JSON (`response_format.type` JSON_OBJECT or JSON_SCHEMA).
+    static func wantsJSON(_ request: GenerateRequest) -> Bool {
+        request.responseFormat?.wantsJSON ?? false
+    }
+
     /// The request's token limit, or nil when 0 leaves it to the provider.
     static func maxTokens(of request: GenerateRequest) -> UInt32? {
         request.maxTokens > 0 ? request.maxTokens : nil

@@ -23,7 +23,9 @@ extension GeminiDialect {
                 systemInstruction: system.isEmpty ? nil : SystemInstruction(parts: system.map { Part(text: $0) }),
                 generationConfig: GenerationConfig(
                     maxOutputTokens: DialectSupport.maxTokens(of: request),
-                    temperature: DialectSupport.temperature(of: request)
+                    temperature: DialectSupport.temperature(of: request),
+                    responseMimeType: DialectSupport.wantsJSON(request) ? "application/json" : nil,
+                    responseSchema: DialectSupport.schema(of: request)
                 )
             )
         )
@@ -48,8 +50,12 @@ extension GeminiDialect {
         var text: String
     }
 
+    /// JSON output: `responseMimeType` `application/json`, and the schema as `responseSchema`
+    /// (Gemini reads an OpenAPI subset of JSON Schema there).
     private struct GenerationConfig: Encodable {
         var maxOutputTokens: UInt32?
         var temperature: Double
+        var responseMimeType: String?
+        var responseSchema: JSONValue?
     }
 }

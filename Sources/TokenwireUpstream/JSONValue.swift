@@ -4,7 +4,7 @@
 /// OpenAI-compatible servers) are re-serialised with it, so that every dialect hands out
 /// arguments as JSON text. Object keys are written in sorted order: the decoder does not
 /// keep the provider's order, and sorted output is at least deterministic.
-enum JSONValue: Decodable, Sendable, Hashable {
+enum JSONValue: Codable, Sendable, Hashable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -29,6 +29,20 @@ enum JSONValue: Decodable, Sendable, Hashable {
             self = .array(value)
         } else {
             self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    /// Writes the value into a request body (a schema, say), keys sorted as the encoder sorts them.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let values): try container.encode(values)
+        case .object(let members): try container.encode(members)
         }
     }
 

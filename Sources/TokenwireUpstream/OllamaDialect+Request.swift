@@ -18,7 +18,8 @@ extension OllamaDialect {
                 options: Options(
                     num_predict: DialectSupport.maxTokens(of: request),
                     temperature: DialectSupport.temperature(of: request)
-                )
+                ),
+                format: DialectSupport.wantsJSON(request) ? (DialectSupport.schema(of: request) ?? .string("json")) : nil
             )
         )
     }
@@ -28,6 +29,8 @@ extension OllamaDialect {
         var messages: [RoleContentMessage]
         var stream: Bool
         var options: Options
+        /// `"json"`, or the JSON Schema itself.
+        var format: JSONValue?
     }
 
     private struct Options: Encodable {

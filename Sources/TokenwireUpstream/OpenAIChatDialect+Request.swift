@@ -20,9 +20,30 @@ extension OpenAIChatDialect {
                 max_tokens: DialectSupport.maxTokens(of: request),
                 temperature: DialectSupport.temperature(of: request),
                 stream: true,
-                stream_options: StreamOptions(include_usage: true)
+                stream_options: StreamOptions(include_usage: true),
+                response_format: responseFormat(of: request)
             )
         )
+    }
+
+    /// `response_format`: `{"type":"json_object"}`, or `{"type":"json_schema","json_schema":
+    /// {"name","schema","strict":true}}`; nil (absent) for text.
+    static func responseFormat(of request: GenerateRequest) -> ResponseFormatField? {
+        guard let format = request.responseFormat, format.wantsJSON else { return nil }
+        guard let schema = DialectSupport.schema(of: request) else { return ResponseFormatField(type: "json_object") }
+        return ResponseFormatField(
+            type: "json_schema", json_schema: NamedSchema(name: format.effectiveSchemaName, schema: schema, strict: true))
+    }
+
+    struct ResponseFormatField: Encodable {
+        var type: String
+        var json_schema: NamedSchema?
+    }
+
+    struct NamedSchema: Encodable {
+        var name: String
+        var schema: JSONValue
+        var strict: Bool
     }
 
     private struct Body: Encodable {
@@ -32,6 +53,7 @@ extension OpenAIChatDialect {
         var temperature: Double
         var stream: Bool
         var stream_options: StreamOptions
+        var response_format: ResponseFormatField?
     }
 
     private struct StreamOptions: Encodable {

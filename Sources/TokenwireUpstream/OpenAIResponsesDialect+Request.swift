@@ -20,9 +20,29 @@ extension OpenAIResponsesDialect {
                 },
                 max_output_tokens: DialectSupport.maxTokens(of: request),
                 temperature: DialectSupport.temperature(of: request),
-                stream: true
+                stream: true,
+                text: textFormat(of: request)
             )
         )
+    }
+
+    /// `text.format`: `{"type":"json_object"}`, or `{"type":"json_schema","name","schema",
+    /// "strict":true}`; nil (absent) for text.
+    static func textFormat(of request: GenerateRequest) -> TextField? {
+        guard let format = request.responseFormat, format.wantsJSON else { return nil }
+        guard let schema = DialectSupport.schema(of: request) else { return TextField(format: Format(type: "json_object")) }
+        return TextField(format: Format(type: "json_schema", name: format.effectiveSchemaName, schema: schema, strict: true))
+    }
+
+    struct TextField: Encodable {
+        var format: Format
+    }
+
+    struct Format: Encodable {
+        var type: String
+        var name: String?
+        var schema: JSONValue?
+        var strict: Bool?
     }
 
     private struct Body: Encodable {
@@ -31,5 +51,6 @@ extension OpenAIResponsesDialect {
         var max_output_tokens: UInt32?
         var temperature: Double
         var stream: Bool
+        var text: TextField?
     }
 }

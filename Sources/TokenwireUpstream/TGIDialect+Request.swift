@@ -23,7 +23,9 @@ extension TGIDialect {
                     max_new_tokens: DialectSupport.maxTokens(of: request),
                     temperature: temperature > 0 ? temperature : nil,
                     do_sample: temperature > 0,
-                    details: true
+                    details: true,
+                    grammar: DialectSupport.wantsJSON(request)
+                        ? Grammar(type: "json", value: DialectSupport.schema(of: request) ?? .object(["type": .string("object")])) : nil
                 ),
                 stream: true
             )
@@ -41,5 +43,13 @@ extension TGIDialect {
         var temperature: Double?
         var do_sample: Bool
         var details: Bool
+        var grammar: Grammar?
+    }
+
+    /// `parameters.grammar`: `{"type":"json","value":SCHEMA}` (TGI wants a schema; JSON_OBJECT
+    /// sends `{"type":"object"}`).
+    private struct Grammar: Encodable {
+        var type: String
+        var value: JSONValue
     }
 }

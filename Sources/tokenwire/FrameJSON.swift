@@ -16,9 +16,13 @@ enum FrameJSON {
         case .finish(let finish):
             var usage = ""
             if let u = finish.usage { usage = ",\"usage\":{\"input_tokens\":\(u.inputTokens),\"output_tokens\":\(u.outputTokens)}" }
-            fields.append("\"finish\":{\"reason\":\(quote(finish.reason))\(usage)}")
+            var json = ""
+            if let check = finish.json { json = ",\"json\":{\"verdict\":\(quote("\(check.verdict)")),\"error\":\(quote(check.error))}" }
+            fields.append("\"finish\":{\"reason\":\(quote(finish.reason))\(usage)\(json)}")
         case .heartbeat:
             fields.append("\"heartbeat\":{}")
+        case .jsonSnapshot(let snapshot):
+            fields.append("\"json_snapshot\":\(quote(snapshot))")
         case .error(let error):
             fields.append("\"error\":{\"code\":\(error.code),\"message\":\(quote(error.message))}")
         case nil:

@@ -12,6 +12,9 @@ struct LimitOptions: ParsableArguments {
     @Option(help: "The most items of one GenerateBatch running at once, whatever the request asks.")
     var batchMaxConcurrency = CallLimits().batchMaxConcurrency
 
+    @Option(help: "The longest JSON answer (bytes) a call asking for buffered or snapshot structured output may hold; a longer one is delivered as it comes, its Finish saying INVALID.")
+    var maxJSONBytes = CallLimits().maxJSONBytes
+
     @Option(help: "Bytes queued per response stream before its producer waits for the client.")
     var outboundHighWatermark = 64 * 1024
 
@@ -26,6 +29,8 @@ struct LimitOptions: ParsableArguments {
         guard outboundLowWatermark >= 0, outboundHighWatermark > outboundLowWatermark else {
             throw ValidationError("--outbound-high-watermark must be above --outbound-low-watermark (and that at least 0)")
         }
+        guard maxJSONBytes >= 1 else { throw ValidationError("--max-json-bytes must be at least 1") }
+        configuration.limits.maxJSONBytes = maxJSONBytes
         configuration.limits.maxActiveCalls = maxActiveCalls
         configuration.limits.batchDefaultConcurrency = batchDefaultConcurrency
         configuration.limits.batchMaxConcurrency = batchMaxConcurrency

@@ -46,7 +46,8 @@ Cases:
                    file of tokenwire.v1.TokenStream.Generate, an unknown symbol) and gets
                    three answers in order, the last an error_response NOT_FOUND.
     relay          Runs the calls listed in the JSON file --calls (a list of
-                   {"method": "Generate"|"Complete", "model": ..., "metadata": {...}}) and
+                   {"method": "Generate"|"Complete", "model": ..., "metadata": {...},
+                   "max_tokens": N, "response_format": {protobuf JSON}}) and
                    prints every frame (or the completion) and the final status of each, for
                    the Swift test that started it to compare with what the upstream sent.
 
@@ -659,6 +660,8 @@ def case_relay(channel, args, report, budget):
             messages=[stubs.messages.ChatMessage(role="user", content="Tokenwire relay interop test")],
             metadata=spec.get("metadata", {}),
         )
+        if "response_format" in spec:
+            json_format.ParseDict(spec["response_format"], request.response_format)
         result = {"frames": [], "code": "OK", "details": ""}
         try:
             if spec.get("method", "Generate") == "Complete":

@@ -571,12 +571,24 @@ class FakeProvider:
             plan.update(mode="replay", events=events)
             return plan
         limit = request_token_limit(request)
-        tokens = header_int(headers, "x-fake-tokens", limit if limit is not None else 16)
+        pieces = None
+        if raw := headers.get("x-fake-pieces"):
+            try:
+                pieces = json.loads(raw)
+            except ValueError as error:
+                raise BadRequest(f"x-fake-pieces is not JSON: {error}")
+            if not isinstance(pieces, list) or not all(isinstance(piece, str) for piece in pieces):
+                raise BadRequest("x-fake-pieces must be a JSON array of strings")
+        default = len(pieces) if pieces is not None else 16
+        tokens = header_int(headers, "x-fake-tokens", min(limit, default) if limit is not None else default)
+        if pieces is not None:
+            tokens = min(tokens, len(pieces))
         rate = float(headers.get("x-fake-rate", "0") or 0)
         pacing = headers.get("x-fake-pacing") or "schedule"
         if pacing not in ("schedule", "steady"):
             raise BadRequest(f"x-fake-pacing must be 'schedule' or 'steady', got {pacing!r}")
         plan.update(mode="synthetic", rate=rate, steady=pacing == "steady", stamp=headers.get("x-fake-stamp") == "1",
+                    pieces=pieces,
                     generator=DIALECTS[dialect](model or request.get("model") or "fake-model",
                                                 tokens, limit is not None and tokens >= limit))
         return plan
@@ -589,6 +601,8 @@ class FakeProvider:
             def render(k=k):
                 if k == 1 and "huge-event" in faults.sized:
                     return Huge(generator.token(k, HUGE_MARKER), faults.sized["huge-event"])
+                if plan["pieces"] is not None:
+                    return generator.token(k, plan["pieces"][k - 1])
                 text = f"tok{k}"
                 if faults.nul_token:
                     text += "\x00x"  # compact() writes it as \u0000

@@ -238,6 +238,20 @@ def test_synthetic_token_count_defaults_to_max_tokens_and_finishes_length(port):
     assert chunks[-1]["usage"]["completion_tokens"] == 3
 
 
+def test_pieces_are_the_tokens_and_a_smaller_limit_cuts_them_with_length(port):
+    pieces = json.dumps(['{"a": ', '"x\\"y"', ', "b": [1', ', 2]}'])
+    reply = request(port, "/v1/chat/completions", {"x-fake-pieces": pieces})
+    chunks = [json.loads(d) for d in sse_data(reply.body)[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text == '{"a": "x\\"y", "b": [1, 2]}' and json.loads(text) == {"a": 'x"y', "b": [1, 2]}
+    assert [c["choices"][0]["finish_reason"] for c in chunks if c["choices"]][-1] == "stop"
+    cut = request(port, "/v1/chat/completions", {"x-fake-pieces": pieces}, body=b'{"max_tokens":2}')
+    chunks = [json.loads(d) for d in sse_data(cut.body)[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"])
+    assert text == '{"a": "x\\"y"' and chunks[-2]["choices"][0]["finish_reason"] == "length"
+    assert request(port, "/v1/chat/completions", {"x-fake-pieces": '{"not": "a list"}'}).status == 400
+
+
 def test_synthetic_anthropic_has_message_start_to_message_stop(port):
     reply = request(port, "/v1/messages", {"x-fake-tokens": "4"})
     events = [block.split("\n") for block in reply.body.decode().split("\n\n") if block]

@@ -11,6 +11,10 @@ public struct CallLimits: Sendable, Hashable {
     /// The most items of one `GenerateBatch` that run at once; a larger `max_concurrency`
     /// is lowered to it.
     public var batchMaxConcurrency = 256
+    /// The longest JSON document (bytes of text) a call that asks for buffered or snapshot
+    /// delivery of structured output may hold (`--max-json-bytes`); a longer answer is
+    /// delivered as it comes and its Finish says INVALID, naming this bound.
+    public var maxJSONBytes = 1024 * 1024
 
     public init() {}
 

@@ -19,6 +19,8 @@ struct BatchCall: Sendable {
     let providers: ProviderRegistry
     let admission: AdmissionControl
     let sequencer: BatchFrameSequencer
+    /// `CallLimits.maxJSONBytes`, for items that ask for structured output.
+    var maxJSONBytes = CallLimits().maxJSONBytes
 
     /// Runs every item; returns when all have ended.
     /// - Throws: `TokenwireError` for a call-level fault (RESOURCE_EXHAUSTED when not
@@ -83,7 +85,8 @@ struct BatchCall: Sendable {
             sink.route(to: routes[0].provider.name, model: routes[0].model)
             try await TokenStreamService.run(
                 item, routes: routes, into: sink, filters: providers.filters(requested: item.model, routes: routes),
-                stages: providers.stages(requested: item.model, routes: routes), hedge: providers.hedge(for: item.model))
+                stages: providers.stages(requested: item.model, routes: routes), hedge: providers.hedge(for: item.model),
+                maxJSONBytes: maxJSONBytes)
             try await sink.end()
         } catch {
             if let fault = sink.callFault { throw fault }

@@ -40,7 +40,7 @@ struct FrameNumbering {
         case .finish(let finish):
             deliveredContent = true
             usage = finish.usage ?? usage
-        case .start, .error:
+        case .start, .error, .jsonSnapshot:
             deliveredContent = true
         }
         return (first, TokenFrame(seq: seq, index: index, event: event))

@@ -8,11 +8,29 @@ public import TokenwireCore
 ///   `the quick brown fox jumps over lazy dog`, cycled, each followed by a space. This
 ///   shape is fixed: benchmarks compare it with other gRPC servers.
 /// - `synthetic/paced`: the same text at `tokensPerSecond` (64 tokens when 0), like a model.
+/// - `synthetic/json`: `jsonDocument` (a JSON object) in pieces of 4 characters at
+///   `tokensPerSecond`, then Finish("stop"); with `max_tokens` = N below the piece count,
+///   only the first N pieces, then Finish("length"): a document cut short. For structured
+///   output (`response_format`) without a provider.
 public struct SyntheticProvider: TokenProvider {
     public static let vocabulary = ["the ", "quick ", "brown ", "fox ", "jumps ", "over ", "lazy ", "dog "]
 
     public let name = "synthetic"
-    public let models = ["synthetic/flood", "synthetic/paced"]
+    public let models = ["synthetic/flood", "synthetic/paced", "synthetic/json"]
+
+    /// What `synthetic/json` writes.
+    public static let jsonDocument = #"{"city": "Lisbon", "population": 545923, "landmarks": ["Belém Tower", "Jerónimos Monastery"], "coastal": true, "rating": 4.5, "founded": null, "motto": "Mui nobre e sempre leal \"cidade\"\n"}"#
+
+    /// `jsonDocument` in pieces of 4 characters.
+    public static let jsonPieces: [String] = {
+        var pieces: [String] = []
+        var rest = Substring(jsonDocument)
+        while !rest.isEmpty {
+            pieces.append(String(rest.prefix(4)))
+            rest = rest.dropFirst(4)
+        }
+        return pieces
+    }()
     /// Rate of `synthetic/paced`.
     public var tokensPerSecond: Double
 
@@ -22,7 +40,20 @@ public struct SyntheticProvider: TokenProvider {
 
     public func generate(_ request: GenerateRequest, into sink: some TokenSink) async throws {
         let vocabulary = Self.vocabulary
-        if request.model == "synthetic/paced" {
+        if request.model == "synthetic/json" {
+            let pieces = Self.jsonPieces
+            let count = request.maxTokens == 0 ? pieces.count : min(pieces.count, Int(request.maxTokens))
+            let interval = Duration.seconds(1 / max(tokensPerSecond, 0.001))
+            let clock = ContinuousClock()
+            var next = clock.now
+            for piece in pieces[..<count] {
+                try await sink.send(.text(piece))
+                next += interval
+                try await clock.sleep(until: next)
+            }
+            let reason = count < pieces.count ? "length" : "stop"
+            try await sink.send(.finish(Finish(reason: reason, usage: Usage(outputTokens: UInt32(count)))))
+        } else if request.model == "synthetic/paced" {
             let count = request.maxTokens == 0 ? 64 : request.maxTokens
             let interval = Duration.seconds(1 / max(tokensPerSecond, 0.001))
             let clock = ContinuousClock()

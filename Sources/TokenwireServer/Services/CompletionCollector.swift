@@ -37,7 +37,7 @@ final class CompletionCollector: TokenSink {
             case .finish(let finish): state.completion.finish = finish
             case .error(let error):
                 throw TokenwireError(code: GRPCStatus.Code(rawValue: Int(error.code)), message: error.message)
-            case .start, .reasoning, .heartbeat: break
+            case .start, .reasoning, .heartbeat, .jsonSnapshot: break
             }
             if event != .heartbeat { state.deliveredContent = true }
         }

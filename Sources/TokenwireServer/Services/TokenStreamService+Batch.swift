@@ -7,7 +7,7 @@ extension TokenStreamService {
         let call = BatchCall(
             request: request,
             concurrency: limits.batchConcurrency(requested: request.maxConcurrency, items: request.items.count),
-            providers: providers, admission: admission, sequencer: BatchFrameSequencer(writer: writer))
+            providers: providers, admission: admission, sequencer: BatchFrameSequencer(writer: writer), maxJSONBytes: limits.maxJSONBytes)
         try await call.run()
     }
 }

@@ -96,7 +96,7 @@ struct TokenStreamService: Sendable {
         try await Self.run(
             request, routes: routes, into: sink, filters: providers.filters(requested: request.model, routes: routes),
             stages: providers.stages(requested: request.model, routes: routes), hedge: providers.hedge(for: request.model),
-            metrics: metrics)
+            metrics: metrics, maxJSONBytes: limits.maxJSONBytes)
     }
 
     /// A Generate with a resume token: the stream's frames after `resume_after_seq` as
@@ -147,7 +147,7 @@ struct TokenStreamService: Sendable {
         try await Self.run(
             request, routes: routes, into: collector, filters: providers.filters(requested: request.model, routes: routes),
             stages: providers.stages(requested: request.model, routes: routes), hedge: providers.hedge(for: request.model),
-            metrics: metrics)
+            metrics: metrics, maxJSONBytes: limits.maxJSONBytes)
         let completion = collector.result()
         context.report.update { fields in
             fields.servedModel = completion.model
@@ -157,12 +157,34 @@ struct TokenStreamService: Sendable {
         try await writer.write(completion)
     }
 
-    /// Runs the request through its output filters (if any) on its routes. A deny filter's
-    /// match ends the call with `Finish { reason: "content_filter" }` and status OK; on any
-    /// other end, the text the filters still hold goes out first (nothing produced is lost).
+    /// Runs the request through its stages on its routes: the output filters (if any),
+    /// then, when the request asks for JSON, the structured-output stage
+    /// (`JSONOutputStage`). A deny filter's match ends the call with
+    /// `Finish { reason: "content_filter" }` and status OK; on any other end, the text the
+    /// stages still hold goes out first (nothing produced is lost).
     static func run(
         _ request: GenerateRequest, routes: [ProviderRegistry.Route], into sink: some TokenSink,
-        filters: [OutputFilters.Filter] = [], stages: [any OutputStage] = [], hedge: Hedge? = nil, metrics: ServerMetrics? = nil
+        filters: [OutputFilters.Filter] = [], stages: [any OutputStage] = [], hedge: Hedge? = nil, metrics: ServerMetrics? = nil,
+        maxJSONBytes: Int = CallLimits().maxJSONBytes
+    ) async throws {
+        guard let format = request.responseFormat, format.kind != .text else {
+            try StructuredOutput.check(request.responseFormat)
+            return try await runFiltered(request, routes: routes, into: sink, filters: filters, stages: stages, hedge: hedge, metrics: metrics)
+        }
+        try StructuredOutput.check(format)
+        let json = JSONOutputStage(downstream: sink, format: format, maxBytes: maxJSONBytes)
+        do {
+            try await runFiltered(request, routes: routes, into: json, filters: filters, stages: stages, hedge: hedge, metrics: metrics)
+            try await json.abandon()
+        } catch {
+            try? await json.abandon()
+            throw error
+        }
+    }
+
+    private static func runFiltered(
+        _ request: GenerateRequest, routes: [ProviderRegistry.Route], into sink: some TokenSink,
+        filters: [OutputFilters.Filter], stages: [any OutputStage], hedge: Hedge?, metrics: ServerMetrics?
     ) async throws {
         func produce(into sink: some TokenSink) async throws {
             if let hedge {

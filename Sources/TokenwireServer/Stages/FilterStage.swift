@@ -198,7 +198,7 @@ final class FilterStage: TokenSink {
                 var (events, denial) = Self.flush(&state, filters: filters)
                 if denial == nil { events.append(event) }
                 return (events, denial)
-            case .start, .heartbeat:
+            case .start, .heartbeat, .jsonSnapshot:
                 return ([event], nil)
             }
     }

@@ -14,11 +14,20 @@ extension Finish {
             usageMessage.input_tokens = usage.inputTokens
             usageMessage.output_tokens = usage.outputTokens
         }
+        var jsonMessage = Tokenwire__V1__JsonCheck()
+        tokenwire__v1__json_check__init(&jsonMessage)
+        if let json { jsonMessage.verdict = Tokenwire__V1__JsonCheck__Verdict(rawValue: UInt32(bitPattern: json.verdict.rawValue)) }
         return ProtobufCCodec.withBytes(reason) { reason in
             message.reason = reason
-            return withUnsafeMutablePointer(to: &usageMessage) { usagePointer in
-                message.usage = usage == nil ? nil : usagePointer
-                return withUnsafeMutablePointer(to: &message) { body($0) }
+            return ProtobufCCodec.withBytes(json?.error ?? "") { jsonError in
+                jsonMessage.error = jsonError
+                return withUnsafeMutablePointer(to: &jsonMessage) { jsonPointer in
+                    message.json = json == nil ? nil : jsonPointer
+                    return withUnsafeMutablePointer(to: &usageMessage) { usagePointer in
+                        message.usage = usage == nil ? nil : usagePointer
+                        return withUnsafeMutablePointer(to: &message) { body($0) }
+                    }
+                }
             }
         }
     }
@@ -28,6 +37,11 @@ extension Finish {
         let usage = message.usage.map {
             Usage(inputTokens: $0.pointee.input_tokens, outputTokens: $0.pointee.output_tokens)
         }
-        self.init(reason: ProtobufCCodec.string(message.reason), usage: usage)
+        let json = message.json.map {
+            JSONCheck(
+                verdict: JSONCheck.Verdict(rawValue: Int32(bitPattern: $0.pointee.verdict.rawValue)),
+                error: ProtobufCCodec.string($0.pointee.error))
+        }
+        self.init(reason: ProtobufCCodec.string(message.reason), usage: usage, json: json)
     }
 }

@@ -64,6 +64,14 @@ extension GenerateRequest {
             element.pointee.value = arena.bytes(entry.value)
             message.pointee.metadata[position] = element
         }
+        if let format = responseFormat {
+            let element = arena.message(Tokenwire__V1__ResponseFormat.self) { tokenwire__v1__response_format__init($0) }
+            element.pointee.type = Tokenwire__V1__ResponseFormat__Type(rawValue: UInt32(bitPattern: format.kind.rawValue))
+            element.pointee.schema = arena.bytes(format.schema)
+            element.pointee.schema_name = arena.bytes(format.schemaName)
+            element.pointee.delivery = Tokenwire__V1__ResponseFormat__Delivery(rawValue: UInt32(bitPattern: format.delivery.rawValue))
+            message.pointee.response_format = element
+        }
         return message
     }
 
@@ -94,7 +102,14 @@ extension GenerateRequest {
             temperature: message.temperature,
             resumeToken: ProtobufCCodec.string(message.resume_token),
             resumeAfterSeq: message.resume_after_seq,
-            metadata: metadata
+            metadata: metadata,
+            responseFormat: message.response_format.map { format in
+                ResponseFormat(
+                    kind: ResponseFormat.Kind(rawValue: Int32(bitPattern: format.pointee.type.rawValue)),
+                    schema: ProtobufCCodec.string(format.pointee.schema),
+                    schemaName: ProtobufCCodec.string(format.pointee.schema_name),
+                    delivery: ResponseFormat.Delivery(rawValue: Int32(bitPattern: format.pointee.delivery.rawValue)))
+            }
         )
     }
 }

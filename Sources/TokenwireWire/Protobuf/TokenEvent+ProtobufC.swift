@@ -49,6 +49,12 @@ extension TokenEvent {
                 frame.heartbeat = heartbeat
                 body(&frame)
             }
+        case .jsonSnapshot(let snapshot):
+            ProtobufCCodec.withBytes(snapshot) { snapshot in
+                frame.event_case = TOKENWIRE__V1__TOKEN_FRAME__EVENT_JSON_SNAPSHOT
+                frame.json_snapshot = snapshot
+                body(&frame)
+            }
         case .error(let error):
             Self.withCItemError(error) { error in
                 frame.event_case = TOKENWIRE__V1__TOKEN_FRAME__EVENT_ERROR
@@ -92,6 +98,8 @@ extension TokenEvent {
             self = .finish(Finish(cMessage: finish))
         case TOKENWIRE__V1__TOKEN_FRAME__EVENT_HEARTBEAT:
             self = .heartbeat
+        case TOKENWIRE__V1__TOKEN_FRAME__EVENT_JSON_SNAPSHOT:
+            self = .jsonSnapshot(ProtobufCCodec.string(frame.json_snapshot))
         case TOKENWIRE__V1__TOKEN_FRAME__EVENT_ERROR:
             guard let error = frame.error?.pointee else { return nil }
             self = .error(ItemError(code: error.code, message: ProtobufCCodec.string(error.message)))

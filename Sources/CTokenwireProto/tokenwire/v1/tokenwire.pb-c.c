@@ -103,6 +103,51 @@ void   tokenwire__v1__generate_request__free_unpacked
   assert(message->base.descriptor == &tokenwire__v1__generate_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   tokenwire__v1__response_format__init
+                     (Tokenwire__V1__ResponseFormat         *message)
+{
+  static const Tokenwire__V1__ResponseFormat init_value = TOKENWIRE__V1__RESPONSE_FORMAT__INIT;
+  *message = init_value;
+}
+size_t tokenwire__v1__response_format__get_packed_size
+                     (const Tokenwire__V1__ResponseFormat *message)
+{
+  assert(message->base.descriptor == &tokenwire__v1__response_format__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tokenwire__v1__response_format__pack
+                     (const Tokenwire__V1__ResponseFormat *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tokenwire__v1__response_format__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tokenwire__v1__response_format__pack_to_buffer
+                     (const Tokenwire__V1__ResponseFormat *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tokenwire__v1__response_format__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tokenwire__V1__ResponseFormat *
+       tokenwire__v1__response_format__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tokenwire__V1__ResponseFormat *)
+     protobuf_c_message_unpack (&tokenwire__v1__response_format__descriptor,
+                                allocator, len, data);
+}
+void   tokenwire__v1__response_format__free_unpacked
+                     (Tokenwire__V1__ResponseFormat *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tokenwire__v1__response_format__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   tokenwire__v1__batch_request__init
                      (Tokenwire__V1__BatchRequest         *message)
 {
@@ -371,6 +416,51 @@ void   tokenwire__v1__finish__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &tokenwire__v1__finish__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tokenwire__v1__json_check__init
+                     (Tokenwire__V1__JsonCheck         *message)
+{
+  static const Tokenwire__V1__JsonCheck init_value = TOKENWIRE__V1__JSON_CHECK__INIT;
+  *message = init_value;
+}
+size_t tokenwire__v1__json_check__get_packed_size
+                     (const Tokenwire__V1__JsonCheck *message)
+{
+  assert(message->base.descriptor == &tokenwire__v1__json_check__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tokenwire__v1__json_check__pack
+                     (const Tokenwire__V1__JsonCheck *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tokenwire__v1__json_check__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tokenwire__v1__json_check__pack_to_buffer
+                     (const Tokenwire__V1__JsonCheck *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tokenwire__v1__json_check__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tokenwire__V1__JsonCheck *
+       tokenwire__v1__json_check__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tokenwire__V1__JsonCheck *)
+     protobuf_c_message_unpack (&tokenwire__v1__json_check__descriptor,
+                                allocator, len, data);
+}
+void   tokenwire__v1__json_check__free_unpacked
+                     (Tokenwire__V1__JsonCheck *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tokenwire__v1__json_check__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   tokenwire__v1__heartbeat__init
@@ -655,7 +745,7 @@ const ProtobufCMessageDescriptor tokenwire__v1__generate_request__metadata_entry
   (ProtobufCMessageInit) tokenwire__v1__generate_request__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tokenwire__v1__generate_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor tokenwire__v1__generate_request__field_descriptors[8] =
 {
   {
     "model",
@@ -741,12 +831,25 @@ static const ProtobufCFieldDescriptor tokenwire__v1__generate_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "response_format",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__GenerateRequest, response_format),
+    &tokenwire__v1__response_format__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tokenwire__v1__generate_request__field_indices_by_name[] = {
   2,   /* field[2] = max_tokens */
   1,   /* field[1] = messages */
   6,   /* field[6] = metadata */
   0,   /* field[0] = model */
+  7,   /* field[7] = response_format */
   5,   /* field[5] = resume_after_seq */
   4,   /* field[4] = resume_token */
   3,   /* field[3] = temperature */
@@ -754,7 +857,7 @@ static const unsigned tokenwire__v1__generate_request__field_indices_by_name[] =
 static const ProtobufCIntRange tokenwire__v1__generate_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor tokenwire__v1__generate_request__descriptor =
 {
@@ -764,11 +867,148 @@ const ProtobufCMessageDescriptor tokenwire__v1__generate_request__descriptor =
   "Tokenwire__V1__GenerateRequest",
   "tokenwire.v1",
   sizeof(Tokenwire__V1__GenerateRequest),
-  7,
+  8,
   tokenwire__v1__generate_request__field_descriptors,
   tokenwire__v1__generate_request__field_indices_by_name,
   1,  tokenwire__v1__generate_request__number_ranges,
   (ProtobufCMessageInit) tokenwire__v1__generate_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue tokenwire__v1__response_format__type__enum_values_by_number[3] =
+{
+  { "TEXT", "TOKENWIRE__V1__RESPONSE_FORMAT__TYPE__TEXT", 0 },
+  { "JSON_OBJECT", "TOKENWIRE__V1__RESPONSE_FORMAT__TYPE__JSON_OBJECT", 1 },
+  { "JSON_SCHEMA", "TOKENWIRE__V1__RESPONSE_FORMAT__TYPE__JSON_SCHEMA", 2 },
+};
+static const ProtobufCIntRange tokenwire__v1__response_format__type__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex tokenwire__v1__response_format__type__enum_values_by_name[3] =
+{
+  { "JSON_OBJECT", 1 },
+  { "JSON_SCHEMA", 2 },
+  { "TEXT", 0 },
+};
+const ProtobufCEnumDescriptor tokenwire__v1__response_format__type__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "tokenwire.v1.ResponseFormat.Type",
+  "Type",
+  "Tokenwire__V1__ResponseFormat__Type",
+  "tokenwire.v1",
+  3,
+  tokenwire__v1__response_format__type__enum_values_by_number,
+  3,
+  tokenwire__v1__response_format__type__enum_values_by_name,
+  1,
+  tokenwire__v1__response_format__type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue tokenwire__v1__response_format__delivery__enum_values_by_number[3] =
+{
+  { "STREAM", "TOKENWIRE__V1__RESPONSE_FORMAT__DELIVERY__STREAM", 0 },
+  { "BUFFERED", "TOKENWIRE__V1__RESPONSE_FORMAT__DELIVERY__BUFFERED", 1 },
+  { "SNAPSHOTS", "TOKENWIRE__V1__RESPONSE_FORMAT__DELIVERY__SNAPSHOTS", 2 },
+};
+static const ProtobufCIntRange tokenwire__v1__response_format__delivery__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex tokenwire__v1__response_format__delivery__enum_values_by_name[3] =
+{
+  { "BUFFERED", 1 },
+  { "SNAPSHOTS", 2 },
+  { "STREAM", 0 },
+};
+const ProtobufCEnumDescriptor tokenwire__v1__response_format__delivery__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "tokenwire.v1.ResponseFormat.Delivery",
+  "Delivery",
+  "Tokenwire__V1__ResponseFormat__Delivery",
+  "tokenwire.v1",
+  3,
+  tokenwire__v1__response_format__delivery__enum_values_by_number,
+  3,
+  tokenwire__v1__response_format__delivery__enum_values_by_name,
+  1,
+  tokenwire__v1__response_format__delivery__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCFieldDescriptor tokenwire__v1__response_format__field_descriptors[4] =
+{
+  {
+    "type",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__ResponseFormat, type),
+    &tokenwire__v1__response_format__type__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "schema",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__ResponseFormat, schema),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "schema_name",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__ResponseFormat, schema_name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "delivery",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__ResponseFormat, delivery),
+    &tokenwire__v1__response_format__delivery__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tokenwire__v1__response_format__field_indices_by_name[] = {
+  3,   /* field[3] = delivery */
+  1,   /* field[1] = schema */
+  2,   /* field[2] = schema_name */
+  0,   /* field[0] = type */
+};
+static const ProtobufCIntRange tokenwire__v1__response_format__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor tokenwire__v1__response_format__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tokenwire.v1.ResponseFormat",
+  "ResponseFormat",
+  "Tokenwire__V1__ResponseFormat",
+  "tokenwire.v1",
+  sizeof(Tokenwire__V1__ResponseFormat),
+  4,
+  tokenwire__v1__response_format__field_descriptors,
+  tokenwire__v1__response_format__field_indices_by_name,
+  1,  tokenwire__v1__response_format__number_ranges,
+  (ProtobufCMessageInit) tokenwire__v1__response_format__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor tokenwire__v1__batch_request__field_descriptors[2] =
@@ -822,7 +1062,7 @@ const ProtobufCMessageDescriptor tokenwire__v1__batch_request__descriptor =
   (ProtobufCMessageInit) tokenwire__v1__batch_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tokenwire__v1__token_frame__field_descriptors[9] =
+static const ProtobufCFieldDescriptor tokenwire__v1__token_frame__field_descriptors[10] =
 {
   {
     "seq",
@@ -932,12 +1172,25 @@ static const ProtobufCFieldDescriptor tokenwire__v1__token_frame__field_descript
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "json_snapshot",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    offsetof(Tokenwire__V1__TokenFrame, event_case),
+    offsetof(Tokenwire__V1__TokenFrame, json_snapshot),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tokenwire__v1__token_frame__field_indices_by_name[] = {
   8,   /* field[8] = error */
   6,   /* field[6] = finish */
   7,   /* field[7] = heartbeat */
   1,   /* field[1] = index */
+  9,   /* field[9] = json_snapshot */
   5,   /* field[5] = reasoning */
   0,   /* field[0] = seq */
   2,   /* field[2] = start */
@@ -947,7 +1200,7 @@ static const unsigned tokenwire__v1__token_frame__field_indices_by_name[] = {
 static const ProtobufCIntRange tokenwire__v1__token_frame__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor tokenwire__v1__token_frame__descriptor =
 {
@@ -957,7 +1210,7 @@ const ProtobufCMessageDescriptor tokenwire__v1__token_frame__descriptor =
   "Tokenwire__V1__TokenFrame",
   "tokenwire.v1",
   sizeof(Tokenwire__V1__TokenFrame),
-  9,
+  10,
   tokenwire__v1__token_frame__field_descriptors,
   tokenwire__v1__token_frame__field_indices_by_name,
   1,  tokenwire__v1__token_frame__number_ranges,
@@ -1169,7 +1422,7 @@ const ProtobufCMessageDescriptor tokenwire__v1__usage__descriptor =
   (ProtobufCMessageInit) tokenwire__v1__usage__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tokenwire__v1__finish__field_descriptors[2] =
+static const ProtobufCFieldDescriptor tokenwire__v1__finish__field_descriptors[3] =
 {
   {
     "reason",
@@ -1195,15 +1448,28 @@ static const ProtobufCFieldDescriptor tokenwire__v1__finish__field_descriptors[2
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "json",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__Finish, json),
+    &tokenwire__v1__json_check__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tokenwire__v1__finish__field_indices_by_name[] = {
+  2,   /* field[2] = json */
   0,   /* field[0] = reason */
   1,   /* field[1] = usage */
 };
 static const ProtobufCIntRange tokenwire__v1__finish__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor tokenwire__v1__finish__descriptor =
 {
@@ -1213,11 +1479,94 @@ const ProtobufCMessageDescriptor tokenwire__v1__finish__descriptor =
   "Tokenwire__V1__Finish",
   "tokenwire.v1",
   sizeof(Tokenwire__V1__Finish),
-  2,
+  3,
   tokenwire__v1__finish__field_descriptors,
   tokenwire__v1__finish__field_indices_by_name,
   1,  tokenwire__v1__finish__number_ranges,
   (ProtobufCMessageInit) tokenwire__v1__finish__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCEnumValue tokenwire__v1__json_check__verdict__enum_values_by_number[4] =
+{
+  { "UNCHECKED", "TOKENWIRE__V1__JSON_CHECK__VERDICT__UNCHECKED", 0 },
+  { "VALID", "TOKENWIRE__V1__JSON_CHECK__VERDICT__VALID", 1 },
+  { "INCOMPLETE", "TOKENWIRE__V1__JSON_CHECK__VERDICT__INCOMPLETE", 2 },
+  { "INVALID", "TOKENWIRE__V1__JSON_CHECK__VERDICT__INVALID", 3 },
+};
+static const ProtobufCIntRange tokenwire__v1__json_check__verdict__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex tokenwire__v1__json_check__verdict__enum_values_by_name[4] =
+{
+  { "INCOMPLETE", 2 },
+  { "INVALID", 3 },
+  { "UNCHECKED", 0 },
+  { "VALID", 1 },
+};
+const ProtobufCEnumDescriptor tokenwire__v1__json_check__verdict__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "tokenwire.v1.JsonCheck.Verdict",
+  "Verdict",
+  "Tokenwire__V1__JsonCheck__Verdict",
+  "tokenwire.v1",
+  4,
+  tokenwire__v1__json_check__verdict__enum_values_by_number,
+  4,
+  tokenwire__v1__json_check__verdict__enum_values_by_name,
+  1,
+  tokenwire__v1__json_check__verdict__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCFieldDescriptor tokenwire__v1__json_check__field_descriptors[2] =
+{
+  {
+    "verdict",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__JsonCheck, verdict),
+    &tokenwire__v1__json_check__verdict__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__JsonCheck, error),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tokenwire__v1__json_check__field_indices_by_name[] = {
+  1,   /* field[1] = error */
+  0,   /* field[0] = verdict */
+};
+static const ProtobufCIntRange tokenwire__v1__json_check__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tokenwire__v1__json_check__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tokenwire.v1.JsonCheck",
+  "JsonCheck",
+  "Tokenwire__V1__JsonCheck",
+  "tokenwire.v1",
+  sizeof(Tokenwire__V1__JsonCheck),
+  2,
+  tokenwire__v1__json_check__field_descriptors,
+  tokenwire__v1__json_check__field_indices_by_name,
+  1,  tokenwire__v1__json_check__number_ranges,
+  (ProtobufCMessageInit) tokenwire__v1__json_check__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 #define tokenwire__v1__heartbeat__field_descriptors NULL

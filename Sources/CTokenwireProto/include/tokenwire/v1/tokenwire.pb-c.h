@@ -18,12 +18,14 @@ PROTOBUF_C__BEGIN_DECLS
 typedef struct Tokenwire__V1__ChatMessage Tokenwire__V1__ChatMessage;
 typedef struct Tokenwire__V1__GenerateRequest Tokenwire__V1__GenerateRequest;
 typedef struct Tokenwire__V1__GenerateRequest__MetadataEntry Tokenwire__V1__GenerateRequest__MetadataEntry;
+typedef struct Tokenwire__V1__ResponseFormat Tokenwire__V1__ResponseFormat;
 typedef struct Tokenwire__V1__BatchRequest Tokenwire__V1__BatchRequest;
 typedef struct Tokenwire__V1__TokenFrame Tokenwire__V1__TokenFrame;
 typedef struct Tokenwire__V1__StreamStart Tokenwire__V1__StreamStart;
 typedef struct Tokenwire__V1__ToolCallDelta Tokenwire__V1__ToolCallDelta;
 typedef struct Tokenwire__V1__Usage Tokenwire__V1__Usage;
 typedef struct Tokenwire__V1__Finish Tokenwire__V1__Finish;
+typedef struct Tokenwire__V1__JsonCheck Tokenwire__V1__JsonCheck;
 typedef struct Tokenwire__V1__Heartbeat Tokenwire__V1__Heartbeat;
 typedef struct Tokenwire__V1__ItemError Tokenwire__V1__ItemError;
 typedef struct Tokenwire__V1__Completion Tokenwire__V1__Completion;
@@ -32,6 +34,52 @@ typedef struct Tokenwire__V1__ToolCall Tokenwire__V1__ToolCall;
 
 /* --- enums --- */
 
+typedef enum _Tokenwire__V1__ResponseFormat__Type {
+  /*
+   * plain text (the default)
+   */
+  TOKENWIRE__V1__RESPONSE_FORMAT__TYPE__TEXT = 0,
+  /*
+   * one JSON object
+   */
+  TOKENWIRE__V1__RESPONSE_FORMAT__TYPE__JSON_OBJECT = 1,
+  /*
+   * one JSON value matching `schema`
+   */
+  TOKENWIRE__V1__RESPONSE_FORMAT__TYPE__JSON_SCHEMA = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TOKENWIRE__V1__RESPONSE_FORMAT__TYPE)
+} Tokenwire__V1__ResponseFormat__Type;
+typedef enum _Tokenwire__V1__ResponseFormat__Delivery {
+  /*
+   * text frames as they come; Finish.json says whether the whole is valid JSON
+   */
+  TOKENWIRE__V1__RESPONSE_FORMAT__DELIVERY__STREAM = 0,
+  /*
+   * one text frame with the whole document, only once it is complete and valid
+   */
+  TOKENWIRE__V1__RESPONSE_FORMAT__DELIVERY__BUFFERED = 1,
+  /*
+   * text frames as they come, and json_snapshot frames: the document so far, closed into valid JSON
+   */
+  TOKENWIRE__V1__RESPONSE_FORMAT__DELIVERY__SNAPSHOTS = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TOKENWIRE__V1__RESPONSE_FORMAT__DELIVERY)
+} Tokenwire__V1__ResponseFormat__Delivery;
+typedef enum _Tokenwire__V1__JsonCheck__Verdict {
+  TOKENWIRE__V1__JSON_CHECK__VERDICT__UNCHECKED = 0,
+  /*
+   * one complete, well-formed JSON document
+   */
+  TOKENWIRE__V1__JSON_CHECK__VERDICT__VALID = 1,
+  /*
+   * well-formed so far, but it ends before the document does (max_tokens, a cut)
+   */
+  TOKENWIRE__V1__JSON_CHECK__VERDICT__INCOMPLETE = 2,
+  /*
+   * not JSON (or not an object, for JSON_OBJECT), or longer than the server's bound
+   */
+  TOKENWIRE__V1__JSON_CHECK__VERDICT__INVALID = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TOKENWIRE__V1__JSON_CHECK__VERDICT)
+} Tokenwire__V1__JsonCheck__Verdict;
 
 /* --- messages --- */
 
@@ -84,10 +132,39 @@ struct  Tokenwire__V1__GenerateRequest
   uint64_t resume_after_seq;
   size_t n_metadata;
   Tokenwire__V1__GenerateRequest__MetadataEntry **metadata;
+  /*
+   * absent: plain text (docs/PROVIDERS.md, "Structured output")
+   */
+  Tokenwire__V1__ResponseFormat *response_format;
 };
 #define TOKENWIRE__V1__GENERATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__generate_request__descriptor) \
-    , {0,NULL}, 0,NULL, 0, 0, {0,NULL}, 0, 0,NULL }
+    , {0,NULL}, 0,NULL, 0, 0, {0,NULL}, 0, 0,NULL, NULL }
+
+
+/*
+ * Structured output: what the answer's text must be, and how it is delivered.
+ */
+struct  Tokenwire__V1__ResponseFormat
+{
+  ProtobufCMessage base;
+  Tokenwire__V1__ResponseFormat__Type type;
+  /*
+   * JSON_SCHEMA: the JSON Schema, as JSON text
+   */
+  ProtobufCBinaryData schema;
+  /*
+   * the schema's name, for providers that want one (OpenAI); empty: "response"
+   */
+  ProtobufCBinaryData schema_name;
+  /*
+   * JSON_OBJECT and JSON_SCHEMA only
+   */
+  Tokenwire__V1__ResponseFormat__Delivery delivery;
+};
+#define TOKENWIRE__V1__RESPONSE_FORMAT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__response_format__descriptor) \
+    , TOKENWIRE__V1__RESPONSE_FORMAT__TYPE__TEXT, {0,NULL}, {0,NULL}, TOKENWIRE__V1__RESPONSE_FORMAT__DELIVERY__STREAM }
 
 
 struct  Tokenwire__V1__BatchRequest
@@ -113,7 +190,8 @@ typedef enum {
   TOKENWIRE__V1__TOKEN_FRAME__EVENT_REASONING = 6,
   TOKENWIRE__V1__TOKEN_FRAME__EVENT_FINISH = 7,
   TOKENWIRE__V1__TOKEN_FRAME__EVENT_HEARTBEAT = 8,
-  TOKENWIRE__V1__TOKEN_FRAME__EVENT_ERROR = 9
+  TOKENWIRE__V1__TOKEN_FRAME__EVENT_ERROR = 9,
+  TOKENWIRE__V1__TOKEN_FRAME__EVENT_JSON_SNAPSHOT = 10
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TOKENWIRE__V1__TOKEN_FRAME__EVENT__CASE)
 } Tokenwire__V1__TokenFrame__EventCase;
 
@@ -152,6 +230,10 @@ struct  Tokenwire__V1__TokenFrame
      * one batch item failed; the call goes on
      */
     Tokenwire__V1__ItemError *error;
+    /*
+     * ResponseFormat.Delivery SNAPSHOTS: the JSON document so far, closed into valid JSON
+     */
+    ProtobufCBinaryData json_snapshot;
   };
 };
 #define TOKENWIRE__V1__TOKEN_FRAME__INIT \
@@ -213,10 +295,33 @@ struct  Tokenwire__V1__Finish
    * absent when the provider reported no counts
    */
   Tokenwire__V1__Usage *usage;
+  /*
+   * present when the request asked for JSON (ResponseFormat)
+   */
+  Tokenwire__V1__JsonCheck *json;
 };
 #define TOKENWIRE__V1__FINISH__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__finish__descriptor) \
-    , {0,NULL}, NULL }
+    , {0,NULL}, NULL, NULL }
+
+
+/*
+ * Whether the answer's text is the JSON document the request asked for. Tokenwire checks
+ * its syntax (and, for JSON_OBJECT, that it is an object), not the schema: the provider
+ * is asked to follow that.
+ */
+struct  Tokenwire__V1__JsonCheck
+{
+  ProtobufCMessage base;
+  Tokenwire__V1__JsonCheck__Verdict verdict;
+  /*
+   * INCOMPLETE and INVALID: what is wrong, and at which byte of the text
+   */
+  ProtobufCBinaryData error;
+};
+#define TOKENWIRE__V1__JSON_CHECK__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__json_check__descriptor) \
+    , TOKENWIRE__V1__JSON_CHECK__VERDICT__UNCHECKED, {0,NULL} }
 
 
 struct  Tokenwire__V1__Heartbeat
@@ -315,6 +420,25 @@ Tokenwire__V1__GenerateRequest *
                       const uint8_t       *data);
 void   tokenwire__v1__generate_request__free_unpacked
                      (Tokenwire__V1__GenerateRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Tokenwire__V1__ResponseFormat methods */
+void   tokenwire__v1__response_format__init
+                     (Tokenwire__V1__ResponseFormat         *message);
+size_t tokenwire__v1__response_format__get_packed_size
+                     (const Tokenwire__V1__ResponseFormat   *message);
+size_t tokenwire__v1__response_format__pack
+                     (const Tokenwire__V1__ResponseFormat   *message,
+                      uint8_t             *out);
+size_t tokenwire__v1__response_format__pack_to_buffer
+                     (const Tokenwire__V1__ResponseFormat   *message,
+                      ProtobufCBuffer     *buffer);
+Tokenwire__V1__ResponseFormat *
+       tokenwire__v1__response_format__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tokenwire__v1__response_format__free_unpacked
+                     (Tokenwire__V1__ResponseFormat *message,
                       ProtobufCAllocator *allocator);
 /* Tokenwire__V1__BatchRequest methods */
 void   tokenwire__v1__batch_request__init
@@ -430,6 +554,25 @@ Tokenwire__V1__Finish *
 void   tokenwire__v1__finish__free_unpacked
                      (Tokenwire__V1__Finish *message,
                       ProtobufCAllocator *allocator);
+/* Tokenwire__V1__JsonCheck methods */
+void   tokenwire__v1__json_check__init
+                     (Tokenwire__V1__JsonCheck         *message);
+size_t tokenwire__v1__json_check__get_packed_size
+                     (const Tokenwire__V1__JsonCheck   *message);
+size_t tokenwire__v1__json_check__pack
+                     (const Tokenwire__V1__JsonCheck   *message,
+                      uint8_t             *out);
+size_t tokenwire__v1__json_check__pack_to_buffer
+                     (const Tokenwire__V1__JsonCheck   *message,
+                      ProtobufCBuffer     *buffer);
+Tokenwire__V1__JsonCheck *
+       tokenwire__v1__json_check__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tokenwire__v1__json_check__free_unpacked
+                     (Tokenwire__V1__JsonCheck *message,
+                      ProtobufCAllocator *allocator);
 /* Tokenwire__V1__Heartbeat methods */
 void   tokenwire__v1__heartbeat__init
                      (Tokenwire__V1__Heartbeat         *message);
@@ -517,6 +660,9 @@ typedef void (*Tokenwire__V1__GenerateRequest__MetadataEntry_Closure)
 typedef void (*Tokenwire__V1__GenerateRequest_Closure)
                  (const Tokenwire__V1__GenerateRequest *message,
                   void *closure_data);
+typedef void (*Tokenwire__V1__ResponseFormat_Closure)
+                 (const Tokenwire__V1__ResponseFormat *message,
+                  void *closure_data);
 typedef void (*Tokenwire__V1__BatchRequest_Closure)
                  (const Tokenwire__V1__BatchRequest *message,
                   void *closure_data);
@@ -534,6 +680,9 @@ typedef void (*Tokenwire__V1__Usage_Closure)
                   void *closure_data);
 typedef void (*Tokenwire__V1__Finish_Closure)
                  (const Tokenwire__V1__Finish *message,
+                  void *closure_data);
+typedef void (*Tokenwire__V1__JsonCheck_Closure)
+                 (const Tokenwire__V1__JsonCheck *message,
                   void *closure_data);
 typedef void (*Tokenwire__V1__Heartbeat_Closure)
                  (const Tokenwire__V1__Heartbeat *message,
@@ -595,12 +744,17 @@ void tokenwire__v1__token_stream__complete(ProtobufCService *service,
 extern const ProtobufCMessageDescriptor tokenwire__v1__chat_message__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__generate_request__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__generate_request__metadata_entry__descriptor;
+extern const ProtobufCMessageDescriptor tokenwire__v1__response_format__descriptor;
+extern const ProtobufCEnumDescriptor    tokenwire__v1__response_format__type__descriptor;
+extern const ProtobufCEnumDescriptor    tokenwire__v1__response_format__delivery__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__batch_request__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__token_frame__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__stream_start__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__tool_call_delta__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__usage__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__finish__descriptor;
+extern const ProtobufCMessageDescriptor tokenwire__v1__json_check__descriptor;
+extern const ProtobufCEnumDescriptor    tokenwire__v1__json_check__verdict__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__heartbeat__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__item_error__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__completion__descriptor;
