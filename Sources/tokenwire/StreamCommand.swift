@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import TokenwireClient
 import TokenwireCore
 
@@ -33,6 +34,27 @@ struct StreamCommand: AsyncParsableCommand {
     @Option(help: "With --resume: the last seq already seen; frames after it are streamed.")
     var after: UInt64 = 0
 
+    @Flag(help: "Ask for one JSON object (structured output); see --json-delivery.")
+    var json = false
+
+    @Option(help: "Ask for JSON matching the JSON Schema in this file (structured output); see --json-delivery.")
+    var jsonSchema: String?
+
+    @Option(help: "With --json or --json-schema: stream (text as it comes), buffered (the whole document once it is complete) or snapshots (the document so far, closed into valid JSON, one line each time it grows).")
+    var jsonDelivery: JSONDelivery = .buffered
+
+    enum JSONDelivery: String, ExpressibleByArgument, CaseIterable {
+        case stream, buffered, snapshots
+
+        var delivery: ResponseFormat.Delivery {
+            switch self {
+            case .stream: .stream
+            case .buffered: .buffered
+            case .snapshots: .snapshots
+            }
+        }
+    }
+
     @Argument(help: "The prompt.")
     var prompt = "Tell me about token streaming."
 
@@ -41,7 +63,20 @@ struct StreamCommand: AsyncParsableCommand {
         if let system { messages.append(ChatMessage(role: "system", content: system)) }
         messages.append(ChatMessage(role: "user", content: prompt))
         var request = GenerateRequest(model: model, messages: messages, maxTokens: maxTokens, temperature: temperature)
-        let printer = StreamPrinter(mode: frames ? .frames : .text)
+        if let jsonSchema {
+            let schema: String
+            do {
+                schema = try String(contentsOfFile: jsonSchema, encoding: .utf8)
+            } catch {
+                throw ValidationError("cannot read the JSON Schema file \(jsonSchema): \(error.localizedDescription)")
+            }
+            let name = ((jsonSchema as NSString).lastPathComponent as NSString).deletingPathExtension
+            request.responseFormat = .jsonSchema(schema, name: name, delivery: jsonDelivery.delivery)
+        } else if json {
+            request.responseFormat = .jsonObject(delivery: jsonDelivery.delivery)
+        }
+        let showsSnapshots = request.responseFormat != nil && jsonDelivery == .snapshots
+        let printer = StreamPrinter(mode: frames ? .frames : showsSnapshots ? .snapshots : .text)
         if let resume {
             request = GenerateRequest(model: "", resumeToken: resume, resumeAfterSeq: after)
             printer.resumeToken = resume

@@ -9,7 +9,8 @@ import TokenwireCore
 
 /// Prints a stream as it arrives (text, or one JSON line per frame) and sums it up.
 final class StreamPrinter {
-    enum Mode { case text, frames }
+    /// `snapshots`: each JSON snapshot on its own line, instead of the text.
+    enum Mode { case text, frames, snapshots }
 
     let mode: Mode
     private let clock = ContinuousClock()
@@ -21,6 +22,8 @@ final class StreamPrinter {
     /// shown: what `tokenwire stream --resume` needs after a failure.
     var resumeToken = ""
     private var lastSeq: UInt64 = 0
+    /// The Finish's verdict on a JSON answer, for the summary.
+    private var json: JSONCheck?
 
     init(mode: Mode) {
         self.mode = mode
@@ -44,6 +47,7 @@ final class StreamPrinter {
         frames += 1
         lastSeq = frame.seq
         if case .start(let start) = frame.event, !start.resumeToken.isEmpty { resumeToken = start.resumeToken }
+        if case .finish(let finish) = frame.event { json = finish.json }
         switch frame.event {
         case .text, .reasoning, .toolCall:
             tokens += 1
@@ -58,6 +62,8 @@ final class StreamPrinter {
                 fputs(text, stdout)
                 fflush(stdout)
             }
+        case .snapshots:
+            if case .jsonSnapshot(let snapshot) = frame.event { print(snapshot) }
         }
     }
 
@@ -68,7 +74,9 @@ final class StreamPrinter {
         let ttft = firstToken.map { Self.milliseconds($0 - started) } ?? "-"
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let rate = seconds > 0 ? Double(tokens) / seconds : 0
-        printError("ttft=\(ttft) tokens=\(tokens) frames=\(frames) elapsed=\(Self.milliseconds(elapsed)) tokens/s=\(Int(rate)) status=\(status)")
+        let verdict = json.map { " json=\($0.verdict)" } ?? ""
+        printError("ttft=\(ttft) tokens=\(tokens) frames=\(frames) elapsed=\(Self.milliseconds(elapsed)) tokens/s=\(Int(rate))\(verdict) status=\(status)")
+        if let json, !json.isValid { printError("the answer is not the JSON asked for: \(json)") }
         if status.code == .unavailable, !resumeToken.isEmpty {
             printError("the stream can be resumed for a while: tokenwire stream --resume \(resumeToken) --after \(lastSeq)")
         }

@@ -2,6 +2,7 @@ import Foundation
 import NIOConcurrencyHelpers
 import Testing
 import TokenwireProcess
+import TokenwireServer
 import TokenwireTestSupport
 
 /// The `tokenwire` executable, run as a user would.
@@ -37,6 +38,26 @@ struct CLITests {
             let bad = try await runProcess(binary, ["stream", "--port", "\(port)", "--model", "nope/none"])
             #expect(bad.status == 1)
             #expect(bad.stderr.contains("NOT_FOUND: unknown model 'nope/none'"))
+        }
+    }
+
+    @Test func streamJSONPrintsTheDocumentOrItsSnapshotsAndTheVerdict() async throws {
+        try await withTestServer(configure: { $0.pacedTokensPerSecond = 2000 }) { _, port in
+            let base = ["stream", "--port", "\(port)", "--model", "synthetic/json", "--json"]
+            let buffered = try await runProcess(binary, base)
+            #expect(buffered.status == 0, "\(buffered.stderr)")
+            #expect(buffered.stdout == SyntheticProvider.jsonDocument + "\n")
+            #expect(buffered.stderr.contains("json=VALID status=OK"), "\(buffered.stderr)")
+            let snapshots = try await runProcess(binary, base + ["--json-delivery", "snapshots"])
+            let lines = snapshots.stdout.split(separator: "\n")
+            #expect(lines.count > 20 && lines.last.map(String.init) == SyntheticProvider.jsonDocument, "\(snapshots.stdout)")
+            let cut = try await runProcess(binary, base + ["--max-tokens", "5"])
+            #expect(cut.stderr.contains("json=INCOMPLETE status=OK") && cut.stderr.contains("the answer is not the JSON asked for"), "\(cut.stderr)")
+            let schema = FileManager.default.temporaryDirectory.appendingPathComponent("city-\(UUID().uuidString).json")
+            try Data(#"{"type": "object""#.utf8).write(to: schema)
+            defer { try? FileManager.default.removeItem(at: schema) }
+            let refused = try await runProcess(binary, ["stream", "--port", "\(port)", "--model", "synthetic/json", "--json-schema", schema.path])
+            #expect(refused.status == 1 && refused.stderr.contains("response_format.schema is not a JSON object"), "\(refused.stderr)")
         }
     }
 

@@ -37,6 +37,30 @@ struct RequestBodyTests {
         #expect(try json(AnthropicDialect.requestBody(for: request, model: "m")).contains(#""max_tokens":4096"#))
     }
 
+    @Test func aJSONObjectRequestAsksEachProviderInItsOwnField() throws {
+        var request = GenerateRequest(model: "m", messages: [ChatMessage(role: "user", content: "Hi")])
+        let plain = [
+            try json(OpenAIChatDialect.requestBody(for: request, model: "m")), try json(OpenAIResponsesDialect.requestBody(for: request, model: "m")),
+            try json(GeminiDialect.requestBody(for: request, model: "m")), try json(CohereDialect.requestBody(for: request, model: "m")),
+            try json(OllamaDialect.requestBody(for: request, model: "m")), try json(TGIDialect.requestBody(for: request, model: "m")),
+        ]
+        for body in plain {
+            for field in ["response_format", "\"text\":{", "responseMimeType", "format", "grammar"] { #expect(!body.contains(field), "\(body)") }
+        }
+        request.responseFormat = .jsonObject(delivery: .buffered)
+        #expect(try json(OpenAIChatDialect.requestBody(for: request, model: "m")).contains(#""response_format":{"type":"json_object"}"#))
+        #expect(try json(OpenAIResponsesDialect.requestBody(for: request, model: "m")).contains(#""text":{"format":{"type":"json_object"}}"#))
+        #expect(try json(GeminiDialect.requestBody(for: request, model: "m")).contains(#""responseMimeType":"application/json""#))
+        #expect(try !json(GeminiDialect.requestBody(for: request, model: "m")).contains("responseSchema"))
+        #expect(try json(CohereDialect.requestBody(for: request, model: "m")).contains(#""response_format":{"type":"json_object"}"#))
+        #expect(try json(OllamaDialect.requestBody(for: request, model: "m")).contains(#""format":"json""#))
+        #expect(try json(TGIDialect.requestBody(for: request, model: "m")).contains(#""grammar":{"type":"json","value":{"type":"object"}}"#))
+        request.responseFormat = .jsonSchema(#"{"type":"object","properties":{"n":{"type":"integer","minimum":1.5}}}"#)
+        #expect(
+            try json(OpenAIChatDialect.requestBody(for: request, model: "m")).contains(
+                #""response_format":{"json_schema":{"name":"response","schema":{"properties":{"n":{"minimum":1.5,"type":"integer"}},"type":"object"},"strict":true},"type":"json_schema"}"#))
+    }
+
     @Test func openAIResponsesSendsInputItems() throws {
         let body = try json(OpenAIResponsesDialect.requestBody(for: request, model: "gpt-4o"))
         #expect(body.contains(#""input":[{"content":"Be brief.","role":"system"},"#))
