@@ -134,9 +134,26 @@ struct WireMessageTests {
     }
 
     @Test func eventFromNewerServerDecodesAsNil() throws {
-        // seq = 5, then field 10 (length-delimited, empty): a oneof case this version lacks.
-        let frame = try TokenFrame(decoding: ByteBuffer(hex: "0805 5200"))
+        // seq = 5, then field 15 (length-delimited, empty): a oneof case this version lacks.
+        let frame = try TokenFrame(decoding: ByteBuffer(hex: "0805 7a00"))
         #expect(frame == TokenFrame(seq: 5, event: nil))
+    }
+
+    @Test func jsonSnapshotIsField10AndFinishCarriesItsVerdictInField3() throws {
+        var buffer = ByteBuffer()
+        TokenFrame(seq: 5, event: .jsonSnapshot("{}")).encode(into: &buffer)
+        #expect(buffer.hexString == "0805" + "5202" + "7b7d")
+        var finish = ByteBuffer()
+        TokenFrame(seq: 6, event: .finish(Finish(reason: "stop", json: JSONCheck(verdict: .incomplete, error: "e")))).encode(into: &finish)
+        // finish (field 7) { reason (1) = "stop", json (3) { verdict (1) = 2, error (2) = "e" } }
+        #expect(finish.hexString == "0806" + "3a0d" + "0a0473746f70" + "1a05" + "0802" + "120165")
+        let decoded = try TokenFrame(decoding: finish)
+        #expect(decoded.event == .finish(Finish(reason: "stop", json: JSONCheck(verdict: .incomplete, error: "e"))))
+        var request = ByteBuffer()
+        GenerateRequest(model: "m", responseFormat: .jsonSchema("{}", name: "n", delivery: .snapshots)).encode(into: &request)
+        // model (1) = "m", response_format (8) { type (1) = 2, schema (2) = "{}", schema_name (3) = "n", delivery (4) = 2 }
+        #expect(request.hexString == "0a016d" + "420b" + "0802" + "12027b7d" + "1a016e" + "2002")
+        #expect(try GenerateRequest(decoding: request).responseFormat == .jsonSchema("{}", name: "n", delivery: .snapshots))
     }
 
     @Test func invalidUTF8InAStringDecodesAsReplacementCharacter() throws {

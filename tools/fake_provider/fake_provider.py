@@ -580,7 +580,7 @@ class FakeProvider:
             if not isinstance(pieces, list) or not all(isinstance(piece, str) for piece in pieces):
                 raise BadRequest("x-fake-pieces must be a JSON array of strings")
         default = len(pieces) if pieces is not None else 16
-        tokens = header_int(headers, "x-fake-tokens", min(limit, default) if limit is not None else default)
+        tokens = header_int(headers, "x-fake-tokens", limit if limit is not None else default)
         if pieces is not None:
             tokens = min(tokens, len(pieces))
         rate = float(headers.get("x-fake-rate", "0") or 0)
