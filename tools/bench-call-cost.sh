@@ -11,6 +11,9 @@
 #
 # With --count-switches, also counts the Swift runtime's swift_task_switch calls and the
 # jobs run on the loops' task executors (perf uprobes; needs root and perf), per call.
+# With --count-mallocs, counts libc malloc calls per call (a perf uprobe): unlike CPU time,
+# this count repeats to the decimal from run to run, so an A/B of allocations per call
+# needs no medians on this VM.
 #
 # With --warmup W, first makes W calls the same way, unmeasured: a server that keeps
 # finished streams for resumes (--resume-retention) is then measured in its steady state,
@@ -18,7 +21,7 @@
 # heap grows.
 #
 # usage: tools/bench-call-cost.sh [--calls N] [--conns C] [--streams S] [--body FILE]
-#                                 [--warmup W] [--count-switches] BINARY...
+#                                 [--warmup W] [--count-switches] [--count-mallocs] BINARY...
 #   defaults: 100000 calls, 16 x 16, ../shared/peers/bodies/gen50.bin (shape c50), no warm-up
 set -euo pipefail
 
@@ -28,6 +31,7 @@ conns=16
 streams=16
 body="$repo_root/../shared/peers/bodies/gen50.bin"
 count_switches=0
+count_mallocs=0
 warmup=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -37,6 +41,7 @@ while [ $# -gt 0 ]; do
     --body) body="$2"; shift 2 ;;
     --warmup) warmup="$2"; shift 2 ;;
     --count-switches) count_switches=1; shift ;;
+    --count-mallocs) count_mallocs=1; shift ;;
     -h|--help) sed -n 2,25p "$0"; exit 0 ;;
     -*) echo "bench-call-cost: unknown option $1" >&2; exit 2 ;;
     *) break ;;
@@ -50,6 +55,12 @@ pin_server=(); pin_load=()
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then pin_server=(taskset -c 1); pin_load=(taskset -c 0); fi
 
 events=()
+if [ "$count_mallocs" = 1 ]; then
+  libc="$(ldd "$1" | grep -o '/[^ ]*libc\.so\.6' | head -1)"
+  [ -n "$libc" ] || { echo "bench-call-cost: $1 does not link libc.so.6" >&2; exit 2; }
+  perf probe -q -x "$libc" -a malloc 2>/dev/null || true
+  events+=(-e "probe_libc:malloc")
+fi
 if [ "$count_switches" = 1 ]; then
   concurrency="$(ldd "$1" | grep -o '/[^ ]*libswift_Concurrency.so' | head -1)"
   [ -n "$concurrency" ] || { echo "bench-call-cost: $1 does not link libswift_Concurrency.so" >&2; exit 2; }
@@ -77,7 +88,7 @@ for binary in "$@"; do
       "http://127.0.0.1:$port/tokenwire.v1.TokenStream/Generate" >/dev/null 2>&1
   fi
   perf_pid=""
-  if [ "$count_switches" = 1 ]; then
+  if [ "${#events[@]}" -gt 0 ]; then
     perf stat "${events[@]}" -p "$server_pid" -o /tmp/bench-call-cost.$$.perf &
     perf_pid=$!
     sleep 0.5
@@ -92,7 +103,11 @@ for binary in "$@"; do
     kill -INT "$perf_pid"; wait "$perf_pid" || true
     switches="$(awk -v n="$calls" '/probe_libswift_Concurrency:swift_task_switch/ {gsub(",", "", $1); s = $1}
       /probe_libswift_Concurrency:swift_job_run_on_task_executor/ {gsub(",", "", $1); j = $1}
-      END {printf " task_switches_per_call=%.1f jobs_per_call=%.1f", s / n, j / n}' /tmp/bench-call-cost.$$.perf)"
+      /probe_libc:malloc/ {gsub(",", "", $1); m = $1}
+      END {
+        if (s != "") printf " task_switches_per_call=%.1f jobs_per_call=%.1f", s / n, j / n
+        if (m != "") printf " mallocs_per_call=%.1f", m / n
+      }' /tmp/bench-call-cost.$$.perf)"
     rm -f /tmp/bench-call-cost.$$.perf
   fi
   kill "$server_pid"; wait "$server_pid" 2>/dev/null || true

@@ -37,14 +37,14 @@ struct ResumeToken: Hashable, Sendable {
 
     /// The 32 hex digits.
     var text: String {
-        var digits: [UInt8] = []
-        digits.reserveCapacity(32)
-        for word in [high, low] {
-            for shift in stride(from: 60, through: 0, by: -4) {
-                digits.append(Self.hexDigits[Int(word >> UInt64(shift) & 0xf)])
+        // Written straight into the string's storage: one allocation.
+        String(unsafeUninitializedCapacity: 32) { buffer in
+            for digit in 0..<16 {
+                buffer[digit] = Self.hexDigits[Int(high >> UInt64(60 - 4 * digit) & 0xf)]
+                buffer[16 + digit] = Self.hexDigits[Int(low >> UInt64(60 - 4 * digit) & 0xf)]
             }
+            return 32
         }
-        return String(decoding: digits, as: UTF8.self)
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)

@@ -262,7 +262,12 @@ struct TokenStreamService: Sendable {
     /// A random id naming one stream, 16 hex digits.
     static func makeStreamID() -> String {
         let value = UInt64.random(in: .min ... .max)
-        let hex = String(value, radix: 16)
-        return String(repeating: "0", count: 16 - hex.count) + hex
+        // Written straight into the string's storage: one allocation.
+        return String(unsafeUninitializedCapacity: 16) { buffer in
+            for digit in 0..<16 { buffer[digit] = hexDigits[Int(value >> UInt64(60 - 4 * digit) & 0xf)] }
+            return 16
+        }
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
 }
