@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "tokenwire", targets: ["tokenwire"]),
         .executable(name: "tokenwire-bench", targets: ["tokenwire-bench"]),
         .library(name: "TokenwireClient", targets: ["TokenwireClient"]),
+        .library(name: "TokenwireCore", targets: ["TokenwireCore"]),
         .library(name: "TokenwireServer", targets: ["TokenwireServer"]),
         .library(name: "TokenwireUpstream", targets: ["TokenwireUpstream"]),
         .library(name: "TokenwireWire", targets: ["TokenwireWire"]),
@@ -160,6 +161,13 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // What a client's code looks like: it imports only TokenwireClient (examples/).
+        .executableTarget(
+            name: "tokenwire-client-example",
+            dependencies: ["TokenwireClient"],
+            path: "examples/ClientExample",
             swiftSettings: swiftSettings
         ),
         .testTarget(

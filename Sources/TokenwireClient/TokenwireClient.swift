@@ -71,9 +71,12 @@ public final class TokenwireClient: Sendable {
         return client
     }
 
-    /// Connects, runs `body`, and closes the connection however `body` ends.
+    /// Connects, runs `body`, and closes the connection however `body` ends. `body` runs
+    /// on the caller's actor (the main actor of an app's `main`, say), so it may use what
+    /// that actor holds without being `Sendable`.
     public static func withConnection<Result: Sendable>(
         host: String, port: Int, configuration: ClientConfiguration = .init(),
+        isolation: isolated (any Actor)? = #isolation,
         _ body: (TokenwireClient) async throws -> Result
     ) async throws -> Result {
         let client = try await connect(host: host, port: port, configuration: configuration)

@@ -17,7 +17,8 @@ public struct GenerateRequest: Sendable, Hashable {
     public var messages: [ChatMessage]
     /// The most tokens to generate; 0 leaves it to the provider.
     public var maxTokens: UInt32
-    public var temperature: Float
+    /// The sampling temperature; nil leaves it to the provider (0 is sent as 0).
+    public var temperature: Float?
     /// Continue the stream this token names (reserved for stream resumption).
     public var resumeToken: String
     /// With `resumeToken`: resume from the frame after this sequence number.
@@ -31,7 +32,7 @@ public struct GenerateRequest: Sendable, Hashable {
         model: String,
         messages: [ChatMessage] = [],
         maxTokens: UInt32 = 0,
-        temperature: Float = 0,
+        temperature: Float? = nil,
         resumeToken: String = "",
         resumeAfterSeq: UInt64 = 0,
         metadata: [String: String] = [:],

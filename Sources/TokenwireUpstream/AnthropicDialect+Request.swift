@@ -37,7 +37,7 @@ extension AnthropicDialect {
         var system: String?
         var messages: [RoleContentMessage]
         var max_tokens: UInt32
-        var temperature: Double
+        var temperature: Double?
         var stream: Bool
     }
 }

@@ -33,7 +33,7 @@ extension CohereDialect {
         var model: String
         var messages: [RoleContentMessage]
         var max_tokens: UInt32?
-        var temperature: Double
+        var temperature: Double?
         var stream: Bool
         var response_format: ResponseFormatField?
     }

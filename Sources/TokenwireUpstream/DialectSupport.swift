@@ -134,8 +134,10 @@ extension DialectSupport {
 
     /// The request's temperature with the digits the caller wrote (a `Float` 0.7 widened
     /// to `Double` would be sent as 0.699999988079071).
-    static func temperature(of request: GenerateRequest) -> Double {
-        Double(request.temperature.description) ?? Double(request.temperature)
+    /// nil when the request leaves it to the provider (the field is then not sent).
+    static func temperature(of request: GenerateRequest) -> Double? {
+        guard let temperature = request.temperature else { return nil }
+        return Double(temperature.description) ?? Double(temperature)
     }
 
     /// The request's JSON Schema (`response_format.type` JSON_SCHEMA), parsed; nil for any

@@ -54,7 +54,7 @@ extension GeminiDialect {
     /// (Gemini reads an OpenAPI subset of JSON Schema there).
     private struct GenerationConfig: Encodable {
         var maxOutputTokens: UInt32?
-        var temperature: Double
+        var temperature: Double?
         var responseMimeType: String?
         var responseSchema: JSONValue?
     }

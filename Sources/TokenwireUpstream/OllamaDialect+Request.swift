@@ -35,6 +35,6 @@ extension OllamaDialect {
 
     private struct Options: Encodable {
         var num_predict: UInt32?
-        var temperature: Double
+        var temperature: Double?
     }
 }

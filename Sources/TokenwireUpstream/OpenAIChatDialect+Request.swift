@@ -50,7 +50,7 @@ extension OpenAIChatDialect {
         var model: String
         var messages: [RoleContentMessage]
         var max_tokens: UInt32?
-        var temperature: Double
+        var temperature: Double?
         var stream: Bool
         var stream_options: StreamOptions
         var response_format: ResponseFormatField?

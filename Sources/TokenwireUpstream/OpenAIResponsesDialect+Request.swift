@@ -49,7 +49,7 @@ extension OpenAIResponsesDialect {
         var model: String
         var input: [RoleContentMessage]
         var max_output_tokens: UInt32?
-        var temperature: Double
+        var temperature: Double?
         var stream: Bool
         var text: TextField?
     }

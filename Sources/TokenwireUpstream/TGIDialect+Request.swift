@@ -21,8 +21,8 @@ extension TGIDialect {
                 inputs: request.messages.map(\.content).joined(separator: "\n"),
                 parameters: Parameters(
                     max_new_tokens: DialectSupport.maxTokens(of: request),
-                    temperature: temperature > 0 ? temperature : nil,
-                    do_sample: temperature > 0,
+                    temperature: (temperature ?? 0) > 0 ? temperature : nil,
+                    do_sample: (temperature ?? 0) > 0,
                     details: true,
                     grammar: DialectSupport.wantsJSON(request)
                         ? Grammar(type: "json", value: DialectSupport.schema(of: request) ?? .object(["type": .string("object")])) : nil

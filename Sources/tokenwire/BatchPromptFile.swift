@@ -93,7 +93,7 @@ struct BatchPromptFile {
         }
         return GenerateRequest(
             model: line.model ?? defaults.model, messages: messages, maxTokens: maxTokens,
-            temperature: line.temperature ?? 0, metadata: line.metadata ?? [:])
+            temperature: line.temperature, metadata: line.metadata ?? [:])
     }
 
     private static func describe(_ error: any Error) -> String {

@@ -35,10 +35,12 @@ struct ServeCommand: AsyncParsableCommand {
             }
         }
         let tokenwire = try server.makeServer(configuration: configuration)
-        try await tokenwire.start()
+        // Before the server starts (and says "listening"): a SIGTERM that comes right after
+        // must drain, not kill the process with the default action.
         let signals = SignalWatcher(signals: [SIGINT, SIGTERM]) {
             Task { await tokenwire.shutdown() }
         }
+        try await tokenwire.start()
         // SIGHUP re-reads the tokens; a bad file keeps the tokens in use and says why.
         let hangup = SignalWatcher(signals: [SIGHUP]) {
             do {

@@ -16,8 +16,8 @@ struct StreamCommand: AsyncParsableCommand {
     @Option(parsing: .unconditional, help: "Most tokens to generate (0: the provider's default).", transform: TokenCount.parse)
     var maxTokens: UInt32 = 0
 
-    @Option(help: "Sampling temperature.")
-    var temperature: Float = 0
+    @Option(help: "Sampling temperature (default: the provider's).")
+    var temperature: Float?
 
     @Option(help: "System prompt.")
     var system: String?

@@ -90,6 +90,21 @@ struct RequestBodyTests {
         #expect(ollama.contains(#""stream":true"#))
     }
 
+    @Test func aTemperatureLeftUnsetIsNotSentAndZeroIsSentAsZero() throws {
+        var request = request
+        request.temperature = nil
+        let unset = [
+            try json(OpenAIChatDialect.requestBody(for: request, model: "m")), try json(OpenAIResponsesDialect.requestBody(for: request, model: "m")),
+            try json(AnthropicDialect.requestBody(for: request, model: "m")), try json(GeminiDialect.requestBody(for: request, model: "m")),
+            try json(CohereDialect.requestBody(for: request, model: "m")), try json(OllamaDialect.requestBody(for: request, model: "m")),
+            try json(TGIDialect.requestBody(for: request, model: "m")),
+        ]
+        for body in unset { #expect(!body.contains("temperature"), "\(body)") }
+        request.temperature = 0
+        #expect(try json(OpenAIChatDialect.requestBody(for: request, model: "m")).contains(#""temperature":0"#))
+        #expect(try json(AnthropicDialect.requestBody(for: request, model: "m")).contains(#""temperature":0"#))
+    }
+
     @Test func tgiSendsOnePromptAndGreedyDecodingForZeroTemperature() throws {
         var request = request
         request.temperature = 0

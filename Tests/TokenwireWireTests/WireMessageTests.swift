@@ -47,6 +47,20 @@ struct WireMessageTests {
             metadata: ["tenant": "acme", "trace": "abc", "": "empty key", "emoji 😈": ""]
         )
         #expect(try roundTrip(request) == request)
+        // Temperature has presence: unset and 0 are different requests, and both survive.
+        var unset = request
+        unset.temperature = nil
+        #expect(try roundTrip(unset) == unset)
+        var zero = request
+        zero.temperature = 0
+        #expect(try roundTrip(zero).temperature == 0)
+        var bytes = ByteBuffer()
+        GenerateRequest(model: "m", temperature: 0).encode(into: &bytes)
+        // model (1) = "m", then temperature (4, fixed32) = 0.0: sent although it is 0.
+        #expect(bytes.hexString == "0a016d" + "2500000000")
+        var none = ByteBuffer()
+        GenerateRequest(model: "m").encode(into: &none)
+        #expect(none.hexString == "0a016d")
     }
 
     @Test func generateRequestMetadataEncodesInKeyOrder() {

@@ -4,7 +4,7 @@ import TokenwireCore
 import TokenwireWire
 
 /// Whether a request carries a NaN temperature (NaN != NaN, so value equality fails).
-func hasNaN(_ request: GenerateRequest) -> Bool { request.temperature.isNaN }
+func hasNaN(_ request: GenerateRequest) -> Bool { request.temperature?.isNaN ?? false }
 func hasNaN(_ request: BatchRequest) -> Bool { request.items.contains(where: hasNaN) }
 func hasNaN(_ request: HealthCheckRequest) -> Bool { false }
 

@@ -12,6 +12,11 @@ public import TokenwireCore
 ///   `tokensPerSecond`, then Finish("stop"); with `max_tokens` = N below the piece count,
 ///   only the first N pieces, then Finish("length"): a document cut short. For structured
 ///   output (`response_format`) without a provider.
+///
+/// `synthetic/paced` and `synthetic/json` report the prompt's words (whitespace-separated,
+/// over every message) as `input_tokens`, a stand-in for a tokenizer's count;
+/// `synthetic/flood` reports 0, as the peer benchmark's contract fixes its bytes
+/// (`../shared/peers/verify.py`: usage {0, N}).
 public struct SyntheticProvider: TokenProvider {
     public static let vocabulary = ["the ", "quick ", "brown ", "fox ", "jumps ", "over ", "lazy ", "dog "]
 
@@ -38,6 +43,15 @@ public struct SyntheticProvider: TokenProvider {
         self.tokensPerSecond = tokensPerSecond
     }
 
+    /// The prompt's words over every message: what `paced` and `json` report as input tokens.
+    static func inputTokens(of request: GenerateRequest) -> UInt32 {
+        var words: UInt32 = 0
+        for message in request.messages {
+            words &+= UInt32(truncatingIfNeeded: message.content.split(whereSeparator: \.isWhitespace).count)
+        }
+        return words
+    }
+
     public func generate(_ request: GenerateRequest, into sink: some TokenSink) async throws {
         let vocabulary = Self.vocabulary
         if request.model == "synthetic/json" {
@@ -52,7 +66,8 @@ public struct SyntheticProvider: TokenProvider {
                 try await clock.sleep(until: next)
             }
             let reason = count < pieces.count ? "length" : "stop"
-            try await sink.send(.finish(Finish(reason: reason, usage: Usage(outputTokens: UInt32(count)))))
+            let usage = Usage(inputTokens: Self.inputTokens(of: request), outputTokens: UInt32(count))
+            try await sink.send(.finish(Finish(reason: reason, usage: usage)))
         } else if request.model == "synthetic/paced" {
             let count = request.maxTokens == 0 ? 64 : request.maxTokens
             let interval = Duration.seconds(1 / max(tokensPerSecond, 0.001))
@@ -63,7 +78,7 @@ public struct SyntheticProvider: TokenProvider {
                 next += interval
                 try await clock.sleep(until: next)
             }
-            try await sink.send(.finish(Finish(reason: "length", usage: Usage(outputTokens: count))))
+            try await sink.send(.finish(Finish(reason: "length", usage: Usage(inputTokens: Self.inputTokens(of: request), outputTokens: count))))
         } else {
             let count = request.maxTokens == 0 ? 16 : request.maxTokens
             // Offered, not sent: no `async` call per token unless the sink asks for a pause.

@@ -48,7 +48,10 @@ extension GenerateRequest {
             message.pointee.messages[position] = element
         }
         message.pointee.max_tokens = maxTokens
-        message.pointee.temperature = temperature
+        if let temperature {
+            message.pointee.sampling_case = TOKENWIRE__V1__GENERATE_REQUEST__SAMPLING_TEMPERATURE
+            message.pointee.temperature = temperature
+        }
         message.pointee.resume_token = arena.bytes(resumeToken)
         message.pointee.resume_after_seq = resumeAfterSeq
         message.pointee.n_metadata = metadata.count
@@ -99,7 +102,7 @@ extension GenerateRequest {
             model: ProtobufCCodec.string(message.model),
             messages: messages,
             maxTokens: message.max_tokens,
-            temperature: message.temperature,
+            temperature: message.sampling_case == TOKENWIRE__V1__GENERATE_REQUEST__SAMPLING_TEMPERATURE ? message.temperature : nil,
             resumeToken: ProtobufCCodec.string(message.resume_token),
             resumeAfterSeq: message.resume_after_seq,
             metadata: metadata,

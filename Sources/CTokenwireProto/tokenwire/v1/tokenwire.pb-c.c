@@ -788,11 +788,11 @@ static const ProtobufCFieldDescriptor tokenwire__v1__generate_request__field_des
     4,
     PROTOBUF_C_LABEL_NONE,
     PROTOBUF_C_TYPE_FLOAT,
-    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__GenerateRequest, sampling_case),
     offsetof(Tokenwire__V1__GenerateRequest, temperature),
     NULL,
     NULL,
-    0,             /* flags */
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {

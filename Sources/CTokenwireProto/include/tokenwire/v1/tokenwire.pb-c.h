@@ -108,6 +108,12 @@ struct  Tokenwire__V1__GenerateRequest__MetadataEntry
     , {0,NULL}, {0,NULL} }
 
 
+typedef enum {
+  TOKENWIRE__V1__GENERATE_REQUEST__SAMPLING__NOT_SET = 0,
+  TOKENWIRE__V1__GENERATE_REQUEST__SAMPLING_TEMPERATURE = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TOKENWIRE__V1__GENERATE_REQUEST__SAMPLING__CASE)
+} Tokenwire__V1__GenerateRequest__SamplingCase;
+
 struct  Tokenwire__V1__GenerateRequest
 {
   ProtobufCMessage base;
@@ -121,7 +127,6 @@ struct  Tokenwire__V1__GenerateRequest
    * 0: the provider's default
    */
   uint32_t max_tokens;
-  float temperature;
   /*
    * continue the stream that this token names ...
    */
@@ -130,16 +135,26 @@ struct  Tokenwire__V1__GenerateRequest
    * ... from the frame after this seq
    */
   uint64_t resume_after_seq;
+  /*
+   * caller metadata; with a provider's forward_metadata, entries it names go upstream as HTTP headers
+   */
   size_t n_metadata;
   Tokenwire__V1__GenerateRequest__MetadataEntry **metadata;
   /*
    * absent: plain text (docs/PROVIDERS.md, "Structured output")
    */
   Tokenwire__V1__ResponseFormat *response_format;
+  Tokenwire__V1__GenerateRequest__SamplingCase sampling_case;
+  union {
+    /*
+     * absent: the provider's default; present (0 too): sent as given
+     */
+    float temperature;
+  };
 };
 #define TOKENWIRE__V1__GENERATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__generate_request__descriptor) \
-    , {0,NULL}, 0,NULL, 0, 0, {0,NULL}, 0, 0,NULL, NULL }
+    , {0,NULL}, 0,NULL, 0, {0,NULL}, 0, 0,NULL, NULL, TOKENWIRE__V1__GENERATE_REQUEST__SAMPLING__NOT_SET, {0} }
 
 
 /*
@@ -324,6 +339,10 @@ struct  Tokenwire__V1__JsonCheck
     , TOKENWIRE__V1__JSON_CHECK__VERDICT__UNCHECKED, {0,NULL} }
 
 
+/*
+ * Sent while the upstream is silent (the provider's first_heartbeat_ms, heartbeat_interval_ms), so that proxies and
+ * clients with idle timeouts keep the stream open; carries nothing, and is not content.
+ */
 struct  Tokenwire__V1__Heartbeat
 {
   ProtobufCMessage base;
