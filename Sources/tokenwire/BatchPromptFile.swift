@@ -5,12 +5,22 @@ import TokenwireCore
 ///
 /// Each line is an object with `model` (else `--model`), either `messages` (a list of
 /// `{"role", "content"}`) or `prompt` (one user message, after an optional `system`),
-/// and optionally `max_tokens` (else `--max-tokens`), `temperature` and `metadata`.
+/// and optionally `max_tokens` (else `--max-tokens`), `temperature`, `metadata` and `id`
+/// (the caller's own name for the item, a string or a number, copied to its result).
 /// Blank lines are skipped; an item's index is its position among the non-blank lines,
-/// counting from 0.
+/// counting from 0, and its `line` the line number in the file.
 struct BatchPromptFile {
-    /// The requests, in file order; `requests[i]` is item `i`.
-    var requests: [GenerateRequest]
+    /// One non-blank line: a request, or why it is not one.
+    struct Item {
+        /// The line's number in the file, from 1.
+        var line: Int
+        /// The line's `id`, as written (a number as its JSON text).
+        var id: String?
+        var request: Result<GenerateRequest, BatchInputError>
+    }
+
+    /// The items, in file order; `items[i]` is item `i`.
+    var items: [Item]
 
     struct Defaults {
         var model: String
@@ -34,42 +44,65 @@ struct BatchPromptFile {
     }
 
     /// The keys a line may have.
-    static let knownKeys: Set<String> = ["model", "prompt", "system", "messages", "max_tokens", "temperature", "metadata"]
+    static let knownKeys: Set<String> = ["model", "prompt", "system", "messages", "max_tokens", "temperature", "metadata", "id"]
 
-    /// Reads and checks the whole file before anything is sent.
-    /// - Throws: `BatchInputError` naming the file and line that is wrong.
-    init(path: String, defaults: Defaults) throws {
+    /// Reads and checks the whole file before anything is sent. A line that is not a
+    /// usable request becomes an item that failed (`request` is the error), or, when
+    /// `strict`, fails the whole file.
+    /// - Throws: `BatchInputError` when the file cannot be read, or (`strict`) naming the
+    ///   first line that is wrong.
+    init(path: String, defaults: Defaults, strict: Bool = false) throws {
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
             throw BatchInputError(message: "cannot read \(path): \(error.localizedDescription)")
         }
-        let decoder = JSONDecoder()
-        var requests: [GenerateRequest] = []
+        var items: [Item] = []
         for (number, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             let trimmed = line.trimmingCharacters(in: .whitespaces)
             if trimmed.isEmpty { continue }
-            let location = "\(path) line \(number + 1)"
-            guard let object = try? JSONSerialization.jsonObject(with: Data(trimmed.utf8)) else {
-                throw BatchInputError(message: "\(location) is not valid JSON: each line must be one JSON object")
-            }
-            guard let fields = object as? [String: Any] else {
-                throw BatchInputError(message: "\(location) is not a JSON object: each line must be one request object")
-            }
-            if let unknown = fields.keys.sorted().first(where: { !Self.knownKeys.contains($0) }) {
-                throw BatchInputError(
-                    message: "\(location) has an unknown key '\(unknown)' (known: \(Self.knownKeys.sorted().joined(separator: ", ")))")
-            }
-            let parsed: Line
-            do {
-                parsed = try decoder.decode(Line.self, from: Data(trimmed.utf8))
-            } catch {
-                throw BatchInputError(message: "\(location) is not a request object: \(Self.describe(error))")
-            }
-            requests.append(try Self.request(from: parsed, defaults: defaults, where: "\(path) line \(number + 1)"))
+            let item = Self.item(trimmed, line: number + 1, location: "\(path) line \(number + 1)", defaults: defaults)
+            if strict, case .failure(let error) = item.request { throw error }
+            items.append(item)
         }
-        self.requests = requests
+        self.items = items
+    }
+
+    /// One non-blank line as an item.
+    private static func item(_ text: String, line: Int, location: String, defaults: Defaults) -> Item {
+        guard let object = try? JSONSerialization.jsonObject(with: Data(text.utf8)) else {
+            return Item(line: line, request: .failure(BatchInputError(message: "\(location) is not valid JSON: each line must be one JSON object")))
+        }
+        guard let fields = object as? [String: Any] else {
+            return Item(line: line, request: .failure(BatchInputError(message: "\(location) is not a JSON object: each line must be one request object")))
+        }
+        let id: String? =
+            switch fields["id"] {
+            case let string as String: string
+            case let number as NSNumber where !(fields["id"] is Bool): number.stringValue
+            default: nil
+            }
+        func failure(_ message: String) -> Item { Item(line: line, id: id, request: .failure(BatchInputError(message: message))) }
+        if fields["id"] != nil, id == nil { return failure("\(location): id must be a string or a number") }
+        if let unknown = fields.keys.sorted().first(where: { !Self.knownKeys.contains($0) }) {
+            return failure("\(location) has an unknown key '\(unknown)' (known: \(Self.knownKeys.sorted().joined(separator: ", ")))")
+        }
+        var fieldsWithoutID = fields
+        fieldsWithoutID["id"] = nil
+        let parsed: Line
+        do {
+            parsed = try JSONDecoder().decode(Line.self, from: JSONSerialization.data(withJSONObject: fieldsWithoutID))
+        } catch {
+            return failure("\(location) is not a request object: \(Self.describe(error))")
+        }
+        do {
+            return Item(line: line, id: id, request: .success(try Self.request(from: parsed, defaults: defaults, where: location)))
+        } catch let error as BatchInputError {
+            return Item(line: line, id: id, request: .failure(error))
+        } catch {
+            return failure("\(location): \(error)")
+        }
     }
 
     private static func request(from line: Line, defaults: Defaults, where location: String) throws -> GenerateRequest {

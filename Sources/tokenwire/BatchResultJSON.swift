@@ -2,11 +2,14 @@ import TokenwireClient
 import TokenwireCore
 
 /// One finished batch item as one line of JSON (the `tokenwire batch` output format):
-/// `index`, `model`, then `text`, `reasoning` (when there is any), `tool_calls`, `finish`
-/// with `usage`, or `error` with `code`, `status` and `message`.
+/// `index`, `line` (in the input file), `id` (when the input line has one), `model`, then
+/// `text`, `reasoning` (when there is any), `tool_calls`, `finish` with `usage`, or `error`
+/// with `code`, `status` and `message`.
 enum BatchResultJSON {
-    static func encode(_ result: BatchItemResult) -> String {
-        var fields = ["\"index\":\(result.index)", "\"model\":\(FrameJSON.quote(result.model))"]
+    static func encode(_ result: BatchItemResult, line: Int, id: String?) -> String {
+        var fields = ["\"index\":\(result.index)", "\"line\":\(line)"]
+        if let id { fields.append("\"id\":\(FrameJSON.quote(id))") }
+        fields.append("\"model\":\(FrameJSON.quote(result.model))")
         if let error = result.error {
             let status = error.status
             fields.append("\"error\":{\"code\":\(error.code),\"status\":\"\(status)\",\"message\":\(FrameJSON.quote(error.message))}")
