@@ -28,10 +28,11 @@ final class GRPCClientConnection: HTTP2ConnectionDelegate {
     /// Opens a call: sends the request; response messages go to `source`.
     func startCall(
         on connection: HTTP2ConnectionHandler, path: String, request: ByteBuffer, timeout: Duration?,
-        configuration: ClientConfiguration, metadata: [(name: String, value: String)] = [], source: GRPCClientStream.Source
+        configuration: ClientConfiguration, metadata: [(name: String, value: String)] = [], source: GRPCClientStream.Source,
+        responseMetadata: ResponseMetadata = ResponseMetadata()
     ) -> GRPCClientStream {
         let stream = GRPCClientStream(
-            path: path, connection: connection, maxMessageSize: configuration.maxReceiveMessageSize,
+            path: path, connection: connection, maxMessageSize: configuration.maxReceiveMessageSize, responseMetadata: responseMetadata,
             onEnd: { [weak self] stream in self?.streams.removeValue(forKey: stream.streamID) })
         stream.source = source
         if let closedReason {

@@ -46,8 +46,14 @@ final class GRPCClientStream {
     private var status: GRPCStatus?
     private var deadlineTimer: Scheduled<Void>?
     private var ended = false
+    /// Where the caller reads the response's headers and trailers.
+    private let responseMetadata: ResponseMetadata
 
-    init(path: String, connection: HTTP2ConnectionHandler, maxMessageSize: Int, onEnd: @escaping (GRPCClientStream) -> Void) {
+    init(
+        path: String, connection: HTTP2ConnectionHandler, maxMessageSize: Int, responseMetadata: ResponseMetadata = ResponseMetadata(),
+        onEnd: @escaping (GRPCClientStream) -> Void
+    ) {
+        self.responseMetadata = responseMetadata
         self.path = path
         self.connection = connection
         self.deframer = GRPCMessageDeframer(maxMessageSize: maxMessageSize)
@@ -64,6 +70,9 @@ final class GRPCClientStream {
     // MARK: From the connection
 
     func receivedHeaders(_ headers: [HTTP2Header], endStream: Bool) {
+        let fields = headers.filter { !$0.name.hasPrefix(":") }.map { (name: $0.name, value: $0.value) }
+        if !sawResponseHeaders { responseMetadata.received(headers: fields) }
+        if endStream { responseMetadata.received(trailers: fields) }
         if !sawResponseHeaders {
             sawResponseHeaders = true
             if let problem = Self.checkResponseHeaders(headers) {

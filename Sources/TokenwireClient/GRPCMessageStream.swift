@@ -10,6 +10,8 @@ public struct GRPCMessageStream: AsyncSequence, Sendable {
     >
 
     let producer: Producer
+    /// The call's response headers and trailers, as they arrive.
+    public let responseMetadata: ResponseMetadata
 
     public func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(base: producer.makeAsyncIterator())

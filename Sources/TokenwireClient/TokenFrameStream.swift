@@ -30,6 +30,10 @@ public struct TokenFrameStream: AsyncSequence, Sendable {
         var metadata: [(name: String, value: String)] = []
     }
 
+    /// The response's headers and trailers: of the first call (a stream resumed after a
+    /// lost connection continues in another call, whose own are not shown here).
+    public var responseMetadata: ResponseMetadata { messages.responseMetadata }
+
     init(messages: GRPCMessageStream, again: Again? = nil) {
         self.messages = messages
         self.again = again

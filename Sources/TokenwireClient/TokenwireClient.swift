@@ -255,6 +255,7 @@ public final class TokenwireClient: Sendable {
             delegate: GRPCClientStream.Delegate(slot: slot))
         let source = sequence.source
         let request = body
+        let responseMetadata = ResponseMetadata()
         eventLoop.execute { [self] in
             connection(attempts: configuration.reconnectAttempts).whenComplete { result in
                 guard !slot.value.consumerGone else { return }
@@ -262,13 +263,13 @@ public final class TokenwireClient: Sendable {
                 case .success(let connection):
                     slot.value.stream = connection.grpc.value.startCall(
                         on: connection.handler.value, path: path, request: request, timeout: timeout, configuration: configuration,
-                        metadata: metadata, source: source)
+                        metadata: metadata, source: source, responseMetadata: responseMetadata)
                 case .failure(let error):
                     source.finish(error)
                 }
             }
         }
-        return GRPCMessageStream(producer: sequence.sequence)
+        return GRPCMessageStream(producer: sequence.sequence, responseMetadata: responseMetadata)
     }
 
     private func unary(

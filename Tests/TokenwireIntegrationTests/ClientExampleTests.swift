@@ -20,6 +20,7 @@ import TokenwireTestSupport
             #expect(
                 output.stdout.split(separator: "\n").map(String.init) == [
                     "text: the quick brown fox ",
+                    "grpc-status: 0",
                     "frames: 5 finish: length",
                     "json: Lisbon 545923",
                     "item 0: the quick ",

@@ -17,6 +17,25 @@ struct ClientStreamingTests {
         }
     }
 
+    @Test func theResponsesHeadersAndTrailersAreReadableFromTheStream() async throws {
+        try await withServerAndClient { _, client in
+            let stream = client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 3))
+            #expect(stream.responseMetadata.trailers == nil)
+            _ = try await stream.collect()
+            let headers = try #require(stream.responseMetadata.headers)
+            #expect(headers.contains { $0.name == "content-type" && $0.value == "application/grpc" })
+            #expect(!headers.contains { $0.name.hasPrefix(":") })
+            let trailers = try #require(stream.responseMetadata.trailers)
+            #expect(trailers.contains { $0.name == "grpc-status" && $0.value == "0" })
+
+            // A call answered with trailers only: the same fields as headers and trailers.
+            let refused = client.call("/tokenwire.v1.TokenStream/Generate", GenerateRequest(model: "nope/none"))
+            await #expect(throws: TokenwireError.self) { for try await _ in refused {} }
+            #expect(refused.responseMetadata.value(of: "grpc-status") == "5")
+            #expect(refused.responseMetadata.trailers?.first { $0.name == "grpc-message" }?.value.contains("unknown model") == true, "\(refused.responseMetadata.trailers ?? [])")
+        }
+    }
+
     @Test func hundredConcurrentCallsShareOneConnection() async throws {
         try await withServerAndClient { server, client in
             try await withThrowingTaskGroup(of: [TokenFrame].self) { group in

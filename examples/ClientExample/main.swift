@@ -21,6 +21,8 @@ struct ClientExample {
             let words = client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 4), metadata: [("x-request-id", "example-1")])
             for try await piece in words.text { text += piece }
             print("text: \(text)")
+            // The response's headers and trailers.
+            print("grpc-status: \(words.responseMetadata.value(of: "grpc-status") ?? "-")")
 
             // Every frame, with a deadline.
             var frames = 0
