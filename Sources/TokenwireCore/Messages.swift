@@ -3,10 +3,36 @@ public struct ChatMessage: Sendable, Hashable {
     /// `system`, `user`, `assistant` or `tool`.
     public var role: String
     public var content: String
+    /// Role `tool`: the id of the call whose result `content` is.
+    public var toolCallID: String
+    /// Role `assistant`: the tool calls it made (as `Complete` returns them), so that a
+    /// conversation can go on with their results.
+    public var toolCalls: [ToolCall]
 
-    public init(role: String, content: String) {
+    public init(role: String, content: String, toolCallID: String = "", toolCalls: [ToolCall] = []) {
         self.role = role
         self.content = content
+        self.toolCallID = toolCallID
+        self.toolCalls = toolCalls
+    }
+
+    /// The result of tool call `id`, to send back after the assistant message that made it.
+    public static func toolResult(callID: String, content: String) -> ChatMessage {
+        ChatMessage(role: "tool", content: content, toolCallID: callID)
+    }
+}
+
+/// A function the model may call (`GenerateRequest.tools`; the proto's `Tool`).
+public struct ToolDefinition: Sendable, Hashable {
+    public var name: String
+    public var description: String
+    /// The arguments' JSON Schema, as JSON text (an object); empty: no arguments.
+    public var parameters: String
+
+    public init(name: String, description: String = "", parameters: String = "") {
+        self.name = name
+        self.description = description
+        self.parameters = parameters
     }
 }
 
@@ -27,6 +53,11 @@ public struct GenerateRequest: Sendable, Hashable {
     public var metadata: [String: String]
     /// Structured output: JSON, and how it is delivered; nil for plain text.
     public var responseFormat: ResponseFormat?
+    /// Functions the model may call; its calls arrive as `toolCall` frames.
+    public var tools: [ToolDefinition]
+    /// `""` or `"auto"`: the model decides; `"none"`; `"required"`: one of the tools; any
+    /// other value names the tool it must call.
+    public var toolChoice: String
 
     public init(
         model: String,
@@ -36,9 +67,13 @@ public struct GenerateRequest: Sendable, Hashable {
         resumeToken: String = "",
         resumeAfterSeq: UInt64 = 0,
         metadata: [String: String] = [:],
-        responseFormat: ResponseFormat? = nil
+        responseFormat: ResponseFormat? = nil,
+        tools: [ToolDefinition] = [],
+        toolChoice: String = ""
     ) {
         self.responseFormat = responseFormat
+        self.tools = tools
+        self.toolChoice = toolChoice
         self.model = model
         self.messages = messages
         self.maxTokens = maxTokens

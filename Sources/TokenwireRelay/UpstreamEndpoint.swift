@@ -54,7 +54,8 @@ struct UpstreamEndpoint: Sendable {
     /// The streaming request for `request`, whose model is `provider/model`.
     /// - Throws: `.invalidArgument` when forwarded metadata holds a character an HTTP
     ///   header cannot carry (NUL, CR, LF): the header would be cut or refused;
-    ///   `.unimplemented` when the request asks for JSON from an Anthropic provider.
+    ///   `.unimplemented` when the request asks for JSON from an Anthropic provider, or
+    ///   offers tools to a TGI one.
     func makeRequest(for request: GenerateRequest, model: String) throws(TokenwireError) -> HTTPClient.Request {
         var headers = HTTPHeaders()
         for (name, value) in fixedHeaders { headers.add(name: name, value: value) }
@@ -76,6 +77,12 @@ struct UpstreamEndpoint: Sendable {
                 code: .unimplemented,
                 message: "provider '\(provider)' speaks Anthropic's Messages API, to which Tokenwire passes no JSON response format: "
                     + "ask for text, or route the call to a provider that has one (docs/PROVIDERS.md, \"Structured output\")")
+        }
+        if dialect == .tgi, !request.tools.isEmpty {
+            throw TokenwireError(
+                code: .unimplemented,
+                message: "provider '\(provider)' speaks TGI's native generate_stream, which takes no tools: "
+                    + "send the call without tools, or route it to a chat provider (docs/PROVIDERS.md, \"Tools\")")
         }
         let body = ByteBuffer(bytes: dialect.dialectType.requestBody(for: request, model: model))
         let url = url(model: model)

@@ -157,9 +157,3 @@ extension DialectSupport {
         request.maxTokens > 0 ? request.maxTokens : nil
     }
 }
-
-/// One `{"role", "content"}` message, the shape most chat APIs share.
-struct RoleContentMessage: Encodable {
-    var role: String
-    var content: String
-}

@@ -16,14 +16,43 @@ extension OpenAIChatDialect {
         DialectSupport.encodeBody(
             Body(
                 model: model,
-                messages: request.messages.map { RoleContentMessage(role: $0.role, content: $0.content) },
+                messages: request.messages.map(ChatBodyMessage.init),
                 max_tokens: DialectSupport.maxTokens(of: request),
                 temperature: DialectSupport.temperature(of: request),
                 stream: true,
                 stream_options: StreamOptions(include_usage: true),
-                response_format: responseFormat(of: request)
+                response_format: responseFormat(of: request),
+                tools: request.tools.isEmpty ? nil : request.tools.map(FunctionTool.init),
+                tool_choice: request.tools.isEmpty ? nil : ToolChoiceField(ToolChoice(request.toolChoice))
             )
         )
+    }
+
+    /// `tool_choice`: `"none"`, `"required"`, or `{"type": "function", "function": {"name"}}`;
+    /// absent for auto (the default).
+    enum ToolChoiceField: Encodable {
+        case mode(String)
+        case named(String)
+
+        init?(_ choice: ToolChoice) {
+            switch choice {
+            case .auto: return nil
+            case .none: self = .mode("none")
+            case .required: self = .mode("required")
+            case .named(let name): self = .named(name)
+            }
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            switch self {
+            case .mode(let mode):
+                var container = encoder.singleValueContainer()
+                try container.encode(mode)
+            case .named(let name):
+                var container = encoder.singleValueContainer()
+                try container.encode(["type": JSONValue.string("function"), "function": .object(["name": .string(name)])])
+            }
+        }
     }
 
     /// `response_format`: `{"type":"json_object"}`, or `{"type":"json_schema","json_schema":
@@ -48,12 +77,14 @@ extension OpenAIChatDialect {
 
     private struct Body: Encodable {
         var model: String
-        var messages: [RoleContentMessage]
+        var messages: [ChatBodyMessage]
         var max_tokens: UInt32?
         var temperature: Double?
         var stream: Bool
         var stream_options: StreamOptions
         var response_format: ResponseFormatField?
+        var tools: [FunctionTool]?
+        var tool_choice: ToolChoiceField?
     }
 
     private struct StreamOptions: Encodable {

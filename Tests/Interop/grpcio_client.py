@@ -47,7 +47,8 @@ Cases:
                    three answers in order, the last an error_response NOT_FOUND.
     relay          Runs the calls listed in the JSON file --calls (a list of
                    {"method": "Generate"|"Complete", "model": ..., "metadata": {...},
-                   "max_tokens": N, "response_format": {protobuf JSON}}) and
+                   "max_tokens": N, "response_format": {protobuf JSON}, "request": {protobuf JSON
+                   of any GenerateRequest fields, merged}) and
                    prints every frame (or the completion) and the final status of each, for
                    the Swift test that started it to compare with what the upstream sent.
 
@@ -662,6 +663,9 @@ def case_relay(channel, args, report, budget):
         )
         if "response_format" in spec:
             json_format.ParseDict(spec["response_format"], request.response_format)
+        if "request" in spec:
+            # Any other GenerateRequest fields, in the protobuf JSON mapping (tools, messages, ...).
+            json_format.ParseDict(spec["request"], request)
         result = {"frames": [], "code": "OK", "details": ""}
         try:
             if spec.get("method", "Generate") == "Complete":

@@ -61,6 +61,77 @@ struct RequestBodyTests {
                 #""response_format":{"json_schema":{"name":"response","schema":{"properties":{"n":{"minimum":1.5,"type":"integer"}},"type":"object"},"strict":true},"type":"json_schema"}"#))
     }
 
+    /// A conversation that goes on after a tool call: the tools, the choice, the
+    /// assistant's call and the call's result, each in the provider's own shape.
+    static let toolConversation = GenerateRequest(
+        model: "m",
+        messages: [
+            ChatMessage(role: "user", content: "Weather in Paris?"),
+            ChatMessage(role: "assistant", content: "", toolCalls: [ToolCall(id: "call_1", name: "get_weather", arguments: #"{"city":"Paris"}"#)]),
+            .toolResult(callID: "call_1", content: #"{"temp_c":21}"#),
+        ],
+        tools: [
+            ToolDefinition(
+                name: "get_weather", description: "Current weather",
+                parameters: #"{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"#),
+            ToolDefinition(name: "get_time"),
+        ],
+        toolChoice: "get_weather")
+
+    static let weatherSchema = #"{"properties":{"city":{"type":"string"}},"required":["city"],"type":"object"}"#
+
+    @Test func toolsCallsAndResultsReachEachProviderInItsOwnShape() throws {
+        let request = Self.toolConversation
+        #expect(
+            try json(OpenAIChatDialect.requestBody(for: request, model: "m"))
+                == #"{"messages":[{"content":"Weather in Paris?","role":"user"},{"content":"","role":"assistant","tool_calls":[{"function":{"arguments":"{\"city\":\"Paris\"}","name":"get_weather"},"id":"call_1","type":"function"}]},{"content":"{\"temp_c\":21}","role":"tool","tool_call_id":"call_1"}],"model":"m","stream":true,"stream_options":{"include_usage":true},"tool_choice":{"function":{"name":"get_weather"},"type":"function"},"tools":[{"function":{"description":"Current weather","name":"get_weather","parameters":"#
+                    + Self.weatherSchema + #"},"type":"function"},{"function":{"name":"get_time","parameters":{"properties":{},"type":"object"}},"type":"function"}]}"#)
+        let responses = try json(OpenAIResponsesDialect.requestBody(for: request, model: "m"))
+        #expect(responses.contains(#"{"arguments":"{\"city\":\"Paris\"}","call_id":"call_1","name":"get_weather","type":"function_call"}"#), "\(responses)")
+        #expect(responses.contains(#"{"call_id":"call_1","output":"{\"temp_c\":21}","type":"function_call_output"}"#))
+        #expect(responses.contains(#""tool_choice":{"name":"get_weather","type":"function"}"#))
+        #expect(responses.contains(#"{"description":"Current weather","name":"get_weather","parameters":"# + Self.weatherSchema + #","type":"function"}"#))
+        let anthropic = try json(AnthropicDialect.requestBody(for: request, model: "m"))
+        #expect(anthropic.contains(#"{"content":[{"id":"call_1","input":{"city":"Paris"},"name":"get_weather","type":"tool_use"}],"role":"assistant"}"#), "\(anthropic)")
+        #expect(anthropic.contains(#"{"content":[{"content":"{\"temp_c\":21}","tool_use_id":"call_1","type":"tool_result"}],"role":"user"}"#))
+        #expect(anthropic.contains(#""tool_choice":{"name":"get_weather","type":"tool"}"#))
+        #expect(anthropic.contains(#"{"description":"Current weather","input_schema":"# + Self.weatherSchema + #","name":"get_weather"}"#))
+        let gemini = try json(GeminiDialect.requestBody(for: request, model: "m"))
+        #expect(gemini.contains(#"{"parts":[{"functionCall":{"args":{"city":"Paris"},"name":"get_weather"}}],"role":"model"}"#), "\(gemini)")
+        #expect(gemini.contains(#"{"parts":[{"functionResponse":{"name":"get_weather","response":{"temp_c":21}}}],"role":"user"}"#))
+        #expect(gemini.contains(#""toolConfig":{"functionCallingConfig":{"allowedFunctionNames":["get_weather"],"mode":"ANY"}}"#))
+        #expect(gemini.contains(#""tools":[{"functionDeclarations":[{"description":"Current weather","name":"get_weather","parameters":"# + Self.weatherSchema))
+        let cohere = try json(CohereDialect.requestBody(for: request, model: "m"))
+        #expect(cohere.contains(#""tool_calls":[{"function":{"arguments":"{\"city\":\"Paris\"}","name":"get_weather"},"id":"call_1","type":"function"}]"#), "\(cohere)")
+        #expect(cohere.contains(#"{"content":"{\"temp_c\":21}","role":"tool","tool_call_id":"call_1"}"#))
+        #expect(cohere.contains(#""tool_choice":"REQUIRED""#) && cohere.contains("get_weather") && !cohere.contains("get_time"))
+        let ollama = try json(OllamaDialect.requestBody(for: request, model: "m"))
+        #expect(ollama.contains(#""tool_calls":[{"function":{"arguments":{"city":"Paris"},"name":"get_weather"}}]"#), "\(ollama)")
+        #expect(ollama.contains(#"{"content":"{\"temp_c\":21}","role":"tool","tool_name":"get_weather"}"#))
+        #expect(ollama.contains(#""tools":[{"function":{"description":"Current weather","name":"get_weather""#) && !ollama.contains("get_time"))
+
+        // "none" and "required" in each shape; no tools: no tool fields at all.
+        var none = request
+        none.toolChoice = "none"
+        #expect(try json(OpenAIChatDialect.requestBody(for: none, model: "m")).contains(#""tool_choice":"none""#))
+        #expect(try json(AnthropicDialect.requestBody(for: none, model: "m")).contains(#""tool_choice":{"type":"none"}"#))
+        #expect(try json(GeminiDialect.requestBody(for: none, model: "m")).contains(#""functionCallingConfig":{"mode":"NONE"}"#))
+        #expect(try !json(OllamaDialect.requestBody(for: none, model: "m")).contains(#""tools""#))
+        var required = request
+        required.toolChoice = "required"
+        #expect(try json(OpenAIResponsesDialect.requestBody(for: required, model: "m")).contains(#""tool_choice":"required""#))
+        #expect(try json(AnthropicDialect.requestBody(for: required, model: "m")).contains(#""tool_choice":{"type":"any"}"#))
+        var auto = request
+        auto.toolChoice = ""
+        #expect(try !json(OpenAIChatDialect.requestBody(for: auto, model: "m")).contains("tool_choice"))
+        for body in [
+            try json(OpenAIChatDialect.requestBody(for: self.request, model: "m")), try json(AnthropicDialect.requestBody(for: self.request, model: "m")),
+            try json(GeminiDialect.requestBody(for: self.request, model: "m")), try json(OllamaDialect.requestBody(for: self.request, model: "m")),
+        ] {
+            #expect(!body.contains("tool"), "\(body)")
+        }
+    }
+
     @Test func openAIResponsesSendsInputItems() throws {
         let body = try json(OpenAIResponsesDialect.requestBody(for: request, model: "gpt-4o"))
         #expect(body.contains(#""input":[{"content":"Be brief.","role":"system"},"#))

@@ -103,7 +103,7 @@ struct NULAndLimitTests {
         do {
             _ = try BatchRequest(decoding: buffer)
         } catch {
-            #expect(error.message.contains("108000 messages and metadata entries"))
+            #expect(error.message.contains("108000 messages, metadata entries, tools and tool calls"))
         }
     }
 

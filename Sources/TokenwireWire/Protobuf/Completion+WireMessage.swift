@@ -14,12 +14,7 @@ extension Completion: WireMessage {
             message.pointee.n_tool_calls = toolCalls.count
             message.pointee.tool_calls = arena.pointerArray(of: Tokenwire__V1__ToolCall.self, count: toolCalls.count)
             for (position, toolCall) in toolCalls.enumerated() {
-                let element = arena.message(Tokenwire__V1__ToolCall.self) { tokenwire__v1__tool_call__init($0) }
-                element.pointee.id = arena.bytes(toolCall.id)
-                element.pointee.name = arena.bytes(toolCall.name)
-                element.pointee.arguments = arena.bytes(toolCall.arguments)
-                element.pointee.arguments_error = arena.bytes(toolCall.argumentsError)
-                message.pointee.tool_calls[position] = element
+                message.pointee.tool_calls[position] = toolCall.cMessage(in: &arena)
             }
             guard let finish else {
                 Self.pack(message, into: &buffer)
@@ -57,19 +52,7 @@ extension Completion: WireMessage {
     }
 
     private init(cMessage message: Tokenwire__V1__Completion) {
-        var toolCalls: [ToolCall] = []
-        toolCalls.reserveCapacity(message.n_tool_calls)
-        for position in 0..<message.n_tool_calls {
-            guard let toolCall = message.tool_calls[position]?.pointee else { continue }
-            toolCalls.append(
-                ToolCall(
-                    id: ProtobufCCodec.string(toolCall.id),
-                    name: ProtobufCCodec.string(toolCall.name),
-                    arguments: ProtobufCCodec.string(toolCall.arguments),
-                    argumentsError: ProtobufCCodec.string(toolCall.arguments_error)
-                )
-            )
-        }
+        let toolCalls = ToolCall.array(message.tool_calls, count: message.n_tool_calls)
         self.init(
             model: ProtobufCCodec.string(message.model),
             text: ProtobufCCodec.string(message.text),

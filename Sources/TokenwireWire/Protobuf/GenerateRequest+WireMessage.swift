@@ -45,6 +45,10 @@ extension GenerateRequest {
             let element = arena.message(Tokenwire__V1__ChatMessage.self) { tokenwire__v1__chat_message__init($0) }
             element.pointee.role = arena.bytes(chatMessage.role)
             element.pointee.content = arena.bytes(chatMessage.content)
+            element.pointee.tool_call_id = arena.bytes(chatMessage.toolCallID)
+            element.pointee.n_tool_calls = chatMessage.toolCalls.count
+            element.pointee.tool_calls = arena.pointerArray(of: Tokenwire__V1__ToolCall.self, count: chatMessage.toolCalls.count)
+            for (index, call) in chatMessage.toolCalls.enumerated() { element.pointee.tool_calls[index] = call.cMessage(in: &arena) }
             message.pointee.messages[position] = element
         }
         message.pointee.max_tokens = maxTokens
@@ -67,6 +71,16 @@ extension GenerateRequest {
             element.pointee.value = arena.bytes(entry.value)
             message.pointee.metadata[position] = element
         }
+        message.pointee.n_tools = tools.count
+        message.pointee.tools = arena.pointerArray(of: Tokenwire__V1__Tool.self, count: tools.count)
+        for (position, tool) in tools.enumerated() {
+            let element = arena.message(Tokenwire__V1__Tool.self) { tokenwire__v1__tool__init($0) }
+            element.pointee.name = arena.bytes(tool.name)
+            element.pointee.description = arena.bytes(tool.description)
+            element.pointee.parameters = arena.bytes(tool.parameters)
+            message.pointee.tools[position] = element
+        }
+        message.pointee.tool_choice = arena.bytes(toolChoice)
         if let format = responseFormat {
             let element = arena.message(Tokenwire__V1__ResponseFormat.self) { tokenwire__v1__response_format__init($0) }
             element.pointee.type = Tokenwire__V1__ResponseFormat__Type(rawValue: UInt32(bitPattern: format.kind.rawValue))
@@ -87,7 +101,9 @@ extension GenerateRequest {
             messages.append(
                 ChatMessage(
                     role: ProtobufCCodec.string(element.pointee.role),
-                    content: ProtobufCCodec.string(element.pointee.content)
+                    content: ProtobufCCodec.string(element.pointee.content),
+                    toolCallID: ProtobufCCodec.string(element.pointee.tool_call_id),
+                    toolCalls: ToolCall.array(element.pointee.tool_calls, count: element.pointee.n_tool_calls)
                 )
             )
         }
@@ -97,6 +113,15 @@ extension GenerateRequest {
             guard let entry = message.metadata[position] else { continue }
             // A key sent twice keeps its last value, as protobuf map semantics require.
             metadata[ProtobufCCodec.string(entry.pointee.key)] = ProtobufCCodec.string(entry.pointee.value)
+        }
+        var tools: [ToolDefinition] = []
+        tools.reserveCapacity(message.n_tools)
+        for position in 0..<message.n_tools {
+            guard let tool = message.tools[position]?.pointee else { continue }
+            tools.append(
+                ToolDefinition(
+                    name: ProtobufCCodec.string(tool.name), description: ProtobufCCodec.string(tool.description),
+                    parameters: ProtobufCCodec.string(tool.parameters)))
         }
         self.init(
             model: ProtobufCCodec.string(message.model),
@@ -112,7 +137,9 @@ extension GenerateRequest {
                     schema: ProtobufCCodec.string(format.pointee.schema),
                     schemaName: ProtobufCCodec.string(format.pointee.schema_name),
                     delivery: ResponseFormat.Delivery(rawValue: Int32(bitPattern: format.pointee.delivery.rawValue)))
-            }
+            },
+            tools: tools,
+            toolChoice: ProtobufCCodec.string(message.tool_choice)
         )
     }
 }

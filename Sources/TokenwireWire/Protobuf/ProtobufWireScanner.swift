@@ -2,14 +2,33 @@
 /// the shape checks count elements with it before protobuf-c allocates for them.
 enum ProtobufWireScanner {
     /// Counts `messages` (field 2) and `metadata` (field 7) of a `GenerateRequest`.
-    static func generateRequestCounts(_ bytes: UnsafeRawBufferPointer) -> (messages: Int, metadata: Int) {
+    /// The repeated elements of a `GenerateRequest`: chat messages (field 2), the tool
+    /// calls inside them (their field 4), metadata entries (7) and tools (9).
+    static func generateRequestCounts(_ bytes: UnsafeRawBufferPointer) -> GenerateRequestCounts {
+        var counts = GenerateRequestCounts()
+        forEachField(in: bytes) { field, wireType, payload in
+            guard wireType == 2 else { return }
+            switch field {
+            case 2:
+                counts.messages += 1
+                forEachField(in: payload) { field, wireType, _ in
+                    if field == 4, wireType == 2 { counts.toolCalls += 1 }
+                }
+            case 7: counts.metadata += 1
+            case 9: counts.tools += 1
+            default: break
+            }
+        }
+        return counts
+    }
+
+    struct GenerateRequestCounts {
         var messages = 0
         var metadata = 0
-        forEachField(in: bytes) { field, wireType, _ in
-            guard wireType == 2 else { return }
-            if field == 2 { messages += 1 } else if field == 7 { metadata += 1 }
-        }
-        return (messages, metadata)
+        var tools = 0
+        var toolCalls = 0
+
+        var all: Int { messages + metadata + tools + toolCalls }
     }
 
     /// Calls `body` with the number, the wire type and the payload of each field, in order

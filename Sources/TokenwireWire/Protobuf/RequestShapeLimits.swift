@@ -13,9 +13,15 @@ public enum RequestShapeLimits {
     public static let maxChatMessages = 10_000
     /// The most metadata entries one `GenerateRequest` (or one batch item) may carry.
     public static let maxMetadataEntries = 1_000
+    /// The most tools one `GenerateRequest` (or one batch item) may declare.
+    public static let maxTools = 1_000
+    /// The most tool calls the chat messages of one `GenerateRequest` (or one batch item)
+    /// may carry in all.
+    public static let maxToolCalls = 10_000
     /// The most items one `BatchRequest` may carry.
     public static let maxBatchItems = 10_000
-    /// The most chat messages and metadata entries one `BatchRequest` may carry in all.
+    /// The most chat messages, metadata entries, tools and tool calls one `BatchRequest`
+    /// may carry in all.
     public static let maxBatchElements = 100_000
 
     /// - Throws: `.invalidArgument` naming the count and the limit when a
@@ -36,7 +42,7 @@ public enum RequestShapeLimits {
                 guard field == 1, wireType == 2, failure == nil else { return }
                 items += 1
                 let counts = ProtobufWireScanner.generateRequestCounts(value)
-                elements += counts.messages + counts.metadata
+                elements += counts.all
                 failure = problem(counts, item: items - 1)
             }
         }
@@ -46,17 +52,23 @@ public enum RequestShapeLimits {
         }
         if elements > maxBatchElements {
             throw .invalidArgument(
-                "the batch's items carry \(elements) messages and metadata entries in all; at most \(maxBatchElements) are accepted: split it into several calls")
+                "the batch's items carry \(elements) messages, metadata entries, tools and tool calls in all; at most \(maxBatchElements) are accepted: split it into several calls")
         }
     }
 
-    private static func problem(_ counts: (messages: Int, metadata: Int), item: Int?) -> TokenwireError? {
+    private static func problem(_ counts: ProtobufWireScanner.GenerateRequestCounts, item: Int?) -> TokenwireError? {
         let subject = item.map { "batch item \($0)" } ?? "the request"
         if counts.messages > maxChatMessages {
             return .invalidArgument("\(subject) has \(counts.messages) chat messages; at most \(maxChatMessages) are accepted")
         }
         if counts.metadata > maxMetadataEntries {
             return .invalidArgument("\(subject) has \(counts.metadata) metadata entries; at most \(maxMetadataEntries) are accepted")
+        }
+        if counts.tools > maxTools {
+            return .invalidArgument("\(subject) declares \(counts.tools) tools; at most \(maxTools) are accepted")
+        }
+        if counts.toolCalls > maxToolCalls {
+            return .invalidArgument("\(subject)'s messages carry \(counts.toolCalls) tool calls; at most \(maxToolCalls) are accepted")
         }
         return nil
     }

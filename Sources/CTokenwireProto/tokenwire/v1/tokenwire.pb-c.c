@@ -52,6 +52,51 @@ void   tokenwire__v1__chat_message__free_unpacked
   assert(message->base.descriptor == &tokenwire__v1__chat_message__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   tokenwire__v1__tool__init
+                     (Tokenwire__V1__Tool         *message)
+{
+  static const Tokenwire__V1__Tool init_value = TOKENWIRE__V1__TOOL__INIT;
+  *message = init_value;
+}
+size_t tokenwire__v1__tool__get_packed_size
+                     (const Tokenwire__V1__Tool *message)
+{
+  assert(message->base.descriptor == &tokenwire__v1__tool__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tokenwire__v1__tool__pack
+                     (const Tokenwire__V1__Tool *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tokenwire__v1__tool__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tokenwire__v1__tool__pack_to_buffer
+                     (const Tokenwire__V1__Tool *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tokenwire__v1__tool__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tokenwire__V1__Tool *
+       tokenwire__v1__tool__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tokenwire__V1__Tool *)
+     protobuf_c_message_unpack (&tokenwire__v1__tool__descriptor,
+                                allocator, len, data);
+}
+void   tokenwire__v1__tool__free_unpacked
+                     (Tokenwire__V1__Tool *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tokenwire__v1__tool__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   tokenwire__v1__generate_request__metadata_entry__init
                      (Tokenwire__V1__GenerateRequest__MetadataEntry         *message)
 {
@@ -643,7 +688,7 @@ void   tokenwire__v1__tool_call__free_unpacked
   assert(message->base.descriptor == &tokenwire__v1__tool_call__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor tokenwire__v1__chat_message__field_descriptors[2] =
+static const ProtobufCFieldDescriptor tokenwire__v1__chat_message__field_descriptors[4] =
 {
   {
     "role",
@@ -669,15 +714,41 @@ static const ProtobufCFieldDescriptor tokenwire__v1__chat_message__field_descrip
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tool_call_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__ChatMessage, tool_call_id),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tool_calls",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tokenwire__V1__ChatMessage, n_tool_calls),
+    offsetof(Tokenwire__V1__ChatMessage, tool_calls),
+    &tokenwire__v1__tool_call__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tokenwire__v1__chat_message__field_indices_by_name[] = {
   1,   /* field[1] = content */
   0,   /* field[0] = role */
+  2,   /* field[2] = tool_call_id */
+  3,   /* field[3] = tool_calls */
 };
 static const ProtobufCIntRange tokenwire__v1__chat_message__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 4 }
 };
 const ProtobufCMessageDescriptor tokenwire__v1__chat_message__descriptor =
 {
@@ -687,11 +758,75 @@ const ProtobufCMessageDescriptor tokenwire__v1__chat_message__descriptor =
   "Tokenwire__V1__ChatMessage",
   "tokenwire.v1",
   sizeof(Tokenwire__V1__ChatMessage),
-  2,
+  4,
   tokenwire__v1__chat_message__field_descriptors,
   tokenwire__v1__chat_message__field_indices_by_name,
   1,  tokenwire__v1__chat_message__number_ranges,
   (ProtobufCMessageInit) tokenwire__v1__chat_message__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tokenwire__v1__tool__field_descriptors[3] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__Tool, name),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "description",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__Tool, description),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "parameters",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__Tool, parameters),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tokenwire__v1__tool__field_indices_by_name[] = {
+  1,   /* field[1] = description */
+  0,   /* field[0] = name */
+  2,   /* field[2] = parameters */
+};
+static const ProtobufCIntRange tokenwire__v1__tool__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor tokenwire__v1__tool__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tokenwire.v1.Tool",
+  "Tool",
+  "Tokenwire__V1__Tool",
+  "tokenwire.v1",
+  sizeof(Tokenwire__V1__Tool),
+  3,
+  tokenwire__v1__tool__field_descriptors,
+  tokenwire__v1__tool__field_indices_by_name,
+  1,  tokenwire__v1__tool__number_ranges,
+  (ProtobufCMessageInit) tokenwire__v1__tool__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor tokenwire__v1__generate_request__metadata_entry__field_descriptors[2] =
@@ -745,7 +880,7 @@ const ProtobufCMessageDescriptor tokenwire__v1__generate_request__metadata_entry
   (ProtobufCMessageInit) tokenwire__v1__generate_request__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tokenwire__v1__generate_request__field_descriptors[8] =
+static const ProtobufCFieldDescriptor tokenwire__v1__generate_request__field_descriptors[10] =
 {
   {
     "model",
@@ -843,6 +978,30 @@ static const ProtobufCFieldDescriptor tokenwire__v1__generate_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "tools",
+    9,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tokenwire__V1__GenerateRequest, n_tools),
+    offsetof(Tokenwire__V1__GenerateRequest, tools),
+    &tokenwire__v1__tool__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tool_choice",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BYTES,
+    0,   /* quantifier_offset */
+    offsetof(Tokenwire__V1__GenerateRequest, tool_choice),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tokenwire__v1__generate_request__field_indices_by_name[] = {
   2,   /* field[2] = max_tokens */
@@ -853,11 +1012,13 @@ static const unsigned tokenwire__v1__generate_request__field_indices_by_name[] =
   5,   /* field[5] = resume_after_seq */
   4,   /* field[4] = resume_token */
   3,   /* field[3] = temperature */
+  9,   /* field[9] = tool_choice */
+  8,   /* field[8] = tools */
 };
 static const ProtobufCIntRange tokenwire__v1__generate_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 8 }
+  { 0, 10 }
 };
 const ProtobufCMessageDescriptor tokenwire__v1__generate_request__descriptor =
 {
@@ -867,7 +1028,7 @@ const ProtobufCMessageDescriptor tokenwire__v1__generate_request__descriptor =
   "Tokenwire__V1__GenerateRequest",
   "tokenwire.v1",
   sizeof(Tokenwire__V1__GenerateRequest),
-  8,
+  10,
   tokenwire__v1__generate_request__field_descriptors,
   tokenwire__v1__generate_request__field_indices_by_name,
   1,  tokenwire__v1__generate_request__number_ranges,

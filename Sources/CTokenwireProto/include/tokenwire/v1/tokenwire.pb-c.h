@@ -16,6 +16,7 @@ PROTOBUF_C__BEGIN_DECLS
 
 
 typedef struct Tokenwire__V1__ChatMessage Tokenwire__V1__ChatMessage;
+typedef struct Tokenwire__V1__Tool Tokenwire__V1__Tool;
 typedef struct Tokenwire__V1__GenerateRequest Tokenwire__V1__GenerateRequest;
 typedef struct Tokenwire__V1__GenerateRequest__MetadataEntry Tokenwire__V1__GenerateRequest__MetadataEntry;
 typedef struct Tokenwire__V1__ResponseFormat Tokenwire__V1__ResponseFormat;
@@ -91,10 +92,37 @@ struct  Tokenwire__V1__ChatMessage
    */
   ProtobufCBinaryData role;
   ProtobufCBinaryData content;
+  /*
+   * role "tool": the id of the call whose result this is
+   */
+  ProtobufCBinaryData tool_call_id;
+  /*
+   * role "assistant": the calls it made (as Complete returns them, or joined from ToolCallDelta frames)
+   */
+  size_t n_tool_calls;
+  Tokenwire__V1__ToolCall **tool_calls;
 };
 #define TOKENWIRE__V1__CHAT_MESSAGE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__chat_message__descriptor) \
-    , {0,NULL}, {0,NULL} }
+    , {0,NULL}, {0,NULL}, {0,NULL}, 0,NULL }
+
+
+/*
+ * A function the model may call (GenerateRequest.tools); docs/PROVIDERS.md, "Tools".
+ */
+struct  Tokenwire__V1__Tool
+{
+  ProtobufCMessage base;
+  ProtobufCBinaryData name;
+  ProtobufCBinaryData description;
+  /*
+   * the arguments' JSON Schema, as JSON text (an object); empty: no arguments
+   */
+  ProtobufCBinaryData parameters;
+};
+#define TOKENWIRE__V1__TOOL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__tool__descriptor) \
+    , {0,NULL}, {0,NULL}, {0,NULL} }
 
 
 struct  Tokenwire__V1__GenerateRequest__MetadataEntry
@@ -144,6 +172,15 @@ struct  Tokenwire__V1__GenerateRequest
    * absent: plain text (docs/PROVIDERS.md, "Structured output")
    */
   Tokenwire__V1__ResponseFormat *response_format;
+  /*
+   * functions the model may call; its calls arrive as ToolCallDelta frames
+   */
+  size_t n_tools;
+  Tokenwire__V1__Tool **tools;
+  /*
+   * "" or "auto": the model decides; "none"; "required": one of the tools; else a tool's name: that tool
+   */
+  ProtobufCBinaryData tool_choice;
   Tokenwire__V1__GenerateRequest__SamplingCase sampling_case;
   union {
     /*
@@ -154,7 +191,7 @@ struct  Tokenwire__V1__GenerateRequest
 };
 #define TOKENWIRE__V1__GENERATE_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tokenwire__v1__generate_request__descriptor) \
-    , {0,NULL}, 0,NULL, 0, {0,NULL}, 0, 0,NULL, NULL, TOKENWIRE__V1__GENERATE_REQUEST__SAMPLING__NOT_SET, {0} }
+    , {0,NULL}, 0,NULL, 0, {0,NULL}, 0, 0,NULL, NULL, 0,NULL, {0,NULL}, TOKENWIRE__V1__GENERATE_REQUEST__SAMPLING__NOT_SET, {0} }
 
 
 /*
@@ -418,6 +455,25 @@ Tokenwire__V1__ChatMessage *
 void   tokenwire__v1__chat_message__free_unpacked
                      (Tokenwire__V1__ChatMessage *message,
                       ProtobufCAllocator *allocator);
+/* Tokenwire__V1__Tool methods */
+void   tokenwire__v1__tool__init
+                     (Tokenwire__V1__Tool         *message);
+size_t tokenwire__v1__tool__get_packed_size
+                     (const Tokenwire__V1__Tool   *message);
+size_t tokenwire__v1__tool__pack
+                     (const Tokenwire__V1__Tool   *message,
+                      uint8_t             *out);
+size_t tokenwire__v1__tool__pack_to_buffer
+                     (const Tokenwire__V1__Tool   *message,
+                      ProtobufCBuffer     *buffer);
+Tokenwire__V1__Tool *
+       tokenwire__v1__tool__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tokenwire__v1__tool__free_unpacked
+                     (Tokenwire__V1__Tool *message,
+                      ProtobufCAllocator *allocator);
 /* Tokenwire__V1__GenerateRequest__MetadataEntry methods */
 void   tokenwire__v1__generate_request__metadata_entry__init
                      (Tokenwire__V1__GenerateRequest__MetadataEntry         *message);
@@ -673,6 +729,9 @@ void   tokenwire__v1__tool_call__free_unpacked
 typedef void (*Tokenwire__V1__ChatMessage_Closure)
                  (const Tokenwire__V1__ChatMessage *message,
                   void *closure_data);
+typedef void (*Tokenwire__V1__Tool_Closure)
+                 (const Tokenwire__V1__Tool *message,
+                  void *closure_data);
 typedef void (*Tokenwire__V1__GenerateRequest__MetadataEntry_Closure)
                  (const Tokenwire__V1__GenerateRequest__MetadataEntry *message,
                   void *closure_data);
@@ -761,6 +820,7 @@ void tokenwire__v1__token_stream__complete(ProtobufCService *service,
 /* --- descriptors --- */
 
 extern const ProtobufCMessageDescriptor tokenwire__v1__chat_message__descriptor;
+extern const ProtobufCMessageDescriptor tokenwire__v1__tool__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__generate_request__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__generate_request__metadata_entry__descriptor;
 extern const ProtobufCMessageDescriptor tokenwire__v1__response_format__descriptor;
