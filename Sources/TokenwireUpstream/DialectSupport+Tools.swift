@@ -110,3 +110,40 @@ struct ChatBodyMessage: Encodable {
         tool_calls = message.toolCalls.isEmpty ? nil : message.toolCalls.map(FunctionCall.init)
     }
 }
+
+/// `tool_choice` in OpenAI's shapes (chat completions, Responses): `"none"`, `"required"`,
+/// or an object naming the tool, which `named` builds (chat nests the name in `function`,
+/// Responses does not); nil for auto, the default.
+struct OpenAIToolChoice: Encodable {
+    let value: JSONValue
+
+    init?(_ choice: ToolChoice, named: (String) -> JSONValue) {
+        switch choice {
+        case .auto: return nil
+        case .none: value = .string("none")
+        case .required: value = .string("required")
+        case .named(let name): value = named(name)
+        }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try value.encode(to: encoder)
+    }
+}
+
+/// A function tool with its fields at the top level, `{"name", "description",
+/// "parameters"}`: Gemini's function declarations, and Responses' tools (with
+/// `"type": "function"`).
+struct FlatFunctionTool: Encodable {
+    var type: String?
+    var name: String
+    var description: String?
+    var parameters: JSONValue
+
+    init(_ tool: ToolDefinition, type: String? = nil) {
+        self.type = type
+        name = tool.name
+        description = tool.description.isEmpty ? nil : tool.description
+        parameters = DialectSupport.parameters(of: tool)
+    }
+}

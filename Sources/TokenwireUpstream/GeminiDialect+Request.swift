@@ -33,26 +33,14 @@ extension GeminiDialect {
                     responseMimeType: DialectSupport.wantsJSON(request) ? "application/json" : nil,
                     responseSchema: DialectSupport.schema(of: request)
                 ),
-                tools: request.tools.isEmpty ? nil : [Tools(functionDeclarations: request.tools.map(FunctionDeclaration.init))],
+                tools: request.tools.isEmpty ? nil : [Tools(functionDeclarations: request.tools.map { FlatFunctionTool($0) })],
                 toolConfig: request.tools.isEmpty ? nil : ToolConfig(ToolChoice(request.toolChoice))
             )
         )
     }
 
     private struct Tools: Encodable {
-        var functionDeclarations: [FunctionDeclaration]
-    }
-
-    private struct FunctionDeclaration: Encodable {
-        var name: String
-        var description: String?
-        var parameters: JSONValue
-
-        init(_ tool: ToolDefinition) {
-            name = tool.name
-            description = tool.description.isEmpty ? nil : tool.description
-            parameters = DialectSupport.parameters(of: tool)
-        }
+        var functionDeclarations: [FlatFunctionTool]
     }
 
     private struct ToolConfig: Encodable {

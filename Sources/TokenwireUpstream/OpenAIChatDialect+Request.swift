@@ -23,37 +23,13 @@ extension OpenAIChatDialect {
                 stream_options: StreamOptions(include_usage: true),
                 response_format: responseFormat(of: request),
                 tools: request.tools.isEmpty ? nil : request.tools.map(FunctionTool.init),
-                tool_choice: request.tools.isEmpty ? nil : ToolChoiceField(ToolChoice(request.toolChoice))
+                tool_choice: request.tools.isEmpty ? nil : OpenAIToolChoice(ToolChoice(request.toolChoice)) { name in
+                    .object(["type": .string("function"), "function": .object(["name": .string(name)])])
+                }
             )
         )
     }
 
-    /// `tool_choice`: `"none"`, `"required"`, or `{"type": "function", "function": {"name"}}`;
-    /// absent for auto (the default).
-    enum ToolChoiceField: Encodable {
-        case mode(String)
-        case named(String)
-
-        init?(_ choice: ToolChoice) {
-            switch choice {
-            case .auto: return nil
-            case .none: self = .mode("none")
-            case .required: self = .mode("required")
-            case .named(let name): self = .named(name)
-            }
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            switch self {
-            case .mode(let mode):
-                var container = encoder.singleValueContainer()
-                try container.encode(mode)
-            case .named(let name):
-                var container = encoder.singleValueContainer()
-                try container.encode(["type": JSONValue.string("function"), "function": .object(["name": .string(name)])])
-            }
-        }
-    }
 
     /// `response_format`: `{"type":"json_object"}`, or `{"type":"json_schema","json_schema":
     /// {"name","schema","strict":true}}`; nil (absent) for text.
@@ -84,7 +60,7 @@ extension OpenAIChatDialect {
         var stream_options: StreamOptions
         var response_format: ResponseFormatField?
         var tools: [FunctionTool]?
-        var tool_choice: ToolChoiceField?
+        var tool_choice: OpenAIToolChoice?
     }
 
     private struct StreamOptions: Encodable {

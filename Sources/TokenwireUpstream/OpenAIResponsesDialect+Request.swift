@@ -22,8 +22,10 @@ extension OpenAIResponsesDialect {
                 temperature: DialectSupport.temperature(of: request),
                 stream: true,
                 text: textFormat(of: request),
-                tools: request.tools.isEmpty ? nil : request.tools.map(ResponsesTool.init),
-                tool_choice: request.tools.isEmpty ? nil : ToolChoiceField(ToolChoice(request.toolChoice))
+                tools: request.tools.isEmpty ? nil : request.tools.map { FlatFunctionTool($0, type: "function") },
+                tool_choice: request.tools.isEmpty ? nil : OpenAIToolChoice(ToolChoice(request.toolChoice)) { name in
+                    .object(["type": .string("function"), "name": .string(name)])
+                }
             )
         )
     }
@@ -53,41 +55,6 @@ extension OpenAIResponsesDialect {
         }
     }
 
-    struct ResponsesTool: Encodable {
-        var type = "function"
-        var name: String
-        var description: String?
-        var parameters: JSONValue
-
-        init(_ tool: ToolDefinition) {
-            name = tool.name
-            description = tool.description.isEmpty ? nil : tool.description
-            parameters = DialectSupport.parameters(of: tool)
-        }
-    }
-
-    /// `tool_choice`: `"none"`, `"required"` or `{"type": "function", "name"}`; absent for auto.
-    enum ToolChoiceField: Encodable {
-        case mode(String)
-        case named(String)
-
-        init?(_ choice: ToolChoice) {
-            switch choice {
-            case .auto: return nil
-            case .none: self = .mode("none")
-            case .required: self = .mode("required")
-            case .named(let name): self = .named(name)
-            }
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.singleValueContainer()
-            switch self {
-            case .mode(let mode): try container.encode(mode)
-            case .named(let name): try container.encode(["type": "function", "name": name])
-            }
-        }
-    }
 
     /// `text.format`: `{"type":"json_object"}`, or `{"type":"json_schema","name","schema",
     /// "strict":true}`; nil (absent) for text.
@@ -115,7 +82,7 @@ extension OpenAIResponsesDialect {
         var temperature: Double?
         var stream: Bool
         var text: TextField?
-        var tools: [ResponsesTool]?
-        var tool_choice: ToolChoiceField?
+        var tools: [FlatFunctionTool]?
+        var tool_choice: OpenAIToolChoice?
     }
 }
