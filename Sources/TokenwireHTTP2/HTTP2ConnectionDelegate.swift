@@ -21,9 +21,14 @@ public protocol HTTP2ConnectionDelegate: AnyObject {
     /// The connection is gone, and with it every stream still open on it (they get no
     /// `closedStream` of their own).
     func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?)
+    /// The bytes of one burst of socket reads have all been processed (NIO's
+    /// `channelReadComplete`), before the handler flushes. The default does nothing.
+    func connectionReadComplete(_ connection: HTTP2ConnectionHandler)
 }
 
 extension HTTP2ConnectionDelegate {
+    public func connectionReadComplete(_ connection: HTTP2ConnectionHandler) {}
+
     public func connection(
         _ connection: HTTP2ConnectionHandler, refusedHeaders refusal: HTTP2HeaderListTooLarge, streamID: HTTP2StreamID, endStream: Bool
     ) {

@@ -108,6 +108,7 @@ public final class HTTP2ConnectionHandler: ChannelInboundHandler {
     }
 
     public func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.connectionReadComplete(self)
         if flushNeeded { flush() }
         context.fireChannelReadComplete()
     }

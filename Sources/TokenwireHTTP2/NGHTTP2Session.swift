@@ -206,29 +206,24 @@ final class NGHTTP2Session {
     }
 
     private static func withNameValues<R>(_ headers: [HTTP2Header], _ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count } + 1)
-        for header in headers {
-            bytes.append(contentsOf: header.name.utf8)
-            bytes.append(contentsOf: header.value.utf8)
-        }
-        bytes.append(0)  // never an empty array, so there is always a base address
-        return bytes.withUnsafeMutableBufferPointer { storage in
-            var offset = 0
-            var fields: [nghttp2_nv] = []
-            fields.reserveCapacity(headers.count)
-            for header in headers {
-                let nameLength = header.name.utf8.count
-                let valueLength = header.value.utf8.count
-                fields.append(nghttp2_nv(
-                    name: storage.baseAddress! + offset,
-                    value: storage.baseAddress! + offset + nameLength,
-                    namelen: nameLength,
-                    valuelen: valueLength,
-                    flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
-                offset += nameLength + valueLength
+        // Scratch space the size of these fields (on the stack when small: a response's
+        // headers and trailers are tens of bytes); nghttp2 copies the fields it is given.
+        let byteCount = headers.reduce(0) { $0 + $1.name.utf8.count + $1.value.utf8.count } + 1
+        return withUnsafeTemporaryAllocation(of: UInt8.self, capacity: byteCount) { storage in
+            withUnsafeTemporaryAllocation(of: nghttp2_nv.self, capacity: max(1, headers.count)) { fields in
+                var offset = 0
+                for (index, header) in headers.enumerated() {
+                    let name = storage.baseAddress! + offset
+                    let nameLength = UnsafeMutableBufferPointer(start: name, count: header.name.utf8.count).initialize(from: header.name.utf8).1
+                    let value = name + nameLength
+                    let valueLength = UnsafeMutableBufferPointer(start: value, count: header.value.utf8.count).initialize(from: header.value.utf8).1
+                    fields.baseAddress!.advanced(by: index).initialize(to: nghttp2_nv(
+                        name: name, value: value, namelen: nameLength, valuelen: valueLength,
+                        flags: UInt8(NGHTTP2_NV_FLAG_NONE.rawValue)))
+                    offset += nameLength + valueLength
+                }
+                return body(UnsafePointer(fields.baseAddress!), headers.count)
             }
-            return fields.withUnsafeBufferPointer { body($0.baseAddress!, $0.count) }
         }
     }
 

@@ -82,6 +82,9 @@ final class GRPCServerCall {
         }
     }
 
+    /// Whether the request message is still arriving.
+    var isReceivingRequest: Bool { state.isReceiving }
+
     func received(_ data: ByteBuffer) {
         if state.isStreamingRequests {
             run(state.received(data, refusal: nil))

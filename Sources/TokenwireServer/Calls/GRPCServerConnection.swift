@@ -14,6 +14,11 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
     private let logger: Logger
     private let onClose: () -> Void
     private var calls: [HTTP2StreamID: GRPCServerCall] = [:]
+    /// Calls whose request had not ended when their headers arrived: their request timers
+    /// are armed at the end of the read burst, for those whose request is still arriving
+    /// then (almost every unary request ends in the burst its headers came in, and needs
+    /// no timer: three allocations per call fewer).
+    private var awaitingRequest: [GRPCServerCall] = []
     private let scheduling: CallScheduling
     private let requestBytes: RequestBufferAccount
     /// The client's address, for the calls' log lines.
@@ -66,7 +71,7 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
                 tenant: tenant.map { ($0, security.tenantLimits) }, metrics: metrics, logger: logger)
             calls[streamID] = call
             if let timeout = head.timeout { call.startDeadline(after: timeout) }
-            if !endStream, !head.method.takesRequestStream { call.startRequestTimer(configuration.connectionLimits.requestTimeout) }
+            if !endStream, !head.method.takesRequestStream { awaitingRequest.append(call) }
             call.headersReceived()
             if endStream { call.receivedEnd() }
         }
@@ -98,7 +103,16 @@ final class GRPCServerConnection: HTTP2ConnectionDelegate {
 
     func connection(_ connection: HTTP2ConnectionHandler, receivedGoAway lastStreamID: HTTP2StreamID, errorCode: HTTP2ErrorCode) {}
 
+    func connectionReadComplete(_ connection: HTTP2ConnectionHandler) {
+        guard !awaitingRequest.isEmpty else { return }
+        for call in awaitingRequest where call.isReceivingRequest {
+            call.startRequestTimer(configuration.connectionLimits.requestTimeout)
+        }
+        awaitingRequest.removeAll(keepingCapacity: true)
+    }
+
     func connectionClosed(_ connection: HTTP2ConnectionHandler, error: (any Error)?) {
+        awaitingRequest.removeAll()
         for call in calls.values { call.connectionLost() }
         calls.removeAll()
         onClose()
