@@ -20,8 +20,11 @@
 # its --resume-memory full and old streams dropped as new ones end, rather than while its
 # heap grows.
 #
+# A binary given as BINARY@ARGS is served with ARGS added (commas for spaces), so one
+# binary can be compared with itself under other flags: tokenwire tokenwire@--resume-buffer,0
+#
 # usage: tools/bench-call-cost.sh [--calls N] [--conns C] [--streams S] [--body FILE]
-#                                 [--warmup W] [--count-switches] [--count-mallocs] BINARY...
+#                                 [--warmup W] [--count-switches] [--count-mallocs] BINARY[@ARGS]...
 #   defaults: 100000 calls, 16 x 16, ../shared/peers/bodies/gen50.bin (shape c50), no warm-up
 set -euo pipefail
 
@@ -42,7 +45,7 @@ while [ $# -gt 0 ]; do
     --warmup) warmup="$2"; shift 2 ;;
     --count-switches) count_switches=1; shift ;;
     --count-mallocs) count_mallocs=1; shift ;;
-    -h|--help) sed -n 2,25p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,28p "$0"; exit 0 ;;
     -*) echo "bench-call-cost: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -56,13 +59,13 @@ if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then pin_server=(tasks
 
 events=()
 if [ "$count_mallocs" = 1 ]; then
-  libc="$(ldd "$1" | grep -o '/[^ ]*libc\.so\.6' | head -1)"
+  libc="$(ldd "${1%%@*}" | grep -o '/[^ ]*libc\.so\.6' | head -1)"
   [ -n "$libc" ] || { echo "bench-call-cost: $1 does not link libc.so.6" >&2; exit 2; }
   perf probe -q -x "$libc" -a malloc 2>/dev/null || true
   events+=(-e "probe_libc:malloc")
 fi
 if [ "$count_switches" = 1 ]; then
-  concurrency="$(ldd "$1" | grep -o '/[^ ]*libswift_Concurrency.so' | head -1)"
+  concurrency="$(ldd "${1%%@*}" | grep -o '/[^ ]*libswift_Concurrency.so' | head -1)"
   [ -n "$concurrency" ] || { echo "bench-call-cost: $1 does not link libswift_Concurrency.so" >&2; exit 2; }
   for symbol in swift_task_switch swift_job_run_on_task_executor; do
     perf probe -q -x "$concurrency" -a "$symbol" 2>/dev/null || true
@@ -76,9 +79,12 @@ hz="$(getconf CLK_TCK)"
 port=$((61000 + RANDOM % 4000))
 server_pid=""
 trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; true' EXIT
-for binary in "$@"; do
+for spec in "$@"; do
+  binary="${spec%%@*}"
+  serve_args=()
+  if [ "$spec" != "$binary" ]; then IFS=, read -r -a serve_args <<<"${spec#*@}"; fi
   port=$((port + 1))
-  "${pin_server[@]}" "$binary" serve --port "$port" --log-level warning >/dev/null 2>&1 &
+  "${pin_server[@]}" "$binary" serve --port "$port" --log-level warning "${serve_args[@]}" >/dev/null 2>&1 &
   server_pid=$!
   for _ in $(seq 1 100); do "$binary" health --port "$port" >/dev/null 2>&1 && break; sleep 0.1; done
   "$binary" health --port "$port" >/dev/null || { echo "bench-call-cost: $binary did not come up on port $port" >&2; exit 1; }
@@ -115,6 +121,6 @@ for binary in "$@"; do
   rate="$(sed -n 's/.*finished in [0-9.]*m\?s, \([0-9.]*\) req\/s.*/\1/p' <<<"$output")"
   succeeded="$(sed -n 's/.* \([0-9]*\) succeeded.*/\1/p' <<<"$output")"
   [ "${succeeded:-0}" = "$calls" ] || echo "bench-call-cost: $binary: only ${succeeded:-0} of $calls calls succeeded" >&2
-  awk -v b="$binary" -v r="$rate" -v ok="$succeeded" -v t=$((after - before)) -v hz="$hz" -v n="$calls" -v sw="$switches" \
+  awk -v b="$spec" -v r="$rate" -v ok="$succeeded" -v t=$((after - before)) -v hz="$hz" -v n="$calls" -v sw="$switches" \
     'BEGIN {printf "%s calls/s=%s succeeded=%s cpu_us_per_call=%.1f%s\n", b, r, ok, t / hz * 1e6 / n, sw}'
 done

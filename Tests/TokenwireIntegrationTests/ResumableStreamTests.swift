@@ -198,12 +198,12 @@ struct ResumableStreamTests {
     }
 
     @Test func serverWideBoundDropsTheOldestEndedStreamsFirstAndKeepsTheNewest() async throws {
-        // Each ended stream counts its frames' storage and 1 KiB: 64 KiB holds a few dozen
-        // of these, not all 120.
+        // Each ended stream counts its frames (~400 bytes here) and 128 bytes: 64 KiB holds
+        // about 120 of these, not all 300.
         try await withServerAndClient(configure: { $0.resume.maxTotalBytes = 64 * 1024 }) { _, client in
             var tokens: [String] = []
             var last: [TokenFrame] = []
-            for _ in 0..<120 {
+            for _ in 0..<300 {
                 last = try await client.generate(GenerateRequest(model: "synthetic/flood", maxTokens: 20)).collect()
                 tokens.append(try Self.resumeToken(of: last))
             }
@@ -216,7 +216,7 @@ struct ResumableStreamTests {
             Self.expectWhole(long, count: 2000)
             let replay = try await client.generate(Self.resumeRequest(try Self.resumeToken(of: long), after: 0)).collect()
             #expect(replay == long)
-            let newest = try await client.generate(Self.resumeRequest(tokens[119], after: 0)).collect()
+            let newest = try await client.generate(Self.resumeRequest(tokens[299], after: 0)).collect()
             #expect(newest == last)
         }
     }

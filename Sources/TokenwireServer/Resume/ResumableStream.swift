@@ -61,8 +61,9 @@ final class ResumableStream: Sendable {
     private let mirror: ResumeMirror?
     /// Where the grace timer runs (the producer's loop).
     private let eventLoop: any EventLoop
-    /// Tells the registry the stream ended (its retention starts).
-    private let onEnd: @Sendable (ResumableStream) -> Void
+    /// Tells the registry the stream ended, with its log (finished): the registry keeps the
+    /// frames for the retention, and this object goes with its call.
+    private let onEnd: @Sendable (ResumableStream, StreamFrameLog) -> Void
     private let state: Mutex<State>
 
     /// A class, so that handing one on per frame costs one reference, not a writer's four.
@@ -126,7 +127,7 @@ final class ResumableStream: Sendable {
     init(
         token: ResumeToken, start: StreamStart, firstReader: GRPCResponseWriter, configuration: ResumeConfiguration,
         memory: ResumeMemory, mirror: ResumeMirror? = nil, eventLoop: any EventLoop,
-        onEnd: @escaping @Sendable (ResumableStream) -> Void
+        onEnd: @escaping @Sendable (ResumableStream, StreamFrameLog) -> Void
     ) {
         self.key = token
         self.token = token.text
@@ -143,6 +144,24 @@ final class ResumableStream: Sendable {
             inReaderQueue: true, readers: [Reader(id: 0, writer: firstReader)]))
     }
 
+    /// A stream that has ended, over the frames the registry kept (`EndedStreams`): what a
+    /// resume after the end attaches to.
+    init(
+        token: ResumeToken, ended: EndedStreams.Ended, configuration: ResumeConfiguration, memory: ResumeMemory,
+        eventLoop: any EventLoop
+    ) {
+        self.key = token
+        self.token = token.text
+        self.mirror = nil
+        self.onEnd = { _, _ in }
+        self.configuration = configuration
+        self.memory = memory
+        self.eventLoop = eventLoop
+        var log = StreamFrameLog(maxBytes: max(configuration.maxStreamBytes, ended.messages.readableBytes), messages: ended.messages, lastSeq: ended.lastSeq)
+        log.finish(ended.status)
+        self.state = Mutex(State(numbering: FrameNumbering(start: StreamStart(streamID: "", model: "", provider: "")), log: log, inReaderQueue: false, readers: [], ended: true))
+    }
+
     /// How often (in bytes appended or evicted) a running stream updates the server's total.
     static let chargeStep = 16 * 1024
 
@@ -156,14 +175,6 @@ final class ResumableStream: Sendable {
 
     /// Whether the stream has ended.
     var hasEnded: Bool { state.withLock { $0.ended } }
-
-    /// Bytes this stream counts against the server's total: its frames while it runs;
-    /// once it has ended, its log's storage and the stream itself.
-    var heldBytes: Int { state.withLock { $0.charged } }
-
-    /// About what a stream costs besides its frames (this object, its state, its entry in
-    /// the registry), counted once it has ended.
-    static let overheadBytes = 1024
 
     /// What the producing call's log line reports of the stream so far.
     func report(into fields: inout CallReport.Fields) {
@@ -395,8 +406,8 @@ final class ResumableStream: Sendable {
     /// - Returns: the final status.
     @discardableResult
     func finish(_ status: GRPCStatus) -> GRPCStatus {
-        let (waiters, final, first) = state.withLock { state -> ([CheckedContinuation<GRPCStatus, Never>], GRPCStatus, Bool) in
-            if let ended = state.log.endStatus { return ([], ended, false) }
+        let (waiters, final, endedLog) = state.withLock { state -> ([CheckedContinuation<GRPCStatus, Never>], GRPCStatus, StreamFrameLog?) in
+            if let ended = state.log.endStatus { return ([], ended, nil) }
             takeOverLog(&state, lastSeq: state.numbering.seq)
             // Every reader has its frames queued; the stream, kept for its retention,
             // need not keep their writers (and their connections' queues) alive.
@@ -411,19 +422,18 @@ final class ResumableStream: Sendable {
                     mirror.hasNews(self)
                 }
             }
-            let charge = state.log.footprint + Self.overheadBytes
-            memory.add(charge - state.charged)
-            memory.addEnded(charge)
-            state.charged = charge
+            // The registry charges what it keeps (`EndedStreams`); this object goes.
+            memory.add(-state.charged)
+            state.charged = 0
             state.uncharged = 0
             state.ended = true
             state.graceTimer?.cancel()
             state.graceTimer = nil
             state.cancelProducer = nil
             defer { state.endWaiters.removeAll() }
-            return (Array(state.endWaiters.values), final, true)
+            return (Array(state.endWaiters.values), final, state.log)
         }
-        if first { onEnd(self) }
+        if let endedLog { onEnd(self, endedLog) }
         for waiter in waiters { waiter.resume(returning: final) }
         return final
     }

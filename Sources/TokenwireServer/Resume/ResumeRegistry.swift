@@ -6,10 +6,11 @@ import TokenwireCore
 /// The server's resumable streams by token: registered when a Generate starts, found by a
 /// resume, dropped `retention` after they end.
 ///
-/// Ended streams queue up in the order they ended. On registrations and lookups, at most
-/// once a second, a sweep drops those past their retention from the front of the queue,
-/// and, while the server's total is over its bound, the oldest ended streams whole: a
-/// sweep costs what it drops, not what is held.
+/// A running stream is its `ResumableStream`; an ended one is a record and its frames in
+/// `EndedStreams` (the object goes with its call). Ended streams are dropped in the order
+/// they ended: on registrations and lookups, at most once a second, a sweep drops those
+/// past their retention, and, while the server's total is over its bound, the oldest
+/// whole: a sweep costs what it drops, not what is held.
 final class ResumeRegistry: Sendable {
     let configuration: ResumeConfiguration
     let memory: ResumeMemory
@@ -17,21 +18,24 @@ final class ResumeRegistry: Sendable {
     let mirror: ResumeMirror?
     /// Serves resumes of streams this replica does not hold, from the resume store.
     let follower: ResumeFollower?
-    /// The streams by token and the ended queue: touched by calls on every loop, only
-    /// inside the lock; streams are called (their own lock) outside it.
-    private let state = Mutex(State())
+    /// Where a resume of an ended stream keeps its (idle) grace timer.
+    private let group: any EventLoopGroup
+    /// The streams by token: touched by calls on every loop, only inside the lock; streams
+    /// are called (their own lock) outside it.
+    private let state: Mutex<State>
 
     private struct State {
-        var streams: [ResumeToken: ResumableStream] = [:]
-        /// Ended streams, the earliest first.
-        var ended = CircularBuffer<(token: ResumeToken, at: NIODeadline)>()
+        var running: [ResumeToken: ResumableStream] = [:]
+        var ended: EndedStreams
         var lastSweep = NIODeadline.now()
         var isClosed = false
     }
 
     init(configuration: ResumeConfiguration, group: any EventLoopGroup, logger: Logger) {
         self.configuration = configuration
+        self.group = group
         self.memory = ResumeMemory(limit: configuration.maxTotalBytes)
+        self.state = Mutex(State(ended: EndedStreams(maxTotalBytes: configuration.maxTotalBytes)))
         if let store = configuration.store, configuration.isEnabled {
             self.mirror = ResumeMirror(configuration: configuration, address: store, group: group, logger: logger)
             self.follower = ResumeFollower(address: store, group: group)
@@ -47,10 +51,10 @@ final class ResumeRegistry: Sendable {
         let stream = ResumableStream(
             token: .random(), start: start, firstReader: writer, configuration: configuration, memory: memory,
             mirror: mirror, eventLoop: eventLoop,
-            onEnd: { [weak self] stream in self?.streamEnded(stream) })
+            onEnd: { [weak self] stream, log in self?.streamEnded(stream, log: log) })
         let registered = state.withLock { state -> Bool in
             guard !state.isClosed else { return false }
-            state.streams[stream.key] = stream
+            state.running[stream.key] = stream
             return true
         }
         guard registered else {
@@ -62,37 +66,39 @@ final class ResumeRegistry: Sendable {
         return stream
     }
 
-    /// The stream `token` names, if it is still held.
+    /// The stream `token` names, if it is still held: a running one, or (a new object over
+    /// its kept frames) an ended one.
     func stream(for token: String) -> ResumableStream? {
         sweepIfDue()
         guard let key = ResumeToken(token) else { return nil }
-        return state.withLock { $0.streams[key] }
+        let found = state.withLock { state -> (running: ResumableStream?, ended: EndedStreams.Ended?) in
+            if let stream = state.running[key] { return (stream, nil) }
+            return (nil, state.ended.find(key))
+        }
+        if let stream = found.running { return stream }
+        guard let ended = found.ended else { return nil }
+        return ResumableStream(
+            token: key, ended: ended, configuration: configuration, memory: memory, eventLoop: group.any())
     }
 
-    /// How many streams are held (live and ended).
-    var count: Int { state.withLock { $0.streams.count } }
+    /// How many streams are held (running and ended).
+    var count: Int { state.withLock { $0.running.count + $0.ended.count } }
 
     /// Drops ended streams past their retention and, while over the total, the oldest
     /// ended streams.
     func sweep(now: NIODeadline = .now()) {
         let retention = TimeAmount(configuration.retention)
-        let (dropped, freed) = state.withLock { state -> ([ResumableStream], Int) in
+        let freed = state.withLock { state -> Int in
             state.lastSweep = now
-            var dropped: [ResumableStream] = []
             var freed = 0
             let over = memory.excess
-            while let oldest = state.ended.first, now - oldest.at >= retention || over - freed > 0 {
-                state.ended.removeFirst()
-                guard let stream = state.streams.removeValue(forKey: oldest.token) else { continue }
-                dropped.append(stream)
-                freed += stream.heldBytes
+            while let oldest = state.ended.oldestEnd, now - oldest >= retention || over - freed > 0 {
+                freed += state.ended.dropOldest() ?? 0
             }
-            return (dropped, freed)
+            return freed
         }
         memory.add(-freed)
         memory.addEnded(-freed)
-        // The streams are released here, outside the lock.
-        _ = dropped
     }
 
     /// Shutdown: no new streams; producers with no reader attached are cancelled, and any
@@ -100,13 +106,22 @@ final class ResumeRegistry: Sendable {
     func close() {
         let streams = state.withLock { state in
             state.isClosed = true
-            return Array(state.streams.values)
+            return Array(state.running.values)
         }
         for stream in streams { stream.close() }
     }
 
-    private func streamEnded(_ stream: ResumableStream) {
-        state.withLock { $0.ended.append((stream.key, .now())) }
+    /// `stream` ended; `log` holds its frames (finished): they are kept for the retention,
+    /// and the stream object goes with its call.
+    private func streamEnded(_ stream: ResumableStream, log: StreamFrameLog) {
+        let status = log.endStatus ?? GRPCStatus(code: .ok, message: "")
+        let now = NIODeadline.now()
+        let charge = state.withLock { state -> Int in
+            state.running.removeValue(forKey: stream.key)
+            return state.ended.add(key: stream.key, messages: log.messages, lastSeq: log.lastSeq, status: status, at: now)
+        }
+        memory.add(charge)
+        memory.addEnded(charge)
     }
 
     private func sweepIfDue() {

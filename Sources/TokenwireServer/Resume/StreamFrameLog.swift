@@ -153,27 +153,14 @@ struct StreamFrameLog {
         return length
     }
 
-    /// Records the stream's end; no frame follows. An ended stream is kept for its
-    /// retention: when most of its storage is spare, the frames move to storage of their
-    /// exact size.
+    /// Records the stream's end; no frame follows. (The registry copies an ended stream's
+    /// frames into its own storage for the retention: `EndedStreams`.)
     mutating func finish(_ status: GRPCStatus) {
         endStatus = status
-        // Only when more than half is spare (frames evicted): a buffer that grew by doubling,
-        // as a writer's queue taken over did, is kept as it is rather than copied.
-        if buffer.capacity > 2 * buffer.readableBytes + 64 {
-            var exact = ByteBufferAllocator().buffer(capacity: buffer.readableBytes)
-            exact.writeImmutableBuffer(buffer)
-            buffer = exact
-        }
-        if let known = knownLengths, known.capacity > 2 * known.count + 16 {
-            var lengths = CircularBuffer<UInt32>(initialCapacity: known.count)
-            lengths.append(contentsOf: known)
-            knownLengths = lengths
-        }
     }
 
-    /// Bytes of memory the log holds: its storage, not only the frames in it.
-    var footprint: Int { buffer.capacity + (knownLengths?.capacity ?? 0) * MemoryLayout<UInt32>.stride }
+    /// The frames held, oldest first, back to back.
+    var messages: ByteBuffer { buffer }
 
     /// What a reader who has seen frames up to `after` gets next, at most `limit` frames.
     func read(after: UInt64, limit: Int = .max) -> Read {
