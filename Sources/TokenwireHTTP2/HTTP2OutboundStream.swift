@@ -81,8 +81,10 @@ public final class HTTP2OutboundStream: Sendable {
 
     /// Stops keeping sent messages and returns a copy of every message held (sent and
     /// unsent, oldest first) and how many were dropped before them; nil if none were kept.
-    public func takeRetained() -> (messages: ByteBuffer, evicted: Int)? {
-        state.withLock { $0.takeRetained() }
+    /// With `final`, the writer promises to queue no more messages: they are then shared
+    /// with the queue rather than copied.
+    public func takeRetained(final: Bool = false) -> (messages: ByteBuffer, evicted: Int)? {
+        state.withLock { $0.takeRetained(final: final) }
     }
 
     /// Drops the kept messages that have been sent. - Returns: the bytes dropped.

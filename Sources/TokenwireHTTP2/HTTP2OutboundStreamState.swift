@@ -102,8 +102,10 @@ struct HTTP2OutboundStreamState<Waiter> {
     /// Stops keeping sent messages and hands over every message held, sent and unsent
     /// (nil when nothing was kept), with the number dropped from the front before them.
     /// Once the stream has finished or closed its bytes never change again: the messages
-    /// handed over share the queue's storage (no copy); before that, they are a copy.
-    mutating func takeRetained() -> (messages: ByteBuffer, evicted: Int)? {
+    /// handed over share the queue's storage (no copy); before that, they are a copy,
+    /// unless the writer says (`final`) it will queue nothing more: they share the storage
+    /// then too, and the queue keeps its sent bytes (a reclaim would copy them).
+    mutating func takeRetained(final: Bool = false) -> (messages: ByteBuffer, evicted: Int)? {
         guard let kept = retention else { return nil }
         retention = nil
         // The kept bytes lie before the reader index, where `getSlice` does not reach: a
@@ -111,7 +113,7 @@ struct HTTP2OutboundStreamState<Waiter> {
         var view = buffer
         view.moveReaderIndex(to: kept.start)
         switch phase {
-        case .open: break
+        case .open: if final { return (view, kept.evicted) }
         case .finished: return (view, kept.evicted)
         case .closed:
             buffer.moveReaderIndex(to: buffer.writerIndex)

@@ -305,6 +305,26 @@ struct HTTP2OutboundStreamStateTests {
         #expect(Array(messages.readableBytesView) == [3, 3, 3, 3, 3, 4, 4, 4, 3, 5, 5, 5])
     }
 
+    @Test func finalHandOverOfAnOpenQueueSharesItsBytesAndTheUnsentOnesStillGoOut() throws {
+        var state = makeState(high: 1 << 20)
+        state.retainSentMessages(maxBytes: 1000, messageLength: Self.oneByteLength)
+        try writeMessage(1, length: 2, to: &state)
+        try writeMessage(2, length: 2, to: &state)
+        _ = read(4, from: &state)
+        let taken = state.takeRetained(final: true)
+        let (messages, _) = try #require(taken)
+        #expect(Array(messages.readableBytesView) == [2, 1, 1, 2, 2, 2])
+        // No copy: the hand-over is a view of the queue's own storage.
+        #expect(messages.withUnsafeReadableBytes { $0.baseAddress } == state.buffer.withUnsafeReadableBytes { $0.baseAddress! - 4 })
+        #expect(state.retention == nil)
+        _ = state.finish(trailers: [HTTP2Header("grpc-status", "0")])
+        var bytes = [UInt8](repeating: 0, count: 10)
+        let (result, _) = bytes.withUnsafeMutableBytes { state.read(into: $0) }
+        #expect(result == .data(count: 2, endOfData: true, trailers: [HTTP2Header("grpc-status", "0")]))
+        #expect(bytes[..<2] == [2, 2])
+        #expect(Array(messages.readableBytesView) == [2, 1, 1, 2, 2, 2])
+    }
+
     @Test func closedRetainingQueueStillHandsOverWhatItKept() throws {
         var state = makeState(high: 1 << 20)
         state.retainSentMessages(maxBytes: 1000, messageLength: Self.oneByteLength)

@@ -156,9 +156,10 @@ public final class GRPCResponseWriter: Sendable {
     }
 
     /// Stops keeping sent frames; returns every frame kept (sent or not, back to back,
-    /// oldest first) and how many were dropped before them.
-    func takeSentFrames() -> (messages: ByteBuffer, evicted: Int)? {
-        outbound.takeRetained()
+    /// oldest first) and how many were dropped before them. `final`: no frame follows
+    /// (they are shared with the queue, not copied).
+    func takeSentFrames(final: Bool = false) -> (messages: ByteBuffer, evicted: Int)? {
+        outbound.takeRetained(final: final)
     }
 
     /// Drops the kept frames already sent. - Returns: the bytes dropped.

@@ -61,9 +61,10 @@ final class ResumableStream: Sendable {
     private let mirror: ResumeMirror?
     /// Where the grace timer runs (the producer's loop).
     private let eventLoop: any EventLoop
-    /// Tells the registry the stream ended, with its log (finished): the registry keeps the
-    /// frames for the retention, and this object goes with its call.
-    private let onEnd: @Sendable (ResumableStream, StreamFrameLog) -> Void
+    /// Told when the stream ends, with its log (finished): it keeps the frames for the
+    /// retention, and this object goes with its call. (Weak, not a closure: a closure's
+    /// context was one more allocation per call.)
+    private weak let registry: ResumeRegistry?
     private let state: Mutex<State>
 
     /// A class, so that handing one on per frame costs one reference, not a writer's four.
@@ -127,12 +128,12 @@ final class ResumableStream: Sendable {
     init(
         token: ResumeToken, start: StreamStart, firstReader: GRPCResponseWriter, configuration: ResumeConfiguration,
         memory: ResumeMemory, mirror: ResumeMirror? = nil, eventLoop: any EventLoop,
-        onEnd: @escaping @Sendable (ResumableStream, StreamFrameLog) -> Void
+        registry: ResumeRegistry?
     ) {
         self.key = token
         self.token = token.text
         self.mirror = mirror
-        self.onEnd = onEnd
+        self.registry = registry
         self.configuration = configuration
         self.memory = memory
         self.eventLoop = eventLoop
@@ -153,7 +154,7 @@ final class ResumableStream: Sendable {
         self.key = token
         self.token = token.text
         self.mirror = nil
-        self.onEnd = { _, _ in }
+        self.registry = nil
         self.configuration = configuration
         self.memory = memory
         self.eventLoop = eventLoop
@@ -311,10 +312,11 @@ final class ResumableStream: Sendable {
 
     /// Moves the frames reader 0's queue kept into the stream's own log (the last of them
     /// is `lastSeq`); from now on every frame is logged here.
-    private func takeOverLog(_ state: inout State, lastSeq: UInt64) {
+    /// `final`: the stream has ended (no frame follows).
+    private func takeOverLog(_ state: inout State, lastSeq: UInt64, final: Bool = false) {
         guard state.inReaderQueue else { return }
         state.inReaderQueue = false
-        let kept = state.readers[0].writer.takeSentFrames()?.messages ?? ByteBuffer()
+        let kept = state.readers[0].writer.takeSentFrames(final: final)?.messages ?? ByteBuffer()
         state.log = StreamFrameLog(maxBytes: configuration.maxStreamBytes, messages: kept, lastSeq: lastSeq)
         state.uncharged = state.log.bytes - state.charged
     }
@@ -408,7 +410,7 @@ final class ResumableStream: Sendable {
     func finish(_ status: GRPCStatus) -> GRPCStatus {
         let (waiters, final, endedLog) = state.withLock { state -> ([CheckedContinuation<GRPCStatus, Never>], GRPCStatus, StreamFrameLog?) in
             if let ended = state.log.endStatus { return ([], ended, nil) }
-            takeOverLog(&state, lastSeq: state.numbering.seq)
+            takeOverLog(&state, lastSeq: state.numbering.seq, final: true)
             // Every reader has its frames queued; the stream, kept for its retention,
             // need not keep their writers (and their connections' queues) alive.
             state.readers.removeAll()
@@ -433,7 +435,7 @@ final class ResumableStream: Sendable {
             defer { state.endWaiters.removeAll() }
             return (Array(state.endWaiters.values), final, state.log)
         }
-        if let endedLog { onEnd(self, endedLog) }
+        if let endedLog { registry?.streamEnded(self, log: endedLog) }
         for waiter in waiters { waiter.resume(returning: final) }
         return final
     }

@@ -50,8 +50,7 @@ final class ResumeRegistry: Sendable {
     func makeStream(start: StreamStart, firstReader writer: GRPCResponseWriter, eventLoop: any EventLoop) -> ResumableStream? {
         let stream = ResumableStream(
             token: .random(), start: start, firstReader: writer, configuration: configuration, memory: memory,
-            mirror: mirror, eventLoop: eventLoop,
-            onEnd: { [weak self] stream, log in self?.streamEnded(stream, log: log) })
+            mirror: mirror, eventLoop: eventLoop, registry: self)
         let registered = state.withLock { state -> Bool in
             guard !state.isClosed else { return false }
             state.running[stream.key] = stream
@@ -113,7 +112,7 @@ final class ResumeRegistry: Sendable {
 
     /// `stream` ended; `log` holds its frames (finished): they are kept for the retention,
     /// and the stream object goes with its call.
-    private func streamEnded(_ stream: ResumableStream, log: StreamFrameLog) {
+    func streamEnded(_ stream: ResumableStream, log: StreamFrameLog) {
         let status = log.endStatus ?? GRPCStatus(code: .ok, message: "")
         let now = NIODeadline.now()
         let charge = state.withLock { state -> Int in
