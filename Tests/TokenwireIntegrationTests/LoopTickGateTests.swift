@@ -71,6 +71,35 @@ struct LoopTickGateTests {
         try await group.shutdownGracefully()
     }
 
+    @Test func writersSpendTheGatesBudgetThroughTheHandleOnItsLoopOnly() async throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        let loops = Array(group.makeIterator())
+        let (home, other) = (loops[0], loops[1])
+        let handle = try await home.submit { LoopTickGate.Handle(LoopTickGate(eventLoop: home)) }.get()
+        #expect(try await other.submit { handle.spend(messageNumber: 10) == nil }.get(), "another loop spends nothing")
+        #expect(handle.spend(messageNumber: 10) == nil, "a task off the loop spends nothing")
+        let (parkAt, quietUntil, gateSaw) = try await home.submit {
+            var parkAt: [Int] = []
+            var quietUntil = 0
+            for message in 1...LoopTickGate.messagesPerTick + 2 {
+                let spent = handle.spend(messageNumber: 10)!
+                if spent.mustPark { parkAt.append(message) }
+                if spent.isQuiet { quietUntil = message }
+            }
+            // The gate sees what the handle spent: a busy loop, and a park for the next one.
+            return (parkAt, quietUntil, (handle.onLoop!.isQuiet, handle.onLoop!.spend(messageNumber: 10)))
+        }.get()
+        #expect(parkAt == [LoopTickGate.messagesPerTick + 1, LoopTickGate.messagesPerTick + 2])
+        #expect(quietUntil == LoopTickGate.quietMessages - 1)
+        #expect(!gateSaw.0 && gateSaw.1)
+        let afterTick = try await home.submit {
+            handle.onLoop!.tick()
+            return handle.spend(messageNumber: 10)!
+        }.get()
+        #expect(!afterTick.mustPark && afterTick.isQuiet, "a new tick brings a new budget")
+        try await group.shutdownGracefully()
+    }
+
     /// A producer that offers its events (no `async` call per event) shares the loop as
     /// one that sends them: the call's first token steps aside on a quiet loop, the
     /// tick's budget parks it, and `waitUntilReady` takes exactly that turn.

@@ -91,12 +91,12 @@ public final class GRPCResponseWriter: Sendable {
     /// message from the loop's budget, so call it exactly once per message.
     func turn(after enqueued: Enqueued) -> Turn {
         if enqueued.outcome == .mustWait { return .waitForCapacity }
-        if enqueued.messageNumber > 0, let handle = gate, let gate = handle.onLoop {
+        if enqueued.messageNumber > 0, let spent = gate?.spend(messageNumber: enqueued.messageNumber) {
             // On an event loop: the loop's per-tick budget decides when to pause.
-            if gate.spend(messageNumber: enqueued.messageNumber) { return .park(handle) }
+            if spent.mustPark { return .park(gate!) }
             // The call's first token (after StreamStart) is queued: on a quiet loop, step
             // aside once so the flush already scheduled sends it before we make more.
-            if enqueued.messageNumber == 2, gate.isQuiet { return .yield }
+            if enqueued.messageNumber == 2, spent.isQuiet { return .yield }
             return .goOn
         }
         return enqueued.outcome == .mustYield ? .yield : .goOn

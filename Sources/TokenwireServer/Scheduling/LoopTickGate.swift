@@ -33,7 +33,8 @@ final class LoopTickGate {
     /// Parked producers in arrival order; `head` is the next to go.
     private var parked: [UnsafeContinuation<Void, Never>] = []
     private var head = 0
-    private var messagesThisTick = 0
+    /// The messages written this tick, spent by writers through their `Handle`.
+    let budget = TickBudget()
     /// Wakes the loop after a release; without one, the gate falls back to a wake-up
     /// from another thread.
     var waker: LoopWaker?
@@ -48,28 +49,37 @@ final class LoopTickGate {
     /// started on the global executor) gets nil and takes turns with `Task.yield()`.
     struct Handle: Sendable {
         private let gate: NIOLoopBound<LoopTickGate>
+        let eventLoop: any EventLoop
+        private let budget: TickBudget
 
         /// Call on the gate's loop.
         init(_ gate: LoopTickGate) {
             self.gate = NIOLoopBound(gate, eventLoop: gate.eventLoop)
+            self.eventLoop = gate.eventLoop
+            self.budget = gate.budget
         }
 
-        var eventLoop: any EventLoop { gate.eventLoop }
-
         /// The gate, if the caller runs on its loop.
-        var onLoop: LoopTickGate? { gate.eventLoop.inEventLoop ? gate.value : nil }
+        var onLoop: LoopTickGate? { eventLoop.inEventLoop ? gate.value : nil }
+
+        /// Counts one message, if the caller runs on the gate's loop (nil elsewhere): the
+        /// writer's per-message question, answered without taking the gate (a reference
+        /// to it per message cost a retain, a release and a second loop check).
+        func spend(messageNumber: Int) -> TickBudget.Spent? {
+            guard eventLoop.inEventLoop else { return nil }
+            return budget.spend(messageNumber: messageNumber)
+        }
     }
 
-    /// Counts one message; true when the tick's budget is spent and the writer must park.
+    /// Counts one message (on the loop); see `TickBudget.Spent`.
     func spend(messageNumber: Int) -> Bool {
-        messagesThisTick += 1
-        return messagesThisTick > Self.messagesPerTick && messageNumber > Self.exemptMessagesPerCall
+        budget.spend(messageNumber: messageNumber).mustPark
     }
 
     /// Whether the loop is quiet this tick (few messages written so far). A new call then
     /// steps aside after its first token so the flush sends it at once; on a busy loop
     /// the tick ends soon anyway, and stepping aside would cost every call an extra write.
-    var isQuiet: Bool { messagesThisTick < Self.quietMessages }
+    var isQuiet: Bool { budget.count < Self.quietMessages }
 
     static let quietMessages = 64
 
@@ -88,7 +98,7 @@ final class LoopTickGate {
     /// Called by the loop at the end of each tick: a new budget, and the next parked
     /// producers (oldest first) go; the others wait their turn in later ticks.
     func tick() {
-        messagesThisTick = 0
+        budget.reset()
         guard head < parked.count else { return }
         let end = min(parked.count, head + Self.releasedPerTick)
         for index in head..<end { parked[index].resume() }
@@ -107,6 +117,35 @@ final class LoopTickGate {
             DispatchQueue.global().async { eventLoop.execute {} }
         }
     }
+}
+
+/// The messages a loop's writers have written this tick, against
+/// `LoopTickGate.messagesPerTick`: spent by the writers (through their gate's `Handle`, on
+/// the loop), reset by the gate at the end of each tick.
+///
+/// - Important: Only the gate's loop touches it; the counter is an atomic only so that a
+///   `Sendable` handle can hold it (relaxed: no other thread reads it).
+final class TickBudget: Sendable {
+    private let spent = Atomic<Int>(0)
+
+    /// What one message's spending asks of its writer.
+    struct Spent {
+        /// The budget is spent and the message is past its call's exempt first ones: park.
+        var mustPark: Bool
+        /// Few messages written so far this tick (`LoopTickGate.isQuiet`).
+        var isQuiet: Bool
+    }
+
+    func spend(messageNumber: Int) -> Spent {
+        let count = spent.wrappingAdd(1, ordering: .relaxed).newValue
+        return Spent(
+            mustPark: count > LoopTickGate.messagesPerTick && messageNumber > LoopTickGate.exemptMessagesPerCall,
+            isQuiet: count < LoopTickGate.quietMessages)
+    }
+
+    var count: Int { spent.load(ordering: .relaxed) }
+
+    func reset() { spent.store(0, ordering: .relaxed) }
 }
 
 /// One `LoopTickGate` per event loop, told of each tick by NIO's metrics callback.
