@@ -11,7 +11,13 @@ import TokenwireCore
 /// A resumable stream's reader that goes away is not the producer's error: the stream
 /// decides whether the producer goes on.
 final class StreamingTokenSink: TokenSink {
-    private let output: Output
+    /// The call's resumable stream, which numbers, logs and queues each frame; nil: the
+    /// sink numbers its frames and queues them on `writer` itself.
+    private let stream: ResumableStream?
+    /// The call's own writer: the only one a frame goes to, almost always. A `let`, so a
+    /// frame queued on it passes no reference around (`Next.turn`); another reader's
+    /// writer (a resumed stream's) is handed on with its frame (`Next.turnOf`).
+    private let writer: GRPCResponseWriter
     /// The numbering of a sink that writes straight to its call's writer (a resumable
     /// stream numbers its own).
     private let numbering: Mutex<FrameNumbering?>
@@ -22,14 +28,12 @@ final class StreamingTokenSink: TokenSink {
     /// a producer pauses, never per token.
     private let pending = Mutex<Pause?>(nil)
 
-    private enum Output {
-        case writer(GRPCResponseWriter)
-        case stream(ResumableStream)
-    }
-
     /// What the producer does after an event was queued.
     private enum Next {
-        case turn(GRPCResponseWriter, GRPCResponseWriter.Enqueued)
+        /// The call's own writer queued it.
+        case turn(GRPCResponseWriter.Enqueued)
+        /// Another reader's writer asks for its turn.
+        case turnOf(GRPCResponseWriter, GRPCResponseWriter.Enqueued)
         case goOn
         case waitForReader(ResumableStream)
     }
@@ -43,21 +47,21 @@ final class StreamingTokenSink: TokenSink {
     }
 
     init(writer: GRPCResponseWriter, start: StreamStart, index: UInt32 = 0) {
-        self.output = .writer(writer)
+        self.stream = nil
+        self.writer = writer
         self.numbering = Mutex(FrameNumbering(start: start, index: index))
     }
 
-    /// A sink whose frames go to a resumable stream (which numbers them).
-    init(stream: ResumableStream) {
-        self.output = .stream(stream)
+    /// A sink whose frames go to a resumable stream (which numbers them), started by the
+    /// call whose writer is `writer` (the stream's reader 0).
+    init(stream: ResumableStream, writer: GRPCResponseWriter) {
+        self.stream = stream
+        self.writer = writer
         self.numbering = Mutex(nil)
     }
 
     var hasDeliveredContent: Bool {
-        switch output {
-        case .writer: numbering.withLock { $0?.deliveredContent ?? false }
-        case .stream(let stream): stream.hasDeliveredContent
-        }
+        if let stream { stream.hasDeliveredContent } else { numbering.withLock { $0?.deliveredContent ?? false } }
     }
 
     func send(_ event: TokenEvent) async throws {
@@ -74,26 +78,32 @@ final class StreamingTokenSink: TokenSink {
     /// would only leave bytes in the socket (where a reset from the provider discards
     /// them).
     func offer(_ event: TokenEvent) throws -> Bool {
-        let pause: Pause
         switch try enqueue(event) {
         case .goOn:
             return true
-        case .turn(let writer, let enqueued):
-            switch writer.turn(after: enqueued) {
-            case .goOn:
-                return true
-            case .waitForCapacity:
-                pause = .turn(writer, .waitForCapacity)
-            case let turn:
-                // Asked only on this rarer path: whether the producer is a task costs a
-                // retain and a release.
-                guard Self.isInTask else { return true }
-                pause = .turn(writer, turn)
-            }
+        case .turn(let enqueued):
+            return offered(writer.turn(after: enqueued), of: writer)
+        case .turnOf(let writer, let enqueued):
+            return offered(writer.turn(after: enqueued), of: writer)
         case .waitForReader(let stream):
-            pause = .waitForReader(stream)
+            pending.withLock { $0 = .waitForReader(stream) }
+            return false
         }
-        pending.withLock { $0 = pause }
+    }
+
+    /// `offer`'s answer for a writer's turn; a pause is kept for `waitUntilReady`.
+    private func offered(_ turn: GRPCResponseWriter.Turn, of writer: GRPCResponseWriter) -> Bool {
+        switch turn {
+        case .goOn:
+            return true
+        case .waitForCapacity:
+            break
+        default:
+            // Asked only on this rarer path: whether the producer is a task costs a
+            // retain and a release.
+            guard Self.isInTask else { return true }
+        }
+        pending.withLock { $0 = .turn(writer, turn) }
         return false
     }
 
@@ -108,32 +118,22 @@ final class StreamingTokenSink: TokenSink {
         case nil:
             // Not after an offer's pause (a producer that waits before it offers): wait
             // for the client's window.
-            switch output {
-            case .writer(let writer):
-                try await writer.waitForCapacity()
-            case .stream(let stream):
-                do {
-                    try await stream.waitUntilReady()
-                } catch {
-                    throw TokenwireError.cancelled("the call was cancelled")
-                }
+            guard let stream else { return try await writer.waitForCapacity() }
+            do {
+                try await stream.waitUntilReady()
+            } catch {
+                throw TokenwireError.cancelled("the call was cancelled")
             }
         }
     }
 
     func route(to provider: String, model: String) {
-        switch output {
-        case .writer: numbering.withLock { $0?.route(to: provider, model: model) }
-        case .stream(let stream): stream.route(to: provider, model: model)
-        }
+        if let stream { stream.route(to: provider, model: model) } else { numbering.withLock { $0?.route(to: provider, model: model) } }
     }
 
     /// What the call's log line reports of the stream so far.
     func report(into fields: inout CallReport.Fields) {
-        switch output {
-        case .writer: numbering.withLock { $0?.report(into: &fields) }
-        case .stream(let stream): stream.report(into: &fields)
-        }
+        if let stream { stream.report(into: &fields) } else { numbering.withLock { $0?.report(into: &fields) } }
     }
 
     func heartbeat() {
@@ -145,7 +145,11 @@ final class StreamingTokenSink: TokenSink {
         switch next {
         case .goOn:
             return
-        case .turn(let writer, let enqueued):
+        case .turn(let enqueued):
+            let turn = writer.turn(after: enqueued)
+            if case .goOn = turn { return }
+            try await take(turn, of: writer)
+        case .turnOf(let writer, let enqueued):
             let turn = writer.turn(after: enqueued)
             if case .goOn = turn { return }
             try await take(turn, of: writer)
@@ -160,7 +164,7 @@ final class StreamingTokenSink: TokenSink {
         } catch {
             // A resumable stream's reader that left is detached by its stream; only the
             // producer's own cancellation ends it.
-            guard case .stream = output, !Task.isCancelled else { throw error }
+            guard stream != nil, !Task.isCancelled else { throw error }
         }
     }
 
@@ -173,20 +177,20 @@ final class StreamingTokenSink: TokenSink {
     }
 
     private func enqueue(_ event: TokenEvent) throws(TokenwireError) -> Next {
-        switch output {
-        case .writer(let writer):
+        // Optional chaining, not `if let`: binding the stream took a reference per frame.
+        guard let delivery = stream?.append(event) else {
             return try numbering.withLock { numbering throws(TokenwireError) in
                 let (start, frame) = numbering!.frames(for: event)
                 if let start { _ = try writer.enqueue(start) }
-                return .turn(writer, try writer.enqueue(frame))
+                return .turn(try writer.enqueue(frame))
             }
-        case .stream(let stream):
-            switch stream.append(event) {
-            case .goOn: return .goOn
-            case .settle(let writer, let enqueued): return .turn(writer, enqueued)
-            case .waitForReader: return .waitForReader(stream)
-            case .stop(let reason): throw TokenwireError.cancelled(reason)
-            }
+        }
+        switch delivery {
+        case .goOn: return .goOn
+        case .settleFirst(let enqueued): return .turn(enqueued)
+        case .settle(let writer, let enqueued): return .turnOf(writer, enqueued)
+        case .waitForReader: return .waitForReader(stream!)
+        case .stop(let reason): throw TokenwireError.cancelled(reason)
         }
     }
 }

@@ -33,6 +33,9 @@ final class ResumableStream: Sendable {
     enum Delivery {
         /// Produce the next frame.
         case goOn
+        /// Reader 0's writer (the producing call's own, which its sink holds) asks for a
+        /// turn or for its window: the common case, with no writer reference to hand on.
+        case settleFirst(GRPCResponseWriter.Enqueued)
         /// A reader's writer asks for a turn or for its window (`GRPCResponseWriter.turn`).
         case settle(GRPCResponseWriter, GRPCResponseWriter.Enqueued)
         /// No reader is attached and the log is full: wait for one (`waitForReader`).
@@ -66,6 +69,9 @@ final class ResumableStream: Sendable {
     /// context was one more allocation per call.)
     private weak let registry: ResumeRegistry?
     private let state: Mutex<State>
+    /// Reader 0's writer: the producing call's (nil for a stream re-made from its ended
+    /// record). A `let`, so that queueing on it per frame takes no reference.
+    private let firstWriter: GRPCResponseWriter?
 
     /// A class, so that handing one on per frame costs one reference, not a writer's four.
     private final class Reader: Sendable {
@@ -140,6 +146,7 @@ final class ResumableStream: Sendable {
         var start = start
         start.resumeToken = self.token
         firstReader.retainSentFrames(maxBytes: configuration.maxStreamBytes)
+        self.firstWriter = firstReader
         self.state = Mutex(State(
             numbering: FrameNumbering(start: start), log: StreamFrameLog(maxBytes: configuration.maxStreamBytes),
             inReaderQueue: true, readers: [Reader(id: 0, writer: firstReader)]))
@@ -155,6 +162,7 @@ final class ResumableStream: Sendable {
         self.token = token.text
         self.mirror = nil
         self.registry = nil
+        self.firstWriter = nil
         self.configuration = configuration
         self.memory = memory
         self.eventLoop = eventLoop
@@ -234,10 +242,12 @@ final class ResumableStream: Sendable {
     /// without a log does). - Returns: nil when its stream is gone; the frames not queued
     /// are then appended to the log, which holds what the queue kept.
     private func appendToReaderQueue(_ start: TokenFrame?, _ frame: TokenFrame, _ state: inout State) -> Delivery? {
-        let writer = state.readers[0].writer
+        // While the frames are in reader 0's queue, reader 0 is attached and alone. (Its
+        // writer passed as `firstWriter!`, not bound to a local: a binding took a
+        // reference per frame.)
         if let start {
             do {
-                _ = try queue(start, on: writer, &state)
+                _ = try queue(start, on: firstWriter!, &state)
             } catch {
                 logUnqueued(start, frame, into: &state)
                 return nil
@@ -245,7 +255,7 @@ final class ResumableStream: Sendable {
         }
         let queued: GRPCResponseWriter.Enqueued
         do {
-            queued = try queue(frame, on: writer, &state)
+            queued = try queue(frame, on: firstWriter!, &state)
         } catch {
             logUnqueued(frame, into: &state)
             return nil
@@ -257,12 +267,12 @@ final class ResumableStream: Sendable {
             memory.add(queued.heldBytes - state.charged)
             state.charged = queued.heldBytes
             if memory.runningExcess > 0 {
-                let dropped = writer.dropSentFrames()
+                let dropped = firstWriter!.dropSentFrames()
                 memory.add(-dropped)
                 state.charged -= dropped
             }
         }
-        return .settle(writer, queued)
+        return .settleFirst(queued)
     }
 
     /// Reader 0's queue refused `frames` (its stream is gone): the log takes over what the

@@ -88,7 +88,7 @@ struct TokenStreamService: Sendable {
         let sink: StreamingTokenSink
         if !optedOut, let stream = resume?.makeStream(start: start, firstReader: writer, eventLoop: writer.eventLoop) {
             writer.attachment.produces(stream)
-            sink = StreamingTokenSink(stream: stream)
+            sink = StreamingTokenSink(stream: stream, writer: writer)
         } else {
             sink = StreamingTokenSink(writer: writer, start: start)
         }
