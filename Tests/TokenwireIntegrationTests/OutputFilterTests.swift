@@ -234,7 +234,10 @@ struct OutputFilterTests {
         try await withFakeProvider { fake in
             try await Self.withFilteredServer(filters: [filter], on: ["\(dialect.rawValue)/*"], fake: fake) { _, port in
                 let id = "filter-\(dialect.rawValue)-\(UUID().uuidString)"
-                let headers = ["x-fake-tokens": "400", "x-fake-rate": "200", "x-fake-chunk-bytes": "1", "x-fake-request-id": id]
+                // 2,000 tokens at 200 a second: the upstream would stream for 10 s, so "cancelled
+                // at once" has a budget that holds on a loaded 2-core machine (at 400 tokens,
+                // 2 s, one run of the full parallel suite saw the stream end first).
+                let headers = ["x-fake-tokens": "2000", "x-fake-rate": "200", "x-fake-chunk-bytes": "1", "x-fake-request-id": id]
                 try await TokenwireClient.withConnection(host: "127.0.0.1", port: port) { client in
                     let outcome = await collect(client, fakeRequest(dialect.rawValue, headers))
                     #expect(outcome.status.code == .ok, "\(outcome.status)")
@@ -245,7 +248,7 @@ struct OutputFilterTests {
                 #expect(entry["disconnected"] as? Bool == true, "the upstream must be cancelled: \(entry)")
 
                 let results = try await runGrpcioRelay(
-                    port: port, calls: [["model": "\(dialect.rawValue)/m", "metadata": ["x-fake-tokens": "400", "x-fake-rate": "200", "x-fake-chunk-bytes": "1"]]])
+                    port: port, calls: [["model": "\(dialect.rawValue)/m", "metadata": ["x-fake-tokens": "2000", "x-fake-rate": "200", "x-fake-chunk-bytes": "1"]]])
                 let result = GrpcioRelayResult(try #require(results.first))
                 #expect(result.code == "OK", "\(result.details)")
                 let text = result.events.reduce(into: "") { text, event in if case .text(let piece) = event { text += piece } }
