@@ -74,10 +74,16 @@ final class CallAttachment: Sendable {
         }
     }
 
-    /// The call's handler ended with `status`.
+    /// The call's handler ended with `status`. The attachment lets go of its stream: the
+    /// call's writer holds this attachment, and the stream holds its readers' writers, so
+    /// keeping it would keep the whole call (`CallLifetimeTests`).
     /// - Returns: the call's status: a producer's stream may say why it was cancelled.
     func ended(_ status: GRPCStatus) -> GRPCStatus {
-        guard case .producer(let stream, _) = state.withLock({ $0.role }) else { return status }
+        let role = state.withLock { state in
+            defer { state.role = .none }
+            return state.role
+        }
+        guard case .producer(let stream, _) = role else { return status }
         return stream.finish(status)
     }
 
