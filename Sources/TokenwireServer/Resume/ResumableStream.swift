@@ -131,44 +131,54 @@ final class ResumableStream: Sendable {
 
     /// A stream whose first reader is the call that produces it; `start` (whose resume
     /// token is set to `token`) goes out before its first event.
-    init(
+    convenience init(
         token: ResumeToken, start: StreamStart, firstReader: GRPCResponseWriter, configuration: ResumeConfiguration,
         memory: ResumeMemory, mirror: ResumeMirror? = nil, eventLoop: any EventLoop,
         registry: ResumeRegistry?
     ) {
-        self.key = token
-        self.token = token.text
-        self.mirror = mirror
-        self.registry = registry
-        self.configuration = configuration
-        self.memory = memory
-        self.eventLoop = eventLoop
+        let text = token.text
         var start = start
-        start.resumeToken = self.token
+        start.resumeToken = text
         firstReader.retainSentFrames(maxBytes: configuration.maxStreamBytes)
-        self.firstWriter = firstReader
-        self.state = Mutex(State(
-            numbering: FrameNumbering(start: start), log: StreamFrameLog(maxBytes: configuration.maxStreamBytes),
-            inReaderQueue: true, readers: [Reader(id: 0, writer: firstReader)]))
+        self.init(
+            key: token, text: text, firstWriter: firstReader, configuration: configuration, memory: memory,
+            mirror: mirror, eventLoop: eventLoop, registry: registry,
+            state: State(
+                numbering: FrameNumbering(start: start), log: StreamFrameLog(maxBytes: configuration.maxStreamBytes),
+                inReaderQueue: true, readers: [Reader(id: 0, writer: firstReader)]))
     }
 
     /// A stream that has ended, over the frames the registry kept (`EndedStreams`): what a
     /// resume after the end attaches to.
-    init(
+    convenience init(
         token: ResumeToken, ended: EndedStreams.Ended, configuration: ResumeConfiguration, memory: ResumeMemory,
         eventLoop: any EventLoop
     ) {
-        self.key = token
-        self.token = token.text
-        self.mirror = nil
-        self.registry = nil
-        self.firstWriter = nil
+        var log = StreamFrameLog(
+            maxBytes: max(configuration.maxStreamBytes, ended.messages.readableBytes), messages: ended.messages,
+            lastSeq: ended.lastSeq)
+        log.finish(ended.status)
+        self.init(
+            key: token, text: token.text, firstWriter: nil, configuration: configuration, memory: memory,
+            mirror: nil, eventLoop: eventLoop, registry: nil,
+            state: State(
+                numbering: FrameNumbering(start: StreamStart(streamID: "", model: "", provider: "")), log: log,
+                inReaderQueue: false, readers: [], ended: true))
+    }
+
+    private init(
+        key: ResumeToken, text: String, firstWriter: GRPCResponseWriter?, configuration: ResumeConfiguration,
+        memory: ResumeMemory, mirror: ResumeMirror?, eventLoop: any EventLoop, registry: ResumeRegistry?, state: State
+    ) {
+        self.key = key
+        self.token = text
+        self.firstWriter = firstWriter
         self.configuration = configuration
         self.memory = memory
+        self.mirror = mirror
         self.eventLoop = eventLoop
-        var log = StreamFrameLog(maxBytes: max(configuration.maxStreamBytes, ended.messages.readableBytes), messages: ended.messages, lastSeq: ended.lastSeq)
-        log.finish(ended.status)
-        self.state = Mutex(State(numbering: FrameNumbering(start: StreamStart(streamID: "", model: "", provider: "")), log: log, inReaderQueue: false, readers: [], ended: true))
+        self.registry = registry
+        self.state = Mutex(state)
     }
 
     /// How often (in bytes appended or evicted) a running stream updates the server's total.
