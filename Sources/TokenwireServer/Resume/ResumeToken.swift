@@ -21,6 +21,8 @@ struct ResumeToken: Hashable, Sendable {
     /// The system generator's bits, drawn 4 KiB at a time: a token per call cost two
     /// `getrandom` system calls, now one per 256 tokens. The bits are as unguessable as the
     /// generator's; they wait in this process's memory, where the tokens themselves live.
+    /// Under a lock: calls on every loop draw from the one pool (held for two words' copy,
+    /// or one refill per 256 tokens).
     private static let pool = Mutex(RandomPool())
 
     struct RandomPool: ~Copyable {
