@@ -15,6 +15,9 @@
 # this count repeats to the decimal from run to run, so an A/B of allocations per call
 # needs no medians on this VM.
 #
+# With --count-retains, counts the Swift runtime's swift_retain calls per call (a perf
+# uprobe): as steady as the malloc count, for changes that should take fewer references.
+#
 # With --warmup W, first makes W calls the same way, unmeasured: a server that keeps
 # finished streams for resumes (--resume-retention) is then measured in its steady state,
 # its --resume-memory full and old streams dropped as new ones end, rather than while its
@@ -24,7 +27,8 @@
 # binary can be compared with itself under other flags: tokenwire tokenwire@--resume-buffer,0
 #
 # usage: tools/bench-call-cost.sh [--calls N] [--conns C] [--streams S] [--body FILE]
-#                                 [--warmup W] [--count-switches] [--count-mallocs] BINARY[@ARGS]...
+#                                 [--warmup W] [--count-switches] [--count-mallocs] [--count-retains]
+#                                 BINARY[@ARGS]...
 #   defaults: 100000 calls, 16 x 16, ../shared/peers/bodies/gen50.bin (shape c50), no warm-up
 set -euo pipefail
 
@@ -35,6 +39,7 @@ streams=16
 body="$repo_root/../shared/peers/bodies/gen50.bin"
 count_switches=0
 count_mallocs=0
+count_retains=0
 warmup=0
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -45,7 +50,8 @@ while [ $# -gt 0 ]; do
     --warmup) warmup="$2"; shift 2 ;;
     --count-switches) count_switches=1; shift ;;
     --count-mallocs) count_mallocs=1; shift ;;
-    -h|--help) sed -n 2,28p "$0"; exit 0 ;;
+    --count-retains) count_retains=1; shift ;;
+    -h|--help) sed -n 2,32p "$0"; exit 0 ;;
     -*) echo "bench-call-cost: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -63,6 +69,12 @@ if [ "$count_mallocs" = 1 ]; then
   [ -n "$libc" ] || { echo "bench-call-cost: $1 does not link libc.so.6" >&2; exit 2; }
   perf probe -q -x "$libc" -a malloc 2>/dev/null || true
   events+=(-e "probe_libc:malloc")
+fi
+if [ "$count_retains" = 1 ]; then
+  core="$(ldd "${1%%@*}" | grep -o '/[^ ]*libswiftCore.so' | head -1)"
+  [ -n "$core" ] || { echo "bench-call-cost: $1 does not link libswiftCore.so" >&2; exit 2; }
+  perf probe -q -x "$core" -a swift_retain 2>/dev/null || true
+  events+=(-e "probe_libswiftCore:swift_retain")
 fi
 if [ "$count_switches" = 1 ]; then
   concurrency="$(ldd "${1%%@*}" | grep -o '/[^ ]*libswift_Concurrency.so' | head -1)"
@@ -110,9 +122,11 @@ for spec in "$@"; do
     switches="$(awk -v n="$calls" '/probe_libswift_Concurrency:swift_task_switch/ {gsub(",", "", $1); s = $1}
       /probe_libswift_Concurrency:swift_job_run_on_task_executor/ {gsub(",", "", $1); j = $1}
       /probe_libc:malloc/ {gsub(",", "", $1); m = $1}
+      /probe_libswiftCore:swift_retain/ {gsub(",", "", $1); r = $1}
       END {
         if (s != "") printf " task_switches_per_call=%.1f jobs_per_call=%.1f", s / n, j / n
         if (m != "") printf " mallocs_per_call=%.1f", m / n
+        if (r != "") printf " retains_per_call=%.1f", r / n
       }' /tmp/bench-call-cost.$$.perf)"
     rm -f /tmp/bench-call-cost.$$.perf
   fi

@@ -80,11 +80,24 @@ public final class HTTP2OutboundStream: Sendable {
     }
 
     /// Stops keeping sent messages and returns a copy of every message held (sent and
-    /// unsent, oldest first) and how many were dropped before them; nil if none were kept.
+    /// unsent, oldest first), how many were dropped before them and the first one's
+    /// position (as `retainedEnd` counts); nil if none were kept.
     /// With `final`, the writer promises to queue no more messages: they are then shared
     /// with the queue rather than copied.
-    public func takeRetained(final: Bool = false) -> (messages: ByteBuffer, evicted: Int)? {
+    public func takeRetained(final: Bool = false) -> (messages: ByteBuffer, evicted: Int, start: Int)? {
         state.withLock { $0.takeRetained(final: final) }
+    }
+
+    /// Where the next message queued will start in the kept messages (a position that
+    /// never changes); nil when none are kept.
+    public var retainedEnd: Int? {
+        state.withLock { $0.retainedEnd }
+    }
+
+    /// A copy of the kept messages from `position` (a `retainedEnd` seen earlier) on, and
+    /// the position after them; nil when none are kept or some of them were dropped.
+    public func copyRetained(from position: Int) -> (messages: ByteBuffer, end: Int)? {
+        state.withLock { $0.copyRetained(from: position) }
     }
 
     /// Drops the kept messages that have been sent. - Returns: the bytes dropped.

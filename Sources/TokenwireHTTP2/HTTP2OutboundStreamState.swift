@@ -75,6 +75,10 @@ struct HTTP2OutboundStreamState<Waiter> {
         var start: Int
         /// Messages dropped from the front so far.
         var evicted = 0
+        /// Bytes moved out of the buffer's front since retention began: `discarded` plus an
+        /// index of the buffer is a position in the stream's messages that never changes
+        /// (`copyRetained(from:)`).
+        var discarded = 0
     }
 
     init(limits: Limits, buffer: ByteBuffer) {
@@ -100,29 +104,49 @@ struct HTTP2OutboundStreamState<Waiter> {
     }
 
     /// Stops keeping sent messages and hands over every message held, sent and unsent
-    /// (nil when nothing was kept), with the number dropped from the front before them.
+    /// (nil when nothing was kept), with the number dropped from the front before them and
+    /// the position of the first (as `retainedEnd` counts).
     /// Once the stream has finished or closed its bytes never change again: the messages
     /// handed over share the queue's storage (no copy); before that, they are a copy,
     /// unless the writer says (`final`) it will queue nothing more: they share the storage
     /// then too, and the queue keeps its sent bytes (a reclaim would copy them).
-    mutating func takeRetained(final: Bool = false) -> (messages: ByteBuffer, evicted: Int)? {
+    mutating func takeRetained(final: Bool = false) -> (messages: ByteBuffer, evicted: Int, start: Int)? {
         guard let kept = retention else { return nil }
         retention = nil
+        let start = kept.discarded + kept.start
         // The kept bytes lie before the reader index, where `getSlice` does not reach: a
         // view from their start (sharing the storage) does.
         var view = buffer
         view.moveReaderIndex(to: kept.start)
         switch phase {
-        case .open: if final { return (view, kept.evicted) }
-        case .finished: return (view, kept.evicted)
+        case .open: if final { return (view, kept.evicted, start) }
+        case .finished: return (view, kept.evicted, start)
         case .closed:
             buffer.moveReaderIndex(to: buffer.writerIndex)
-            return (view, kept.evicted)
+            return (view, kept.evicted, start)
         }
         var messages = ByteBufferAllocator().buffer(capacity: view.readableBytes)
         messages.writeImmutableBuffer(view)
         reclaimSentBytes()
-        return (messages, kept.evicted)
+        return (messages, kept.evicted, start)
+    }
+
+    /// Where the next message queued will start, as a position that compaction does not
+    /// change (see `Retention.discarded`); nil when no messages are kept.
+    var retainedEnd: Int? { retention.map { $0.discarded + buffer.writerIndex } }
+
+    /// A copy of the messages held (sent or not) from `position` (a `retainedEnd` seen
+    /// earlier) to the end, and the position after them; nil when no messages are kept or
+    /// some from `position` on have been dropped.
+    func copyRetained(from position: Int) -> (messages: ByteBuffer, end: Int)? {
+        guard let kept = retention else { return nil }
+        let index = position - kept.discarded
+        guard index >= kept.start, index <= buffer.writerIndex else { return nil }
+        var messages = ByteBufferAllocator().buffer(capacity: buffer.writerIndex - index)
+        buffer.withVeryUnsafeBytes { bytes in
+            messages.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[index..<buffer.writerIndex]))
+        }
+        return (messages, kept.discarded + buffer.writerIndex)
     }
 
     /// Drops every kept message that has been sent (server-wide memory pressure).
@@ -341,6 +365,7 @@ struct HTTP2OutboundStreamState<Waiter> {
                 buffer.moveReaderIndex(to: kept.start)
                 buffer.discardReadBytes()
                 buffer.moveReaderIndex(forwardBy: sent)
+                kept.discarded += kept.start
                 kept.start = 0
             }
             retention = kept

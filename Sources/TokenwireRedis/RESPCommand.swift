@@ -20,10 +20,25 @@ public struct RESPCommand: Sendable {
 
     /// Appends the command's RESP encoding to `buffer`.
     public func encode(into buffer: inout ByteBuffer) {
+        encode(into: &buffer, separatelyFrom: .max) { _ in }
+    }
+
+    /// Appends the command's RESP encoding to `buffer`, except that an argument of at least
+    /// `threshold` bytes is not copied: `write` gets what `buffer` holds before it, then the
+    /// argument itself, and `buffer` starts again empty. (A resume store batch carries a
+    /// stream's frames as one argument, often hundreds of kilobytes; written as its own
+    /// buffer it goes out by `writev`, without a copy.)
+    public func encode(into buffer: inout ByteBuffer, separatelyFrom threshold: Int, _ write: (ByteBuffer) -> Void) {
         buffer.writeString("*\(arguments.count)\r\n")
         for argument in arguments {
             buffer.writeString("$\(argument.readableBytes)\r\n")
-            buffer.writeImmutableBuffer(argument)
+            if argument.readableBytes >= threshold {
+                write(buffer)
+                write(argument)
+                buffer = ByteBuffer()
+            } else {
+                buffer.writeImmutableBuffer(argument)
+            }
             buffer.writeStaticString("\r\n")
         }
     }

@@ -1,28 +1,56 @@
 import NIOCore
 
-/// The pipeline of one Redis connection: commands go out in the order they are sent, any
-/// number in flight; answers come back in that order and complete the oldest pending
-/// command.
+/// The pipeline of one Redis connection: batches of commands go out in the order they are
+/// sent, any number in flight; answers come back in that order and fill the oldest pending
+/// batch, whose promise completes with its last answer.
 ///
-/// A command that gets no answer within its timeout closes the connection: the answers
-/// after it could no longer be matched to their commands. Every command still pending when
-/// the connection closes fails (`RedisError.connectionLost`).
+/// One promise and one timer per batch, not per command: the resume store sends a command
+/// per busy stream every few milliseconds, and a timer each (scheduled, then cancelled out
+/// of the loop's heap by a linear search) was most of the Redis client's cost.
+///
+/// A batch that is not fully answered within its timeout closes the connection: the
+/// answers after it could no longer be matched to their commands. Every command still
+/// unanswered when the connection closes fails (`RedisError.connectionLost`; the first
+/// one of a batch that timed out, `RedisError.timedOut`).
 ///
 /// - Important: Event-loop only.
 final class RedisCommandHandler: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    private struct Pending {
+    /// One batch's answers, in the order of its commands.
+    typealias Answers = [Result<RESPValue, RedisError>]
+
+    private struct Batch {
         let id: UInt64
-        let name: String
-        let promise: EventLoopPromise<RESPValue>
+        let commands: [RESPCommand]
+        let promise: EventLoopPromise<Answers>
         let timeout: Scheduled<Void>?
+
+        /// Fails every command after the `answers` it has, the first with `first` and the
+        /// others with `others` (nil: `connectionLost` for `reason`), and completes the batch.
+        func fail(answers: Answers, first: (String) -> RedisError, others: RedisError?, reason: String) {
+            timeout?.cancel()
+            var answers = answers
+            if answers.count < commands.count {
+                answers.append(.failure(first(commands[answers.count].name)))
+            }
+            while answers.count < commands.count {
+                answers.append(.failure(others ?? .connectionLost(command: commands[answers.count].name, reason: reason)))
+            }
+            promise.succeed(answers)
+        }
     }
+
+    /// Arguments this long are written as buffers of their own (see `RESPCommand.encode`).
+    static let separateWriteBytes = 4096
 
     private let parser: RESPParser
     private let peer: String
-    private var pending = CircularBuffer<Pending>()
+    private var pending = CircularBuffer<Batch>()
+    /// The answers of the oldest pending batch so far (answers come in order: the others
+    /// have none yet).
+    private var answers = Answers()
     private var received: ByteBuffer?
     private var context: ChannelHandlerContext?
     private var nextID: UInt64 = 0
@@ -36,7 +64,7 @@ final class RedisCommandHandler: ChannelInboundHandler {
     }
 
     /// Commands sent and not yet answered.
-    var pendingCount: Int { pending.count }
+    var pendingCount: Int { pending.reduce(0) { $0 + $1.commands.count } - answers.count }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -47,26 +75,27 @@ final class RedisCommandHandler: ChannelInboundHandler {
         self.context = nil
     }
 
-    /// Writes `commands` in one write and flush; each promise completes with its answer.
-    func send(_ commands: [(RESPCommand, EventLoopPromise<RESPValue>)], timeout: Duration) {
+    /// Writes `commands` in one write and flush; `promise` completes with their answers
+    /// once the last one is in (or the batch fails), never with an error.
+    func send(_ commands: [RESPCommand], promise: EventLoopPromise<Answers>, timeout: Duration) {
+        guard !commands.isEmpty else { return promise.succeed([]) }
         guard let context, closedReason == nil else {
             let reason = closedReason ?? "the connection to \(peer) is closed"
-            for (command, promise) in commands {
-                promise.fail(RedisError.connectionLost(command: command.name, reason: reason))
-            }
-            return
+            return promise.succeed(commands.map { .failure(.connectionLost(command: $0.name, reason: reason)) })
         }
-        var buffer = context.channel.allocator.buffer(capacity: 64 * commands.count)
-        for (command, promise) in commands {
-            command.encode(into: &buffer)
-            let id = nextID
-            nextID += 1
-            let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-            let timer = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
-                loopBound.value.timedOut(id: id, after: timeout)
+        var buffer = context.channel.allocator.buffer(capacity: 1024)
+        for command in commands {
+            command.encode(into: &buffer, separatelyFrom: Self.separateWriteBytes) { part in
+                context.write(wrapOutboundOut(part), promise: nil)
             }
-            pending.append(Pending(id: id, name: command.name, promise: promise, timeout: timer))
         }
+        let id = nextID
+        nextID += 1
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        let timer = context.eventLoop.scheduleTask(in: TimeAmount(timeout)) {
+            loopBound.value.timedOut(id: id, after: timeout)
+        }
+        pending.append(Batch(id: id, commands: commands, promise: promise, timeout: timer))
         context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
     }
 
@@ -80,14 +109,22 @@ final class RedisCommandHandler: ChannelInboundHandler {
         do throws(RESPProtocolError) {
             while var buffer = received, let value = try parser.next(from: &buffer) {
                 received = buffer.readableBytes == 0 ? nil : buffer
-                guard let command = pending.popFirst() else {
+                guard !pending.isEmpty else {
                     throw RESPProtocolError("an answer arrived with no command waiting for it")
                 }
-                command.timeout?.cancel()
+                let batch = pending[pending.startIndex]
+                if answers.isEmpty { answers.reserveCapacity(batch.commands.count) }
                 if case .error(let message) = value {
-                    command.promise.fail(RedisError.server(command: command.name, message: message))
+                    answers.append(.failure(.server(command: batch.commands[answers.count].name, message: message)))
                 } else {
-                    command.promise.succeed(value)
+                    answers.append(.success(value))
+                }
+                if answers.count == batch.commands.count {
+                    pending.removeFirst()
+                    batch.timeout?.cancel()
+                    var complete = Answers()
+                    swap(&complete, &answers)
+                    batch.promise.succeed(complete)
                 }
             }
             if let buffer = received, buffer.readerIndex > 0 { received = buffer.slice() }
@@ -107,9 +144,14 @@ final class RedisCommandHandler: ChannelInboundHandler {
 
     private func timedOut(id: UInt64, after timeout: Duration) {
         guard let index = pending.firstIndex(where: { $0.id == id }) else { return }
-        let command = pending.remove(at: index)
-        command.promise.fail(RedisError.timedOut(command: command.name, after: timeout))
-        close(reason: "\(command.name) got no answer from \(peer) within \(timeout)", error: nil)
+        // Answers come in order: only the oldest batch can have some.
+        var answered = Answers()
+        if index == pending.startIndex { swap(&answered, &answers) }
+        let batch = pending.remove(at: index)
+        let name = batch.commands[answered.count].name
+        let reason = "\(name) got no answer from \(peer) within \(timeout)"
+        batch.fail(answers: answered, first: { .timedOut(command: $0, after: timeout) }, others: nil, reason: reason)
+        close(reason: reason, error: nil)
     }
 
     /// Fails every pending command and closes the connection.
@@ -120,9 +162,10 @@ final class RedisCommandHandler: ChannelInboundHandler {
 
     private func failAll(reason: String, error: RedisError? = nil) {
         if closedReason == nil { closedReason = reason }
-        while let command = pending.popFirst() {
-            command.timeout?.cancel()
-            command.promise.fail(error ?? RedisError.connectionLost(command: command.name, reason: reason))
+        while let batch = pending.popFirst() {
+            var answered = Answers()
+            swap(&answered, &answers)
+            batch.fail(answers: answered, first: { error ?? .connectionLost(command: $0, reason: reason) }, others: error, reason: reason)
         }
         received = nil
     }

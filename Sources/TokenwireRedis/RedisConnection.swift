@@ -62,17 +62,14 @@ public final class RedisConnection: Sendable {
     /// answer in order (an error reply fails only its own command).
     public func pipeline(_ commands: [RESPCommand], timeout: Duration = .seconds(5)) async -> [Result<RESPValue, RedisError>] {
         let loop = channel.eventLoop
-        let sends = commands.map { ($0, loop.makePromise(of: RESPValue.self)) }
+        let promise = loop.makePromise(of: RedisCommandHandler.Answers.self)
         let handler = self.handler
-        loop.execute { handler.value.send(sends, timeout: timeout) }
-        // One wait for the whole pipeline: awaiting each reply's future in turn costs two
-        // thread hops per command (to the loop and back), which at a few thousand commands
-        // a second was most of what the resume store cost the server.
-        let replies = try? await EventLoopFuture.whenAllComplete(sends.map { $0.1.futureResult }, on: loop).get()
-        return zip(commands, replies ?? []).map { command, reply in
-            reply.mapError { error in
-                error as? RedisError ?? .connectionLost(command: command.name, reason: "\(error)")
-            }
+        loop.execute { handler.value.send(commands, promise: promise, timeout: timeout) }
+        // One wait for the whole pipeline: awaiting each reply in turn costs two thread hops
+        // per command (to the loop and back). The promise never fails: a command that got
+        // no answer has its error in its place.
+        return (try? await promise.futureResult.get()) ?? commands.map {
+            .failure(.connectionLost(command: $0.name, reason: "the connection to \(address) was taken down"))
         }
     }
 

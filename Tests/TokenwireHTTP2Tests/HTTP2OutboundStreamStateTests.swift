@@ -283,7 +283,7 @@ struct HTTP2OutboundStreamStateTests {
         #expect(state.heldBytes == 11)
         #expect(state.buffer.readableBytes == 5)  // backpressure counts unsent bytes only
         let taken = state.takeRetained()
-        let (messages, evicted) = try #require(taken)
+        let (messages, evicted, _) = try #require(taken)
         #expect(Array(messages.readableBytesView) == [3, 1, 1, 1, 3, 2, 2, 2, 2, 3, 3])
         #expect(evicted == 0)
         #expect(state.retention == nil)
@@ -300,7 +300,7 @@ struct HTTP2OutboundStreamStateTests {
         try writeMessage(5, length: 3, to: &state)
         _ = read(3, from: &state)  // part of message 3: it is not whole-sent, so it stays
         let taken = state.takeRetained()
-        let (messages, evicted) = try #require(taken)
+        let (messages, evicted, _) = try #require(taken)
         #expect(evicted == 2)
         #expect(Array(messages.readableBytesView) == [3, 3, 3, 3, 3, 4, 4, 4, 3, 5, 5, 5])
     }
@@ -312,7 +312,7 @@ struct HTTP2OutboundStreamStateTests {
         try writeMessage(2, length: 2, to: &state)
         _ = read(4, from: &state)
         let taken = state.takeRetained(final: true)
-        let (messages, _) = try #require(taken)
+        let (messages, _, _) = try #require(taken)
         #expect(Array(messages.readableBytesView) == [2, 1, 1, 2, 2, 2])
         // No copy: the hand-over is a view of the queue's own storage.
         #expect(messages.withUnsafeReadableBytes { $0.baseAddress } == state.buffer.withUnsafeReadableBytes { $0.baseAddress! - 4 })
@@ -333,7 +333,7 @@ struct HTTP2OutboundStreamStateTests {
         try writeMessage(8, length: 1, to: &state)
         _ = state.close(HTTP2StreamClosedError(errorCode: .cancel, reason: "reset"))
         let taken = state.takeRetained()
-        let (messages, _) = try #require(taken)
+        let (messages, _, _) = try #require(taken)
         #expect(Array(messages.readableBytesView) == [2, 9, 9, 1, 8])
         #expect(state.buffer.readableBytes == 0)
     }
@@ -346,7 +346,7 @@ struct HTTP2OutboundStreamStateTests {
         _ = read(3, from: &state)
         _ = state.finish(trailers: [HTTP2Header("grpc-status", "0")])
         let taken = state.takeRetained()
-        let (messages, _) = try #require(taken)
+        let (messages, _, _) = try #require(taken)
         #expect(Array(messages.readableBytesView) == [2, 1, 1, 2, 2, 2])
         var bytes = [UInt8](repeating: 0, count: 10)
         let (result, _) = bytes.withUnsafeMutableBytes { state.read(into: $0) }
@@ -363,7 +363,7 @@ struct HTTP2OutboundStreamStateTests {
         _ = read(4, from: &state)  // message 1 and one byte of message 2
         #expect(state.dropRetained() == 3)
         let taken = state.takeRetained()
-        let (messages, evicted) = try #require(taken)
+        let (messages, evicted, _) = try #require(taken)
         #expect(evicted == 1)
         #expect(Array(messages.readableBytesView) == [2, 2, 2])
     }
@@ -378,8 +378,38 @@ struct HTTP2OutboundStreamStateTests {
         #expect(state.heldBytes == 200)
         #expect(state.buffer.capacity <= 64 * 1024)
         let taken = state.takeRetained()
-        let (messages, evicted) = try #require(taken)
+        let (messages, evicted, _) = try #require(taken)
         #expect(evicted == 1998)
         #expect(messages.getInteger(at: 1, as: UInt8.self) == UInt8(truncatingIfNeeded: 1998))
+    }
+
+    @Test func positionsOfKeptMessagesSurviveCompactionAndACopyFromADroppedOneIsRefused() throws {
+        var state = makeState(high: 1 << 20)
+        state.retainSentMessages(maxBytes: 300, messageLength: Self.oneByteLength)
+        var position = try #require(state.retainedEnd)
+        var copied: [UInt8] = []
+        for round in 0..<2000 {
+            try writeMessage(UInt8(truncatingIfNeeded: round), length: 99, to: &state)
+            _ = read(100, from: &state)
+            if round % 2 == 1 {
+                // Every second message, the messages since the last copy, wherever the
+                // queue has moved them meanwhile.
+                let copy = try #require(state.copyRetained(from: position))
+                copied += copy.messages.readableBytesView
+                position = copy.end
+            }
+        }
+        // The queue compacted its buffer many times; the copies still have every message,
+        // each once, in order.
+        #expect(state.buffer.capacity <= 64 * 1024)
+        #expect(copied.count == 2000 * 100)
+        #expect((0..<2000).allSatisfy { copied[$0 * 100 + 1] == UInt8(truncatingIfNeeded: $0) })
+        #expect(state.retainedEnd == position)
+        // From a position whose message the bound dropped: nothing, not a wrong copy.
+        #expect(state.copyRetained(from: position - 1000) == nil)
+        let handedOver = state.takeRetained()
+        let taken = try #require(handedOver)
+        #expect(taken.start + taken.messages.readableBytes == position)
+        #expect(state.copyRetained(from: position) == nil)
     }
 }

@@ -56,6 +56,17 @@ struct StreamFrameLogTests {
         #expect(log.oldestSeq == 3)
     }
 
+    @Test func copyOfTheNewestBytesIsTheLatestFramesAndNilWhenTheyAreNoLongerHeld() {
+        var log = StreamFrameLog(maxBytes: 30)
+        for seq in UInt64(1)...2 { _ = log.append(seq: seq, message: message(seq)) }
+        #expect(log.copyOfNewest(bytes: 0) == ByteBuffer())
+        #expect(log.copyOfNewest(bytes: 20) == ByteBuffer(bytes: Array(message(1).readableBytesView) + Array(message(2).readableBytesView)))
+        for seq in UInt64(3)...5 { _ = log.append(seq: seq, message: message(seq)) }
+        // Frames 1 and 2 were evicted: 40 bytes from the end are no longer all there.
+        #expect(log.copyOfNewest(bytes: 30) == ByteBuffer(bytes: (3...5).flatMap { Array(message($0).readableBytesView) }))
+        #expect(log.copyOfNewest(bytes: 40) == nil)
+    }
+
     @Test func evictionUnderServerPressureFreesTheOldestFrameUntilEmpty() {
         var log = log(frames: 2)
         #expect(log.evictOldest() == 10)

@@ -16,6 +16,28 @@ struct RedisConnectionTests {
         }
     }
 
+    @Test func largeArgumentsWrittenAsTheirOwnBuffersArriveIntactBetweenSmallCommands() async throws {
+        try await RedisServerProcess.with { server in
+            let connection = try await RedisConnection.connect(to: server.address)
+            defer { connection.close() }
+            // Arguments from 4,096 bytes on go out as buffers of their own (no copy into
+            // the command's buffer); their neighbours, small and large, must not move.
+            let sizes = [4095, 4096, 4097, 300_000, 10]
+            let values = sizes.enumerated().map { index, size in
+                ByteBuffer(bytes: (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ index) })
+            }
+            var commands: [RESPCommand] = []
+            for (index, value) in values.enumerated() {
+                commands.append(RESPCommand("SET", [ByteBuffer(string: "k\(index)"), value]))
+                commands.append(RESPCommand("PING"))
+            }
+            let results = await connection.pipeline(commands)
+            #expect(try results.map { try $0.get() } == Array(repeating: [RESPValue.simpleString("OK"), .simpleString("PONG")], count: sizes.count).flatMap { $0 })
+            let read = await connection.pipeline(values.indices.map { RESPCommand("GET", "k\($0)") })
+            #expect(try read.map { try $0.get() } == values.map { .bulkString($0) })
+        }
+    }
+
     @Test func thousandPipelinedCommandsAreAnsweredInOrder() async throws {
         try await RedisServerProcess.with { server in
             let connection = try await RedisConnection.connect(to: server.address)

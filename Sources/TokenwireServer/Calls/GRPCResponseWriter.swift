@@ -156,10 +156,22 @@ public final class GRPCResponseWriter: Sendable {
     }
 
     /// Stops keeping sent frames; returns every frame kept (sent or not, back to back,
-    /// oldest first) and how many were dropped before them. `final`: no frame follows
-    /// (they are shared with the queue, not copied).
-    func takeSentFrames(final: Bool = false) -> (messages: ByteBuffer, evicted: Int)? {
+    /// oldest first), how many were dropped before them and the first one's position (as
+    /// `keptFramesEnd` counts). `final`: no frame follows (they are shared with the queue,
+    /// not copied).
+    func takeSentFrames(final: Bool = false) -> (messages: ByteBuffer, evicted: Int, start: Int)? {
         outbound.takeRetained(final: final)
+    }
+
+    /// Where the next frame queued will start among the kept frames (a position that never
+    /// changes); nil when frames are not kept.
+    var keptFramesEnd: Int? { outbound.retainedEnd }
+
+    /// A copy of the kept frames from `position` (a `keptFramesEnd` seen earlier) on, back
+    /// to back, and the position after them; nil when frames are not kept or some of these
+    /// were dropped. (A resume store takes a stream's new frames this way, in batches.)
+    func copyKeptFrames(from position: Int) -> (messages: ByteBuffer, end: Int)? {
+        outbound.copyRetained(from: position)
     }
 
     /// Drops the kept frames already sent. - Returns: the bytes dropped.

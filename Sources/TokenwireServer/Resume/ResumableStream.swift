@@ -18,8 +18,8 @@ import TokenwireWire
 /// the log costs the token path nothing. The stream takes the frames over into its own
 /// `StreamFrameLog` (one copy) when that reader leaves, when a second reader attaches, or
 /// when the stream ends (for its retention); from then on each frame is logged and copied
-/// to every reader. (A stream mirrored to a resume store does the same; its frames are
-/// encoded into the mirror's pending buffer and copied to the queue from there.)
+/// to every reader. A stream mirrored to a resume store costs the token path no more: the
+/// mirror copies each batch of new frames from wherever the log is (`takeMirrorBatch`).
 ///
 /// Readers leave two ways. A lost connection *detaches*: with no reader left the producer
 /// goes on into the log for `detachGrace` (stopping when the log is full), and is
@@ -113,10 +113,14 @@ final class ResumableStream: Sendable {
         /// Bytes appended (or, negative, evicted) not yet added to the total: it is shared
         /// by every loop, so it hears of a running stream every `chargeStep` bytes.
         var uncharged = 0
-        /// Frames not yet sent to the resume store, back to back, the first being
-        /// `mirrorFirstSeq`; and the end, once known. `ResumeMirror` takes them in batches.
-        var mirrorPending = ByteBuffer()
-        var mirrorFirstSeq: UInt64 = 0
+        /// The last frame handed to the resume store (`ResumeMirror` takes the frames after
+        /// it in batches); while the log is in reader 0's queue, where the next one starts
+        /// there (`GRPCResponseWriter.keptFramesEnd`); once it is in `log`, the bytes at the
+        /// log's end not yet handed over.
+        var mirroredSeq: UInt64 = 0
+        var mirrorPosition = 0
+        var mirrorTailBytes = 0
+        /// The stream's end, once known and not yet handed to the resume store.
         var mirrorEnd: GRPCStatus?
         /// Whether the mirror has this stream on its list of streams with news.
         var mirrorQueued = false
@@ -140,12 +144,13 @@ final class ResumableStream: Sendable {
         var start = start
         start.resumeToken = text
         firstReader.retainSentFrames(maxBytes: configuration.maxStreamBytes)
+        var state = State(
+            numbering: FrameNumbering(start: start), log: StreamFrameLog(maxBytes: configuration.maxStreamBytes),
+            inReaderQueue: true, readers: [Reader(id: 0, writer: firstReader)])
+        if mirror != nil { state.mirrorPosition = firstReader.keptFramesEnd ?? 0 }
         self.init(
             key: token, text: text, firstWriter: firstReader, configuration: configuration, memory: memory,
-            mirror: mirror, eventLoop: eventLoop, registry: registry,
-            state: State(
-                numbering: FrameNumbering(start: start), log: StreamFrameLog(maxBytes: configuration.maxStreamBytes),
-                inReaderQueue: true, readers: [Reader(id: 0, writer: firstReader)]))
+            mirror: mirror, eventLoop: eventLoop, registry: registry, state: state)
     }
 
     /// A stream that has ended, over the frames the registry kept (`EndedStreams`): what a
@@ -290,44 +295,25 @@ final class ResumableStream: Sendable {
     private func logUnqueued(_ frames: TokenFrame..., into state: inout State) {
         takeOverLog(&state, lastSeq: frames[0].seq - 1)
         for frame in frames {
-            _ = state.log.append(evicting: mirror != nil) { GRPCMessageFramer.appendMessage(frame, to: &$0) }
+            state.mirrorTailBytes += state.log.append(evicting: mirror != nil) { GRPCMessageFramer.appendMessage(frame, to: &$0) }.appended
         }
+        noteMirrorNews(&state)
         state.uncharged = state.log.bytes - state.charged
     }
 
-    /// Queues one frame on reader 0's queue: encoded straight into it, or, when the stream
-    /// is mirrored, into the mirror's pending frames and copied from there.
+    /// Queues one frame on reader 0's queue, encoded straight into it.
     private func queue(_ frame: TokenFrame, on writer: GRPCResponseWriter, _ state: inout State) throws(TokenwireError) -> GRPCResponseWriter.Enqueued {
-        guard mirror != nil, !state.mirrorAbandoned else { return try writer.enqueue(frame) }
-        var enqueued: Result<GRPCResponseWriter.Enqueued, TokenwireError>?
-        mirrorFrame(seq: frame.seq, &state) { pending in
-            let start = pending.writerIndex
-            GRPCMessageFramer.appendMessage(frame, to: &pending)
-            enqueued = pending.getSlice(at: start, length: pending.writerIndex - start)!.withUnsafeReadableBytes { bytes in
-                Result { () throws(TokenwireError) in try writer.enqueue(bytes: bytes) }
-            }
-        }
-        return try enqueued!.get()
+        let enqueued = try writer.enqueue(frame)
+        noteMirrorNews(&state)
+        return enqueued
     }
 
-    /// Adds frame `seq`, which `write` appends, to the frames the resume store has not been
-    /// sent, and puts the stream on the mirror's list once per batch. Too far behind, the
-    /// stream is not mirrored any more (`write` then does not run).
-    private func mirrorFrame(seq: UInt64, _ state: inout State, _ write: (inout ByteBuffer) -> Void) {
-        guard let mirror, !state.mirrorAbandoned else { return }
-        // Moved out and back, so the buffer stays uniquely held (no copy on write).
-        var pending = ByteBuffer()
-        swap(&pending, &state.mirrorPending)
-        if pending.readableBytes == 0 { state.mirrorFirstSeq = seq }
-        write(&pending)
-        swap(&pending, &state.mirrorPending)
-        if state.mirrorPending.readableBytes > ResumeMirror.maxPendingBytesPerStream {
-            state.mirrorAbandoned = true
-            state.mirrorPending = ByteBuffer()
-        } else if !state.mirrorQueued {
-            state.mirrorQueued = true
-            mirror.hasNews(self)
-        }
+    /// A frame (or the end) was added: puts the stream on the resume store's list, once per
+    /// batch. The frames themselves are copied when the batch is taken (`takeMirrorBatch`).
+    private func noteMirrorNews(_ state: inout State) {
+        guard let mirror, !state.mirrorQueued, !state.mirrorAbandoned else { return }
+        state.mirrorQueued = true
+        mirror.hasNews(self)
     }
 
     /// Moves the frames reader 0's queue kept into the stream's own log (the last of them
@@ -336,9 +322,13 @@ final class ResumableStream: Sendable {
     private func takeOverLog(_ state: inout State, lastSeq: UInt64, final: Bool = false) {
         guard state.inReaderQueue else { return }
         state.inReaderQueue = false
-        let kept = state.readers[0].writer.takeSentFrames(final: final)?.messages ?? ByteBuffer()
-        state.log = StreamFrameLog(maxBytes: configuration.maxStreamBytes, messages: kept, lastSeq: lastSeq)
+        let kept = state.readers[0].writer.takeSentFrames(final: final)
+        state.log = StreamFrameLog(maxBytes: configuration.maxStreamBytes, messages: kept?.messages ?? ByteBuffer(), lastSeq: lastSeq)
         state.uncharged = state.log.bytes - state.charged
+        if mirror != nil, let kept {
+            // The frames not yet handed to the resume store are the log's newest bytes.
+            state.mirrorTailBytes = kept.start + kept.messages.readableBytes - state.mirrorPosition
+        }
     }
 
     /// Logs one frame and queues it on every attached reader, noting the reader that asks
@@ -354,8 +344,8 @@ final class ResumableStream: Sendable {
             GRPCMessageFramer.appendMessage(frame, to: &buffer)
         }
         state.uncharged += appended - evicted
-        let log = state.log
-        mirrorFrame(seq: frame.seq, &state) { pending in _ = log.withNewestFrame { pending.writeBytes($0) } }
+        state.mirrorTailBytes += appended
+        noteMirrorNews(&state)
         guard attached else { return }
         var index = 0
         while index < state.readers.count {
@@ -437,12 +427,9 @@ final class ResumableStream: Sendable {
             var final = status
             if let reason = state.cancelReason, status.code == .cancelled { final = GRPCStatus(code: .cancelled, message: reason) }
             state.log.finish(final)
-            if let mirror, !state.mirrorAbandoned {
+            if mirror != nil, !state.mirrorAbandoned {
                 state.mirrorEnd = final
-                if !state.mirrorQueued {
-                    state.mirrorQueued = true
-                    mirror.hasNews(self)
-                }
+                noteMirrorNews(&state)
             }
             // The registry charges what it keeps (`EndedStreams`); this object goes.
             memory.add(-state.charged)
@@ -475,25 +462,39 @@ final class ResumableStream: Sendable {
         state.withLock { state in
             state.mirrorQueued = false
             guard !state.mirrorAbandoned else { return nil }
-            defer {
-                state.mirrorPending = ByteBuffer()
-                state.mirrorEnd = nil
+            // The frames after the last batch, copied from where the log is: reader 0's
+            // queue, or the stream's own log. Gone already (dropped under memory pressure,
+            // or evicted from a full log before this batch): the store would have a gap.
+            let frames: ByteBuffer?
+            let lastSeq: UInt64
+            if state.inReaderQueue {
+                let copy = firstWriter!.copyKeptFrames(from: state.mirrorPosition)
+                if let copy { state.mirrorPosition = copy.end }
+                (frames, lastSeq) = (copy?.messages, state.numbering.seq)
+            } else {
+                let tail = state.mirrorTailBytes
+                state.mirrorTailBytes = 0
+                (frames, lastSeq) = (tail < 0 ? nil : state.log.copyOfNewest(bytes: tail), state.log.lastSeq)
             }
-            let end = state.mirrorEnd.map { (state.log.lastSeq, $0) }
-            if state.mirrorPending.readableBytes == 0, end == nil { return nil }
+            guard let frames else {
+                state.mirrorAbandoned = true
+                return nil
+            }
+            let firstSeq = state.mirroredSeq + 1
+            state.mirroredSeq = lastSeq
+            let end = state.mirrorEnd.map { (lastSeq, $0) }
+            state.mirrorEnd = nil
+            if frames.readableBytes == 0, end == nil { return nil }
             let now = NIODeadline.now()
             let renews = state.mirrorRenewedAt.map { now - $0 >= .seconds(10) } ?? true
             if renews { state.mirrorRenewedAt = now }
-            return MirrorBatch(firstSeq: state.mirrorFirstSeq, frames: state.mirrorPending, end: end, renewsExpiry: renews)
+            return MirrorBatch(firstSeq: firstSeq, frames: frames, end: end, renewsExpiry: renews)
         }
     }
 
     /// A batch of this stream never reached the store: stop mirroring it.
     func abandonMirror() {
-        state.withLock { state in
-            state.mirrorAbandoned = true
-            state.mirrorPending = ByteBuffer()
-        }
+        state.withLock { $0.mirrorAbandoned = true }
     }
 
     // MARK: Readers

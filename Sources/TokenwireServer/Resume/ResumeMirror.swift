@@ -17,16 +17,18 @@ import TokenwireRedis
 /// - `tokenwire:replica:R`: R's lease, renewed every second for 3 s. A follower whose
 ///   stream has gone quiet and whose owner's lease is gone knows the producer is dead.
 ///
-/// The token path never waits for Redis: `ResumableStream.append` copies each frame into
-/// the stream's own pending buffer (under the lock it already holds) and, once per batch,
-/// puts the stream on this mirror's list (`hasNews`). One task (`run`) takes every listed
-/// stream's frames as one `XADD` each and sends them all as one pipeline; the next batch
-/// starts at least `batchInterval` after this one began. A busy stream costs one command per
-/// batch, not one per frame. A stream
-/// whose pending frames pass `maxPendingBytesPerStream`, or whose batch Redis did not take,
-/// is no longer mirrored (a follower elsewhere meets the gap as OUT_OF_RANGE; it stays
-/// resumable on its own replica). A Redis outage costs warnings (at most one per 10 s) and
-/// `failedBatches`, never a slower or failed stream.
+/// The token path never waits for Redis, and does no more per frame for it than note, once
+/// per batch, that the stream has news (`ResumableStream.append` puts the stream on this
+/// mirror's list: `hasNews`). One task (`run`) takes every listed stream's new frames
+/// (`ResumableStream.takeMirrorBatch` copies them from the stream's log, wherever it is)
+/// as one `XADD` each and sends them all as one pipeline, each stream's frames written
+/// without a further copy; the next batch starts at least `batchInterval` after this one
+/// began. A busy stream costs one command per batch, not one per frame. A stream whose new
+/// frames left its log before the batch took them (the log is bounded by
+/// `--resume-buffer`), or whose batch Redis did not take, is no longer mirrored (a follower
+/// elsewhere meets the gap as OUT_OF_RANGE; it stays resumable on its own replica). A Redis
+/// outage costs warnings (at most one per 10 s) and `failedBatches`, never a slower or
+/// failed stream.
 final class ResumeMirror: Sendable {
     enum Keys {
         static func stream(_ token: String) -> String { "tokenwire:stream:\(token)" }
@@ -45,8 +47,6 @@ final class ResumeMirror: Sendable {
     /// outside it.
     private let state = Mutex(State())
 
-    /// Bytes of frames a stream may have waiting for Redis.
-    static let maxPendingBytesPerStream = 4 * 1024 * 1024
     /// How long a replica's lease lasts, renewed every second.
     static let leaseMilliseconds = 3000
     /// The least time from one batch to the next: frames that arrive meanwhile join the

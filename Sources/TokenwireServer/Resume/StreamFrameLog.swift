@@ -162,6 +162,14 @@ struct StreamFrameLog {
     /// The frames held, oldest first, back to back.
     var messages: ByteBuffer { buffer }
 
+    /// A copy of the newest `count` bytes of frames (nil when the log holds fewer).
+    func copyOfNewest(bytes count: Int) -> ByteBuffer? {
+        guard count <= bytes else { return nil }
+        var copy = ByteBufferAllocator().buffer(capacity: count)
+        copy.writeImmutableBuffer(buffer.getSlice(at: buffer.writerIndex - count, length: count)!)
+        return copy
+    }
+
     /// What a reader who has seen frames up to `after` gets next, at most `limit` frames.
     func read(after: UInt64, limit: Int = .max) -> Read {
         let lengths = self.lengths
