@@ -1,9 +1,3 @@
-import Synchronization
-
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The name of a resumable stream: 128 random bits from the system's secure generator,
 /// written as 32 lowercase hex digits in `StreamStart.resume_token`.
 ///
@@ -15,34 +9,8 @@ struct ResumeToken: Hashable, Sendable {
 
     /// A new token.
     static func random() -> ResumeToken {
-        pool.withLock { pool in ResumeToken(high: pool.next(), low: pool.next()) }
-    }
-
-    /// The system generator's bits, drawn 4 KiB at a time: a token per call cost two
-    /// `getrandom` system calls, now one per 256 tokens. The bits are as unguessable as the
-    /// generator's; they wait in this process's memory, where the tokens themselves live.
-    /// Under a lock: calls on every loop draw from the one pool (held for two words' copy,
-    /// or one refill per 256 tokens).
-    private static let pool = Mutex(RandomPool())
-
-    struct RandomPool: ~Copyable {
-        private var words = [UInt64](repeating: 0, count: 512)
-        private var used = 512
-
-        mutating func next() -> UInt64 {
-            if used == words.count {
-                #if canImport(Glibc)
-                // glibc's arc4random_buf is getrandom(2), retried until filled.
-                words.withUnsafeMutableBytes { arc4random_buf($0.baseAddress!, $0.count) }
-                #else
-                var generator = SystemRandomNumberGenerator()
-                for index in words.indices { words[index] = generator.next() }
-                #endif
-                used = 0
-            }
-            defer { used += 1 }
-            return words[used]
-        }
+        let (high, low) = SecureRandomWords.next2()
+        return ResumeToken(high: high, low: low)
     }
 
     init(high: UInt64, low: UInt64) {

@@ -261,7 +261,7 @@ struct TokenStreamService: Sendable {
 
     /// A random id naming one stream, 16 hex digits.
     static func makeStreamID() -> String {
-        let value = UInt64.random(in: .min ... .max)
+        let value = SecureRandomWords.next()
         // Written straight into the string's storage: one allocation.
         return String(unsafeUninitializedCapacity: 16) { buffer in
             for digit in 0..<16 { buffer[digit] = hexDigits[Int(value >> UInt64(60 - 4 * digit) & 0xf)] }
