@@ -13,6 +13,12 @@ extension OpenAIChatDialect {
     ///   - model: The provider's model name.
     /// - Returns: UTF-8 JSON with sorted keys.
     public static func requestBody(for request: GenerateRequest, model: String) -> Data {
+        plainRequestBody(for: request, model: model) ?? encodedRequestBody(for: request, model: model)
+    }
+
+    /// The body through `Encodable`: the reference, and the encoding of every request that
+    /// `plainRequestBody` does not write itself.
+    static func encodedRequestBody(for request: GenerateRequest, model: String) -> Data {
         DialectSupport.encodeBody(
             Body(
                 model: model,
@@ -30,6 +36,50 @@ extension OpenAIChatDialect {
         )
     }
 
+    /// The body of the most common request, text messages and no tools or response format,
+    /// written directly (`JSONBodyWriter`): the same bytes as `requestBody`'s `Encodable`
+    /// reference. nil for any other request.
+    static func plainRequestBody(for request: GenerateRequest, model: String) -> Data? {
+        guard request.tools.isEmpty, request.responseFormat?.wantsJSON != true,
+            request.messages.allSatisfy({ $0.toolCallID.isEmpty && $0.toolCalls.isEmpty })
+        else { return nil }
+        var json = JSONBodyWriter(capacity: 160 + request.messages.reduce(model.utf8.count) { $0 + $1.content.utf8.count + 32 })
+        json.raw("{")
+        if let maxTokens = DialectSupport.maxTokens(of: request) {
+            json.key("max_tokens")
+            json.integer(maxTokens)
+            json.raw(",")
+        }
+        json.key("messages")
+        json.raw("[")
+        for (index, message) in request.messages.enumerated() {
+            if index > 0 { json.raw(",") }
+            json.raw("{")
+            json.key("content")
+            json.string(message.content)
+            json.raw(",")
+            json.key("role")
+            json.string(message.role)
+            json.raw("}")
+        }
+        json.raw("],")
+        json.key("model")
+        json.string(model)
+        json.raw(",")
+        json.key("stream")
+        json.raw("true,")
+        json.key("stream_options")
+        json.raw("{")
+        json.key("include_usage")
+        json.raw("true}")
+        if let temperature = DialectSupport.temperature(of: request) {
+            json.raw(",")
+            json.key("temperature")
+            guard json.number(temperature) else { return nil }
+        }
+        json.raw("}")
+        return Data(json.bytes)
+    }
 
     /// `response_format`: `{"type":"json_object"}`, or `{"type":"json_schema","json_schema":
     /// {"name","schema","strict":true}}`; nil (absent) for text.
