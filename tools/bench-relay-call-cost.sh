@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Server CPU per relayed call, for A/B comparisons of tokenwire builds in one invocation.
+#
+# Starts the relay harness's fake OpenAI provider (../shared/peers/relay/upstream.py, at
+# interval 0) on CPU 1, then for each binary in turn (give several, and repeat them, to
+# interleave: old new old new): `BINARY serve --config` (provider "local", dialect
+# openai-chat) pinned to CPU 0, a warm-up, then `tokenwire-bench relay-load` on CPU 1 making
+# calls of --tokens tokens, --streams at a time, for --secs seconds. Prints the calls made,
+# the server's CPU time (user + system, /proc/PID/stat) per call and relay-load's TTFT
+# p50/p90/p99. With --tokens 1 (the default) this is what a relayed call costs around its
+# first token: the request, the upstream exchange, the stream's start and end.
+#
+# usage: tools/bench-relay-call-cost.sh [--tokens N] [--streams C] [--secs S] BINARY...
+#   defaults: 1 token, 4 streams, 8 s; tokenwire-bench from .build/release (TOKENWIRE_BENCH)
+set -euo pipefail
+
+repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+relay_dir="${TOKENWIRE_RELAY_DIR:-$repo_root/../shared/peers/relay}"
+bench="${TOKENWIRE_BENCH:-$repo_root/.build/release/tokenwire-bench}"
+VENV=${VENV:-/tmp/relay-venv}
+PY="$VENV/bin/python"
+up_port=18090
+port=50079
+tokens=1
+streams=4
+secs=8
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tokens) tokens="$2"; shift 2 ;;
+    --streams) streams="$2"; shift 2 ;;
+    --secs) secs="$2"; shift 2 ;;
+    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    -*) echo "bench-relay-call-cost: unknown option $1" >&2; exit 2 ;;
+    *) break ;;
+  esac
+done
+[ $# -gt 0 ] || { echo "bench-relay-call-cost: give at least one tokenwire binary (see --help)" >&2; exit 2; }
+[ -f "$relay_dir/upstream.py" ] || { echo "bench-relay-call-cost: no relay harness at $relay_dir (../shared/peers/relay; set TOKENWIRE_RELAY_DIR)" >&2; exit 2; }
+[ -x "$bench" ] || { echo "bench-relay-call-cost: no $bench: swift build -c release --product tokenwire-bench" >&2; exit 2; }
+[ -x "$PY" ] && "$PY" -c 'import uvloop' 2>/dev/null || VENV="$VENV" bash "$relay_dir/setup.sh" >&2
+
+pin_server=(); pin_load=()
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then pin_server=(taskset -c 0); pin_load=(taskset -c 1); fi
+hz="$(getconf CLK_TCK)"
+work="$(mktemp -d)"
+up_pid=""; server_pid=""
+trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; [ -n "$up_pid" ] && kill "$up_pid" 2>/dev/null; rm -rf "$work"; true' EXIT
+
+cat > "$work/providers.json" <<EOF
+{ "providers": [ { "name": "local", "dialect": "openai-chat", "base_url": "http://127.0.0.1:$up_port/v1", "models": ["gpt-fake"] } ] }
+EOF
+"${pin_load[@]}" "$PY" "$relay_dir/upstream.py" --port "$up_port" > "$work/upstream.log" 2>&1 &
+up_pid=$!
+for _ in $(seq 1 100); do curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$up_port/control?interval_ms=0" && break; sleep 0.1; done
+curl -sf -o /dev/null "http://127.0.0.1:$up_port/control?interval_ms=0" || { echo "bench-relay-call-cost: upstream.py did not come up (see $work/upstream.log)" >&2; exit 1; }
+
+for binary in "$@"; do
+  "${pin_server[@]}" "$binary" serve --port "$port" --config "$work/providers.json" --log-level warning >/dev/null 2>&1 &
+  server_pid=$!
+  for _ in $(seq 1 100); do "$binary" health --port "$port" >/dev/null 2>&1 && break; sleep 0.1; done
+  "$binary" health --port "$port" >/dev/null || { echo "bench-relay-call-cost: $binary did not come up on port $port" >&2; exit 1; }
+  load() {  # SECONDS
+    "${pin_load[@]}" "$bench" relay-load --target "127.0.0.1:$port" --name cost --label "n$tokens" --model local/gpt-fake \
+      -c "$streams" -n "$tokens" -d "$1" -r 0 --grace 5 --timeout 30 2>&1 | tail -1
+  }
+  load 2 >/dev/null
+  before="$(awk '{print $14 + $15}' "/proc/$server_pid/stat")"
+  output="$(load "$secs")"
+  after="$(awk '{print $14 + $15}' "/proc/$server_pid/stat")"
+  kill "$server_pid"; wait "$server_pid" 2>/dev/null || true
+  server_pid=""
+  calls="$(sed -n 's/.* ok=\([0-9]*\).*/\1/p' <<<"$output")"
+  errors="$(sed -n 's/.* err=\([0-9]*\).*/\1/p' <<<"$output")"
+  ttft="$(sed -n 's/.*ttft_ms p50\/p90\/p99=\([^ ]*\).*/\1/p' <<<"$output")"
+  [ "${calls:-0}" -gt 0 ] || { echo "bench-relay-call-cost: $binary: no call succeeded: $output" >&2; continue; }
+  [ "${errors:-0}" = 0 ] || echo "bench-relay-call-cost: $binary: $errors calls failed" >&2
+  awk -v b="$binary" -v n="$calls" -v t=$((after - before)) -v hz="$hz" -v ttft="$ttft" \
+    'BEGIN {printf "%s calls=%d cpu_us_per_call=%.1f ttft_ms_p50/p90/p99=%s\n", b, n, t / hz * 1e6 / n, ttft}'
+done
