@@ -5,13 +5,15 @@
 # interval 0) on CPU 1, then for each binary in turn (give several, and repeat them, to
 # interleave: old new old new): `BINARY serve --config` (provider "local", dialect
 # openai-chat) pinned to CPU 0, a warm-up, then `tokenwire-bench relay-load` on CPU 1 making
-# calls of --tokens tokens, --streams at a time, for --secs seconds. Prints the calls made,
+# calls of --tokens tokens (--interval ms apart, as the provider sends them), --streams at a
+# time, for --secs seconds. Prints the calls made,
 # the server's CPU time (user + system, /proc/PID/stat) per call and relay-load's TTFT
 # p50/p90/p99. With --tokens 1 (the default) this is what a relayed call costs around its
 # first token: the request, the upstream exchange, the stream's start and end.
 #
-# usage: tools/bench-relay-call-cost.sh [--tokens N] [--streams C] [--secs S] BINARY...
-#   defaults: 1 token, 4 streams, 8 s; tokenwire-bench from .build/release (TOKENWIRE_BENCH)
+# usage: tools/bench-relay-call-cost.sh [--tokens N] [--interval MS] [--streams C] [--secs S] BINARY...
+#   defaults: 1 token, 0 ms, 4 streams, 8 s; tokenwire-bench from .build/release (TOKENWIRE_BENCH)
+#   (--tokens 200 --interval 20 --streams 100 is the relay harness's shape s3)
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -22,14 +24,16 @@ PY="$VENV/bin/python"
 up_port=18090
 port=50079
 tokens=1
+interval=0
 streams=4
 secs=8
 while [ $# -gt 0 ]; do
   case "$1" in
     --tokens) tokens="$2"; shift 2 ;;
+    --interval) interval="$2"; shift 2 ;;
     --streams) streams="$2"; shift 2 ;;
     --secs) secs="$2"; shift 2 ;;
-    -h|--help) sed -n 2,14p "$0"; exit 0 ;;
+    -h|--help) sed -n 2,16p "$0"; exit 0 ;;
     -*) echo "bench-relay-call-cost: unknown option $1" >&2; exit 2 ;;
     *) break ;;
   esac
@@ -51,8 +55,8 @@ cat > "$work/providers.json" <<EOF
 EOF
 "${pin_load[@]}" "$PY" "$relay_dir/upstream.py" --port "$up_port" > "$work/upstream.log" 2>&1 &
 up_pid=$!
-for _ in $(seq 1 100); do curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$up_port/control?interval_ms=0" && break; sleep 0.1; done
-curl -sf -o /dev/null "http://127.0.0.1:$up_port/control?interval_ms=0" || { echo "bench-relay-call-cost: upstream.py did not come up (see $work/upstream.log)" >&2; exit 1; }
+for _ in $(seq 1 100); do curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$up_port/control?interval_ms=$interval" && break; sleep 0.1; done
+curl -sf -o /dev/null "http://127.0.0.1:$up_port/control?interval_ms=$interval" || { echo "bench-relay-call-cost: upstream.py did not come up (see $work/upstream.log)" >&2; exit 1; }
 
 for binary in "$@"; do
   "${pin_server[@]}" "$binary" serve --port "$port" --config "$work/providers.json" --log-level warning >/dev/null 2>&1 &
@@ -74,6 +78,6 @@ for binary in "$@"; do
   ttft="$(sed -n 's/.*ttft_ms p50\/p90\/p99=\([^ ]*\).*/\1/p' <<<"$output")"
   [ "${calls:-0}" -gt 0 ] || { echo "bench-relay-call-cost: $binary: no call succeeded: $output" >&2; continue; }
   [ "${errors:-0}" = 0 ] || echo "bench-relay-call-cost: $binary: $errors calls failed" >&2
-  awk -v b="$binary" -v n="$calls" -v t=$((after - before)) -v hz="$hz" -v ttft="$ttft" \
-    'BEGIN {printf "%s calls=%d cpu_us_per_call=%.1f ttft_ms_p50/p90/p99=%s\n", b, n, t / hz * 1e6 / n, ttft}'
+  awk -v b="$binary" -v n="$calls" -v t=$((after - before)) -v hz="$hz" -v ttft="$ttft" -v k="$tokens" \
+    'BEGIN {printf "%s calls=%d cpu_us_per_call=%.1f cpu_us_per_token=%.2f ttft_ms_p50/p90/p99=%s\n", b, n, t / hz * 1e6 / n, t / hz * 1e6 / n / k, ttft}'
 done

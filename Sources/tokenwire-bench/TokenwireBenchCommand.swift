@@ -6,6 +6,6 @@ struct TokenwireBenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tokenwire-bench",
         abstract: "Benchmarks: upstream parse throughput per dialect, a gRPC load client for the relay harness, and the soak.",
-        subcommands: [ParseCommand.self, RelayLoadCommand.self, SoakCommand.self]
+        subcommands: [ParseCommand.self, RelayLoadCommand.self, SoakCommand.self, ResumeLatencyCommand.self]
     )
 }
