@@ -143,7 +143,7 @@ struct HTTP2OutboundStreamState<Waiter> {
         let index = position - kept.discarded
         guard index >= kept.start, index <= buffer.writerIndex else { return nil }
         var messages = ByteBufferAllocator().buffer(capacity: buffer.writerIndex - index)
-        buffer.withVeryUnsafeBytes { bytes in
+        _ = buffer.withVeryUnsafeBytes { bytes in
             messages.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[index..<buffer.writerIndex]))
         }
         return (messages, kept.discarded + buffer.writerIndex)

@@ -111,10 +111,7 @@ struct RelayLoadCommand: AsyncParsableCommand {
     }
 
     private func hostAndPort() throws -> (String, Int) {
-        guard let colon = target.lastIndex(of: ":"), let port = Int(target[target.index(after: colon)...]), port > 0 else {
-            throw ValidationError("--target wants HOST:PORT, got '\(target)'")
-        }
-        return (String(target[..<colon]), port)
+        try HostAndPort.parse(target, option: "--target")
     }
 
     private static func append(_ text: String, to path: String) throws {

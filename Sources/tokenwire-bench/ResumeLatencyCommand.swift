@@ -39,15 +39,15 @@ struct ResumeLatencyCommand: AsyncParsableCommand {
     var settle = 0.05
 
     func validate() throws {
-        _ = try Self.hostAndPort(target)
-        if let resumeTarget { _ = try Self.hostAndPort(resumeTarget) }
+        _ = try HostAndPort.parse(target, option: "--target")
+        if let resumeTarget { _ = try HostAndPort.parse(resumeTarget, option: "--resume-target") }
         guard after >= 2 else { throw ValidationError("--after must be at least 2 (StreamStart and one more frame)") }
         guard rounds > 0 else { throw ValidationError("--rounds must be above 0") }
     }
 
     func run() async throws {
-        let (host, port) = try Self.hostAndPort(target)
-        let (resumeHost, resumePort) = try Self.hostAndPort(resumeTarget ?? target)
+        let (host, port) = try HostAndPort.parse(target, option: "--target")
+        let (resumeHost, resumePort) = try HostAndPort.parse(resumeTarget ?? target, option: "--resume-target")
         // No automatic reconnect or resume: the round measures one attempt.
         var noRetry = ClientConfiguration()
         noRetry.reconnectAttempts = 0
@@ -79,12 +79,5 @@ struct ResumeLatencyCommand: AsyncParsableCommand {
         }
         let summary = Percentiles.json(samples)
         print("resume-latency target=\(target) resume-target=\(resumeTarget ?? target) rounds=\(rounds) ms=\(summary.serialized)")
-    }
-
-    private static func hostAndPort(_ text: String) throws -> (String, Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), port > 0 else {
-            throw ValidationError("wanted HOST:PORT, got '\(text)'")
-        }
-        return (String(text[..<colon]), port)
     }
 }

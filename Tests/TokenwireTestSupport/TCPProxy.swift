@@ -77,7 +77,7 @@ public final class TCPProxy: Sendable {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            partner.write(data, promise: nil)
+            partner.write(unwrapInboundIn(data), promise: nil)
         }
 
         func channelReadComplete(context: ChannelHandlerContext) {

@@ -158,6 +158,10 @@ public final class TokenwireServer: Sendable {
     /// The port the server listens on (useful with port 0).
     public var port: Int? { state.withLock { $0.listener?.localAddress?.port } }
 
+    /// The listener's event loop (for tests that hold it, so that connections wait in the
+    /// kernel's accept queue).
+    var listenerEventLoop: (any EventLoop)? { state.withLock { $0.listener?.eventLoop } }
+
     /// Binds the listening socket.
     /// - Throws: when the address cannot be bound (in use, not local, no permission).
     public func start() async throws {
@@ -186,10 +190,13 @@ public final class TokenwireServer: Sendable {
         let (logger, reserve) = (self.logger, descriptorReserve)
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .serverChannelOption(ChannelOptions.backlog, value: 256)
+            .serverChannelOption(ChannelOptions.backlog, value: Self.acceptBacklog)
+            // One accept pass takes the whole queue: `ListenerCloser` closes right after one.
+            .serverChannelOption(ChannelOptions.maxMessagesPerRead, value: UInt(Self.acceptBacklog) + 1)
             .serverChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(AcceptBackoff.makeHandler(reserve: reserve, logger: logger))
+                    try channel.pipeline.syncOperations.addHandler(ListenerCloser())
                 }
             }
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -272,6 +279,23 @@ public final class TokenwireServer: Sendable {
         }
     }
 
+    /// Connections the kernel may complete before the server takes them (`listen`'s backlog).
+    static let acceptBacklog: Int32 = 256
+
+    /// Closes the listener once it has taken the connections already in its accept queue
+    /// (`ListenerCloser`): closing it at once would reset them, calls already written on them.
+    private static func closeAfterAcceptQueue(_ listener: any Channel) async {
+        let closed = listener.eventLoop.makePromise(of: Void.self)
+        listener.eventLoop.execute {
+            if let closer = try? listener.pipeline.syncOperations.handler(type: ListenerCloser.self) {
+                closer.close(promise: closed)
+            } else {
+                listener.close(promise: closed)
+            }
+        }
+        try? await closed.futureResult.get()
+    }
+
     /// Logs refused connections at most once every 10 seconds, with how many there were.
     private func warnConnectionRefused(limit: Int) {
         let now = ContinuousClock.now
@@ -329,7 +353,7 @@ public final class TokenwireServer: Sendable {
             health.setAll(.notServing)
             health.finishWatchers()
             admission.beginDraining()
-            try? await listener.close()
+            await Self.closeAfterAcceptQueue(listener)
             for connection in connections {
                 connection.eventLoop.execute { connection.value.beginGracefulShutdown() }
             }
