@@ -156,9 +156,10 @@ let package = Package(
         .executableTarget(
             name: "tokenwire-bench",
             dependencies: [
-                "TokenwireCore", "TokenwireUpstream", "TokenwireClient",
+                "TokenwireCore", "TokenwireUpstream", "TokenwireClient", "TokenwireHTTP2", "TokenwireWire",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings

@@ -23,6 +23,9 @@
 # the rows have TTFT and tokens/s but no per-token latency, and are NOT relay numbers.
 # Environment (as run.sh): VENV (/tmp/relay-venv), UP_PORT 18080, RELAY_CPU 0, UP_CPU 1,
 # CLIENT_CPU 1, GRACE 20, TIMEOUT 30; SCRATCH = SwiftPM --scratch-path (default .build);
+# TOKENWIRE_CLIENT = relay-load's --client (default raw: frames timed once per socket read on
+# the client's event loop, as client.py times them; tokenwire: the product's TokenwireClient,
+# timed when the worker's task gets the frame, and twice raw's CPU on the load's CPU);
 # TOKENWIRE_NAME = the name of Tokenwire's rows (default tokenwire); TOKENWIRE_FILTERS=1 adds
 # output filters to the relayed model. With --skip-build and
 # SCRATCH pointing at another checkout's build, two builds run side by side in one --out:
@@ -64,7 +67,7 @@ while [ $# -gt 0 ]; do
     --skip-tokenwire) SKIP_TOKENWIRE=1; shift ;;
     --synthetic) SYNTHETIC=1; shift ;;
     --skip-build) SKIP_BUILD=1; shift ;;
-    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) echo "bench-relay: unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -190,7 +193,7 @@ JSON
       local label=$1 lc=$2 ld=$3 lr=$4 lramp=$5 model=local/gpt-fake; shift 5
       if [ "$SYNTHETIC" = 1 ]; then model=synthetic/paced; [ "$1" = 0 ] && model=synthetic/flood; fi
       shift
-      taskset -c "$CLIENT_CPU" "$BENCH" relay-load --target "127.0.0.1:$PORT" --name "$name" --label "$label" \
+      taskset -c "$CLIENT_CPU" "$BENCH" relay-load --client "${TOKENWIRE_CLIENT:-raw}" --target "127.0.0.1:$PORT" --name "$name" --label "$label" \
         --model "$model" -c "$lc" -n 200 -d "$ld" -r "$lr" --ramp "$lramp" --grace "$GRACE" --timeout "$TIMEOUT" \
         --watch "relay=$tw_pid" --watch "upstream=$up_pid" "$@"
     }

@@ -1,14 +1,28 @@
+import NIOCore
 import NIOPosix
 import TokenwireClient
+
+/// A connection the load clients make calls on: `TokenwireClient`, or relay-load's
+/// `ReadStampingConnection` (`--client raw`).
+protocol LoadConnection: AnyObject, Sendable {
+    static func open(host: String, port: Int, group: any EventLoopGroup) async throws -> Self
+    func close() async
+}
+
+extension TokenwireClient: LoadConnection {
+    static func open(host: String, port: Int, group: any EventLoopGroup) async throws -> TokenwireClient {
+        try await connect(host: host, port: port, group: group)
+    }
+}
 
 /// The load client's HTTP/2 connections, shared by the workers (worker i uses slot
 /// i mod count). A slot whose connection broke is reconnected by the next worker that
 /// needs it, as `client.py` reconnects a worker's socket.
-actor ConnectionPool {
+actor ConnectionPool<Client: LoadConnection> {
     private enum Slot {
         case empty
-        case connecting(Task<TokenwireClient, any Error>)
-        case connected(TokenwireClient)
+        case connecting(Task<Client, any Error>)
+        case connected(Client)
     }
 
     private let host: String
@@ -17,7 +31,7 @@ actor ConnectionPool {
     private var slots: [Slot]
     /// Connections closed on purpose by `reset(slot:)` (the soak's connection resets), kept
     /// so no other client can take their identity.
-    private var resetClients: [TokenwireClient] = []
+    private var resetClients: [Client] = []
 
     init(host: String, port: Int, count: Int, group: MultiThreadedEventLoopGroup) {
         self.host = host
@@ -28,7 +42,7 @@ actor ConnectionPool {
 
     /// The connection for `slot`, connecting first if it has none.
     /// - Throws: `TokenwireError` (UNAVAILABLE) when the server cannot be reached.
-    func client(slot: Int) async throws -> TokenwireClient {
+    func client(slot: Int) async throws -> Client {
         switch slots[slot] {
         case .connected(let client):
             return client
@@ -36,7 +50,7 @@ actor ConnectionPool {
             return try await task.value
         case .empty:
             let (host, port, group) = (host, port, group)
-            let task = Task { try await TokenwireClient.connect(host: host, port: port, group: group) }
+            let task = Task { try await Client.open(host: host, port: port, group: group) }
             slots[slot] = .connecting(task)
             do {
                 let client = try await task.value
@@ -50,7 +64,7 @@ actor ConnectionPool {
     }
 
     /// Drops `client` from `slot` after its connection broke, so the next call reconnects.
-    func discard(_ client: TokenwireClient, slot: Int) async {
+    func discard(_ client: Client, slot: Int) async {
         guard case .connected(let current) = slots[slot], current === client else { return }
         slots[slot] = .empty
         await client.close()
@@ -69,7 +83,7 @@ actor ConnectionPool {
     }
 
     /// Whether `client`'s connection was closed by `reset(slot:)`.
-    func wasReset(_ client: TokenwireClient) -> Bool {
+    func wasReset(_ client: Client) -> Bool {
         resetClients.contains { $0 === client }
     }
 

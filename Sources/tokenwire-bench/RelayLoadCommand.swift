@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 
+extension RelayLoadClient: ExpressibleByArgument {}
+
 /// `tokenwire-bench relay-load`: the relay harness's load client (`client.py`) for a
 /// Tokenwire server: C streams of `Generate`, per-token latency from the upstream's stamps.
 struct RelayLoadCommand: AsyncParsableCommand {
@@ -61,6 +63,13 @@ struct RelayLoadCommand: AsyncParsableCommand {
     @Option(help: "NAME=PID to report CPU%/RSS for (PID and descendants); repeatable.")
     var watch: [String] = []
 
+    @Option(help: """
+        Which client makes the calls: tokenwire (TokenwireClient; a frame's time is taken when \
+        the worker's task gets it) or raw (a minimal gRPC client on the same HTTP/2 wrapper that \
+        takes the time once per burst of socket reads, on its event loop, as client.py does).
+        """)
+    var client = RelayLoadClient.tokenwire
+
     @Option(help: "Append the JSON result to this file.")
     var jsonOut: String?
 
@@ -107,6 +116,7 @@ struct RelayLoadCommand: AsyncParsableCommand {
         configuration.eventLoops = eventLoops
         configuration.requireUsage = requireUsage
         configuration.watch = watch
+        configuration.client = client
         return configuration
     }
 

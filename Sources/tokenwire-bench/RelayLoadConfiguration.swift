@@ -29,9 +29,21 @@ struct RelayLoadConfiguration: Sendable {
     var requireUsage = false
     /// `NAME=PID` processes to report CPU and RSS for.
     var watch: [String] = []
+    /// Which client makes the calls, and so where a frame's receive time is taken.
+    var client = RelayLoadClient.tokenwire
 
     /// The nanoseconds of a duration in seconds.
     static func nanoseconds(_ seconds: Double) -> Int64 {
         Int64(seconds * 1e9)
     }
+}
+
+/// `relay-load --client`: where a frame's receive time is taken.
+enum RelayLoadClient: String, Sendable, CaseIterable {
+    /// `TokenwireClient`, the product's client: when the worker's task gets the frame,
+    /// after HTTP/2, the gRPC message stream and a hop to the task.
+    case tokenwire
+    /// `ReadStampingConnection`: once per burst of socket reads, on the connection's event
+    /// loop, as the relay harness's `client.py` stamps its reads.
+    case raw
 }

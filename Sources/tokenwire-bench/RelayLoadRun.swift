@@ -19,9 +19,20 @@ struct RelayLoadRun {
         let configuration = configuration
         var watch = try ProcessWatch(specs: configuration.watch)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoops)
-        let pool = ConnectionPool(host: configuration.host, port: configuration.port, count: configuration.connections, group: group)
+        let pool: RelayLoadWorker.Pool
         do {
-            for slot in 0..<configuration.connections { _ = try await pool.client(slot: slot) }
+            switch configuration.client {
+            case .tokenwire:
+                let connections = ConnectionPool<TokenwireClient>(
+                    host: configuration.host, port: configuration.port, count: configuration.connections, group: group)
+                for slot in 0..<configuration.connections { _ = try await connections.client(slot: slot) }
+                pool = .tokenwire(connections)
+            case .raw:
+                let connections = ConnectionPool<ReadStampingConnection>(
+                    host: configuration.host, port: configuration.port, count: configuration.connections, group: group)
+                for slot in 0..<configuration.connections { _ = try await connections.client(slot: slot) }
+                pool = .raw(connections)
+            }
         } catch {
             try? await group.shutdownGracefully()
             throw BenchError(.connectFailed, "cannot connect to \(configuration.host):\(configuration.port)", cause: error)
@@ -55,7 +66,10 @@ struct RelayLoadRun {
         let cpuEnd = MonotonicClock.processCPUTime()
         let seconds = Double(end - start) / 1e9
         let watchJSON = watched.stop(seconds: seconds)
-        await pool.closeAll()
+        switch pool {
+        case .tokenwire(let connections): await connections.closeAll()
+        case .raw(let connections): await connections.closeAll()
+        }
         try? await group.shutdownGracefully()
         return result(tally, start: start, end: end, clientCPU: Double(cpuEnd - cpuStart) / 1e9, watch: watchJSON)
     }
@@ -81,7 +95,7 @@ struct RelayLoadRun {
         let configuration = configuration
         return .object([
             ("name", .string(configuration.name)), ("url", .string("grpc://\(configuration.host):\(configuration.port)")),
-            ("impl", .string("tokenwire-bench")), ("model", .string(configuration.model)),
+            ("impl", .string("tokenwire-bench/\(configuration.client.rawValue)")), ("model", .string(configuration.model)),
             ("concurrency", .int(configuration.concurrency)), ("max_tokens", .int(configuration.maxTokens)),
             ("label", .string(configuration.label)), ("connections", .int(configuration.connections)),
             ("duration_s", .number((seconds * 1000).rounded() / 1000)),

@@ -4,9 +4,15 @@ import TokenwireCore
 /// One stream slot of the load: requests back to back on its connection until the budget
 /// says stop, recording every request as `client.py`'s `raw_worker` does.
 struct RelayLoadWorker: Sendable {
+    /// The run's connections, of the client `--client` chose.
+    enum Pool: Sendable {
+        case tokenwire(ConnectionPool<TokenwireClient>)
+        case raw(ConnectionPool<ReadStampingConnection>)
+    }
+
     let index: Int
     let configuration: RelayLoadConfiguration
-    let pool: ConnectionPool
+    let pool: Pool
     let budget: RequestBudget
 
     private enum Outcome { case ended, connectionLost, cut }
@@ -21,21 +27,48 @@ struct RelayLoadWorker: Sendable {
             maxTokens: UInt32(configuration.maxTokens))
         let slot = index % configuration.connections
         while budget.take() {
-            let client: TokenwireClient
-            do {
-                client = try await pool.client(slot: slot)
-            } catch {
-                tally.error("connect", "\(error)")
-                try? await Task.sleep(for: .milliseconds(200))
-                continue
+            let outcome: Outcome
+            switch pool {
+            case .tokenwire(let pool):
+                guard let client = await connection(from: pool, slot: slot, into: &tally) else { continue }
+                outcome = await stream(request, on: client, into: &tally)
+                if outcome == .connectionLost { await pool.discard(client, slot: slot) }
+            case .raw(let pool):
+                guard let connection = await connection(from: pool, slot: slot, into: &tally) else { continue }
+                outcome = await stream(request, on: connection, into: &tally)
+                if outcome == .connectionLost { await pool.discard(connection, slot: slot) }
             }
-            tally.started += 1
-            let outcome = await stream(request, on: client, into: &tally)
-            if outcome == .connectionLost { await pool.discard(client, slot: slot) }
             if outcome == .cut { break }
         }
         budget.workerFinished()
         return tally
+    }
+
+    /// The slot's connection, connecting first if need be; nil (counted, after a pause)
+    /// when the server cannot be reached.
+    private func connection<Client>(from pool: ConnectionPool<Client>, slot: Int, into tally: inout RelayLoadTally) async -> Client? {
+        do {
+            let client = try await pool.client(slot: slot)
+            tally.started += 1
+            return client
+        } catch {
+            tally.error("connect", "\(error)")
+            try? await Task.sleep(for: .milliseconds(200))
+            return nil
+        }
+    }
+
+    /// One call on the raw client, which decodes and times the frames on its event loop.
+    private func stream(_ request: GenerateRequest, on connection: ReadStampingConnection, into tally: inout RelayLoadTally) async -> Outcome {
+        let result = await connection.generate(request, timeout: configuration.timeout)
+        tally.merge(result.tally)
+        let current = result.request
+        if Task.isCancelled { return cut(current, &tally) }
+        guard let error = result.error else {
+            current.close(status: nil, expectedTokens: configuration.maxTokens, requireUsage: configuration.requireUsage, into: &tally)
+            return .ended
+        }
+        return failed(current, error, &tally)
     }
 
     private func stream(_ request: GenerateRequest, on client: TokenwireClient, into tally: inout RelayLoadTally) async -> Outcome {

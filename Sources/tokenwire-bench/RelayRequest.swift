@@ -1,7 +1,7 @@
 import TokenwireCore
 
 /// What one request has received so far.
-struct RelayRequest {
+struct RelayRequest: Sendable {
     let sentAt: Int64
     var tokens = 0
     var firstTokenAt: Int64 = 0

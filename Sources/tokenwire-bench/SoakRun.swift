@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOPosix
 import Synchronization
+import TokenwireClient
 
 /// One soak run: `streams` workers make calls with faults mixed in for `minutes`, one of
 /// the client connections is closed now and then, and the server process is sampled every
@@ -30,7 +31,7 @@ struct SoakRun {
         var httpConfiguration = HTTPClient.Configuration()
         httpConfiguration.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 256)
         let http = HTTPClient(eventLoopGroupProvider: .shared(group), configuration: httpConfiguration)
-        let pool = ConnectionPool(host: configuration.host, port: configuration.port, count: configuration.connections, group: group)
+        let pool = ConnectionPool<TokenwireClient>(host: configuration.host, port: configuration.port, count: configuration.connections, group: group)
         func shutDown() async {
             await pool.closeAll()
             try? await http.shutdown()
@@ -53,7 +54,7 @@ struct SoakRun {
         return result
     }
 
-    private func load(pool: ConnectionPool, upstream: FakeProviderLog) async throws -> Result {
+    private func load(pool: ConnectionPool<TokenwireClient>, upstream: FakeProviderLog) async throws -> Result {
         let configuration = configuration
         let before = try ProcessSample(pid: configuration.serverPID)
         let tally = SoakTally()
@@ -117,7 +118,7 @@ struct SoakRun {
     }
 
     /// Closes connection 0, 1, 2, ... in turn, one every `seconds`, until `end`.
-    private static func resetConnections(_ pool: ConnectionPool, every seconds: Double, count: Int, until end: Int64) async {
+    private static func resetConnections(_ pool: ConnectionPool<TokenwireClient>, every seconds: Double, count: Int, until end: Int64) async {
         var slot = 0
         while !Task.isCancelled {
             try? await Task.sleep(for: .milliseconds(Int(seconds * 1000)))

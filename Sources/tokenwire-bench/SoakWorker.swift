@@ -9,7 +9,7 @@ import TokenwireCore
 struct SoakWorker: Sendable {
     let index: Int
     let configuration: SoakConfiguration
-    let pool: ConnectionPool
+    let pool: ConnectionPool<TokenwireClient>
     let tally: SoakTally
     let upstream: FakeProviderLog
     /// `MonotonicClock` time after which no call starts.
