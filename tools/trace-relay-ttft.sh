@@ -101,14 +101,16 @@ trace() {
   "${pin_load[@]}" "$@" > "$work/$key.load" 2>&1 &
   local load_pid=$! i
   # The sockets are read while the load runs: its connection closes with it.
-  for i in $(seq 1 100); do
+  for i in $(seq 1 1000); do
     sockets "$pid" > "$work/$key.fds"
     grep -q client "$work/$key.fds" && grep -q upstream "$work/$key.fds" && break
-    sleep 0.05
+    kill -0 "$load_pid" 2>/dev/null || break
+    sleep 0.01
   done
   wait "$load_pid" || true
   kill -INT "$perf_pid"; wait "$perf_pid" 2>/dev/null || true
   perf script -i "$work/$key.data" -F tid,time,event,trace > "$work/$key.txt" 2>/dev/null
+  grep -q client "$work/$key.fds" || echo "trace-relay-ttft: $name: the load ended before its connection was seen; give more --calls" >&2
   python3 - "$name" "$work/$key.txt" "$work/$key.fds" "$work/$key.load" <<'PY'
 import re, sys
 name, trace, fds, load = sys.argv[1:5]
