@@ -17,10 +17,8 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-relay_dir="${TOKENWIRE_RELAY_DIR:-$repo_root/../shared/peers/relay}"
-bench="${TOKENWIRE_BENCH:-$repo_root/.build/release/tokenwire-bench}"
-VENV=${VENV:-/tmp/relay-venv}
-PY="$VENV/bin/python"
+script=bench-relay-call-cost
+source "$repo_root/tools/relay-upstream.sh"
 up_port=18090
 port=50079
 tokens=1
@@ -39,9 +37,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ $# -gt 0 ] || { echo "bench-relay-call-cost: give at least one tokenwire binary (see --help)" >&2; exit 2; }
-[ -f "$relay_dir/upstream.py" ] || { echo "bench-relay-call-cost: no relay harness at $relay_dir (../shared/peers/relay; set TOKENWIRE_RELAY_DIR)" >&2; exit 2; }
-[ -x "$bench" ] || { echo "bench-relay-call-cost: no $bench: swift build -c release --product tokenwire-bench" >&2; exit 2; }
-[ -x "$PY" ] && "$PY" -c 'import uvloop' 2>/dev/null || VENV="$VENV" bash "$relay_dir/setup.sh" >&2
+relay_harness_ready
 
 pin_server=(); pin_load=()
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then pin_server=(taskset -c 0); pin_load=(taskset -c 1); fi
@@ -53,10 +49,7 @@ trap '[ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null; [ -n "$up_pid" ] &
 cat > "$work/providers.json" <<EOF
 { "providers": [ { "name": "local", "dialect": "openai-chat", "base_url": "http://127.0.0.1:$up_port/v1", "models": ["gpt-fake"] } ] }
 EOF
-"${pin_load[@]}" "$PY" "$relay_dir/upstream.py" --port "$up_port" > "$work/upstream.log" 2>&1 &
-up_pid=$!
-for _ in $(seq 1 100); do curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$up_port/control?interval_ms=$interval" && break; sleep 0.1; done
-curl -sf -o /dev/null "http://127.0.0.1:$up_port/control?interval_ms=$interval" || { echo "bench-relay-call-cost: upstream.py did not come up (see $work/upstream.log)" >&2; exit 1; }
+start_relay_upstream "$up_port" "$interval" "$work/upstream.log" "${pin_load[@]}"
 
 for binary in "$@"; do
   "${pin_server[@]}" "$binary" serve --port "$port" --config "$work/providers.json" --log-level warning >/dev/null 2>&1 &

@@ -27,10 +27,8 @@
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-relay_dir="${TOKENWIRE_RELAY_DIR:-$repo_root/../shared/peers/relay}"
-bench="${TOKENWIRE_BENCH:-$repo_root/.build/release/tokenwire-bench}"
-VENV=${VENV:-/tmp/relay-venv}
-PY="$VENV/bin/python"
+script=trace-relay-ttft
+source "$repo_root/tools/relay-upstream.sh"
 up_port=18091
 port=50078
 calls=40
@@ -50,13 +48,11 @@ while [ $# -gt 0 ]; do
 done
 binaries=("$@")
 [ ${#binaries[@]} -gt 0 ] || binaries=("$repo_root/.build/release/tokenwire")
-[ -f "$relay_dir/upstream.py" ] || { echo "trace-relay-ttft: no relay harness at $relay_dir (../shared/peers/relay; set TOKENWIRE_RELAY_DIR)" >&2; exit 2; }
-[ -x "$bench" ] || { echo "trace-relay-ttft: no $bench: swift build -c release --product tokenwire-bench" >&2; exit 2; }
 command -v perf >/dev/null || { echo "trace-relay-ttft: perf is missing (apt-get install linux-perf)" >&2; exit 2; }
 perf list 'syscalls:sys_enter_read' 2>/dev/null | grep -q sys_enter_read \
   || { echo "trace-relay-ttft: perf cannot see the syscall tracepoints (run as root with tracefs mounted)" >&2; exit 2; }
 [ "$with_nginx" = 0 ] || command -v nginx >/dev/null || { echo "trace-relay-ttft: --nginx needs nginx (apt-get install nginx-light)" >&2; exit 2; }
-[ -x "$PY" ] && "$PY" -c 'import uvloop' 2>/dev/null || VENV="$VENV" bash "$relay_dir/setup.sh" >&2
+relay_harness_ready
 
 pin_relay=(); pin_load=()
 if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then pin_relay=(taskset -c 0); pin_load=(taskset -c 1); fi
@@ -67,11 +63,7 @@ events="syscalls:sys_enter_read,syscalls:sys_exit_read,syscalls:sys_enter_recvfr
 events="$events,syscalls:sys_enter_readv,syscalls:sys_exit_readv"
 events="$events,syscalls:sys_enter_write,syscalls:sys_enter_writev,syscalls:sys_enter_sendto"
 
-"${pin_load[@]}" "$PY" "$relay_dir/upstream.py" --port "$up_port" > "$work/upstream.log" 2>&1 &
-up_pid=$!
-for _ in $(seq 1 100); do curl -sf -o /dev/null --max-time 1 "http://127.0.0.1:$up_port/control?interval_ms=$interval" && break; sleep 0.1; done
-curl -sf -o /dev/null "http://127.0.0.1:$up_port/control?interval_ms=$interval" \
-  || { echo "trace-relay-ttft: upstream.py did not come up (see $work/upstream.log)" >&2; exit 1; }
+start_relay_upstream "$up_port" "$interval" "$work/upstream.log" "${pin_load[@]}"
 
 # The relay's connected sockets: "fd kind" lines, kind = client (local port $port) or upstream
 # (remote port $up_port); the listening socket (state 0A) is not one.
