@@ -232,6 +232,7 @@ let package = Package(
             dependencies: [
                 "TokenwireCore", "TokenwireWire", "TokenwireServer", "TokenwireClient", "TokenwireHTTP2",
                 "TokenwireRelay", "TokenwireUpstream", "TokenwireProviders", "TokenwireProcess", "TokenwireTestSupport", "TokenwireRedis",
+                "tokenwire-bench",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import Synchronization
 import TokenwireCore
 import TokenwireHTTP2
 import TokenwireWire
@@ -54,20 +55,24 @@ final class ReadStampingConnection: LoadConnection {
 
     /// Makes one `Generate` call and waits for its end.
     /// - Returns: what the call received (its `RelayRequest`, the tokens' latencies in its
-    ///   own tally), and the error it ended with (nil: OK). A cancelled task resets the
-    ///   connection's calls (the run's grace period is over for all of them).
+    ///   own tally), and the error it ended with (nil: OK). Cancelling the task resets the
+    ///   call (CANCELLED); a task cancelled before its call started makes none.
     func generate(_ request: GenerateRequest, timeout: Double) async -> ReadStampingCall.Result {
         var body = ByteBuffer()
         GRPCMessageFramer.appendMessage(request, to: &body)
         let (state, eventLoop) = (state, eventLoop)
+        let id = Self.nextCallID.add(1, ordering: .relaxed).newValue
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
-                eventLoop.execute { state.value.start(body, timeout: timeout, continuation: continuation) }
+                eventLoop.execute { state.value.start(id, body, timeout: timeout, continuation: continuation) }
             }
         } onCancel: {
-            eventLoop.execute { state.value.resetAll() }
+            eventLoop.execute { state.value.cancel(id) }
         }
     }
+
+    /// Names a call for its cancellation, which may reach the loop before or after its start.
+    private static let nextCallID = Atomic<UInt64>(0)
 
     func close() async {
         try? await channel.close()
@@ -82,6 +87,7 @@ struct ReadStampingCall {
         var error: TokenwireError?
     }
 
+    let id: UInt64
     var request: RelayRequest
     var tally = RelayLoadTally()
     var deframer = GRPCMessageDeframer()
@@ -97,6 +103,11 @@ final class ReadStampingConnectionState: HTTP2ConnectionDelegate {
     private let target: String
     private unowned let handler: HTTP2ConnectionHandler
     private var calls: [HTTP2StreamID: ReadStampingCall] = [:]
+    /// The stream of each call in flight, by the call's id.
+    private var streams: [UInt64: HTTP2StreamID] = [:]
+    /// Calls whose cancellation came before their start: they are not made. (An id whose
+    /// cancellation came after its call ended stays here: only the end of a run cancels.)
+    private var cancelledBeforeStart: Set<UInt64> = []
     private var closedReason: String?
     /// The clock read at the first callback of this burst of socket reads.
     private var readStamp: Int64?
@@ -106,7 +117,12 @@ final class ReadStampingConnectionState: HTTP2ConnectionDelegate {
         self.handler = handler
     }
 
-    func start(_ body: ByteBuffer, timeout: Double, continuation: CheckedContinuation<ReadStampingCall.Result, Never>) {
+    func start(_ id: UInt64, _ body: ByteBuffer, timeout: Double, continuation: CheckedContinuation<ReadStampingCall.Result, Never>) {
+        if cancelledBeforeStart.remove(id) != nil {
+            let cut = TokenwireError(code: .cancelled, message: "the call was cancelled before it started")
+            continuation.resume(returning: .init(request: RelayRequest(sentAt: MonotonicClock.now()), tally: .init(), error: cut))
+            return
+        }
         if let closedReason {
             let lost = TokenwireError(code: .unavailable, message: closedReason)
             continuation.resume(returning: .init(request: RelayRequest(sentAt: MonotonicClock.now()), tally: .init(), error: lost))
@@ -130,19 +146,23 @@ final class ReadStampingConnectionState: HTTP2ConnectionDelegate {
             continuation.resume(returning: .init(request: RelayRequest(sentAt: sentAt), tally: .init(), error: failed))
             return
         }
-        var call = ReadStampingCall(request: RelayRequest(sentAt: sentAt), continuation: continuation)
+        var call = ReadStampingCall(id: id, request: RelayRequest(sentAt: sentAt), continuation: continuation)
         let bound = NIOLoopBound(self, eventLoop: handler.eventLoop)
         call.deadline = handler.eventLoop.scheduleTask(in: .nanoseconds(RelayLoadConfiguration.nanoseconds(timeout))) {
             bound.value.end(streamID, error: TokenwireError(code: .deadlineExceeded, message: "the call's deadline expired"), reset: true)
         }
         calls[streamID] = call
+        streams[id] = streamID
     }
 
-    /// Resets every call (the run cut the calls still in flight).
-    func resetAll() {
-        for streamID in Array(calls.keys) {
-            end(streamID, error: TokenwireError(code: .cancelled, message: "cut at the end of the grace period"), reset: true)
+    /// The task waiting for call `id` was cancelled (the run's grace period is over): its
+    /// stream is reset, or, not started yet, it will not be.
+    func cancel(_ id: UInt64) {
+        guard let streamID = streams[id] else {
+            cancelledBeforeStart.insert(id)
+            return
         }
+        end(streamID, error: TokenwireError(code: .cancelled, message: "cut at the end of the grace period"), reset: true)
     }
 
     private func stamp() -> Int64 {
@@ -154,6 +174,7 @@ final class ReadStampingConnectionState: HTTP2ConnectionDelegate {
 
     private func end(_ streamID: HTTP2StreamID, error: TokenwireError?, reset: Bool) {
         guard let call = calls.removeValue(forKey: streamID) else { return }
+        streams[call.id] = nil
         call.deadline?.cancel()
         if reset { handler.resetStream(streamID, errorCode: .cancel) }
         call.continuation.resume(returning: .init(request: call.request, tally: call.tally, error: error))
