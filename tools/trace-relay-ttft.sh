@@ -17,8 +17,8 @@
 # and prints p50/p90 of each, with A + C (the relay's own part of the time to first token)
 # beside the TTFT its load client measured. The client's own costs are not in A-D, so the
 # relays compare on equal terms although their clients differ: Tokenwire is driven by
-# `tokenwire-bench relay-load` (gRPC, stamps a frame after HTTP/2, protobuf and a task hop),
-# nginx (--nginx, the harness's config) by the harness's client.py (stamps socket reads).
+# `tokenwire-bench relay-load --client raw` (gRPC over HTTP/2),
+# nginx (--nginx, the harness's config) by the harness's client.py; both time socket reads.
 # A read from the client of fewer than 40 bytes (a WINDOW_UPDATE, a PING) is not a request.
 #
 # usage: tools/trace-relay-ttft.sh [--calls N] [--interval MS] [--tokens N] [--nginx] [BINARY...]
@@ -171,7 +171,7 @@ for binary in "${binaries[@]}"; do
   relay_pid=$!
   for _ in $(seq 1 100); do "$binary" health --port "$port" >/dev/null 2>&1 && break; sleep 0.1; done
   "$binary" health --port "$port" >/dev/null || { echo "trace-relay-ttft: $binary did not come up on port $port" >&2; exit 1; }
-  trace "$binary" "$relay_pid" "$bench" relay-load --target "127.0.0.1:$port" --model local/gpt-fake \
+  trace "$binary" "$relay_pid" "$bench" relay-load --client raw --target "127.0.0.1:$port" --model local/gpt-fake \
     -c 1 -n "$tokens" -d 600 -r "$calls" --grace 5 --timeout 30
   kill "$relay_pid"; wait "$relay_pid" 2>/dev/null || true
   relay_pid=""
