@@ -80,9 +80,8 @@ final class GRPCClientStream {
                 return
             }
         }
-        if let code = headers.first(named: "grpc-status") {
-            let message = headers.first(named: "grpc-message").map(GRPCStatusMessage.percentDecode) ?? ""
-            status = GRPCStatus(code: GRPCStatus.Code(rawValue: Int(code) ?? 2), message: message)
+        if let carried = GRPCStatusMessage.status(grpcStatus: headers.first(named: "grpc-status"), grpcMessage: headers.first(named: "grpc-message")) {
+            status = carried
         }
         if endStream {
             end(with: status ?? GRPCStatus(code: .internal, message: "the server ended the call without a grpc-status"), reset: false)

@@ -1,3 +1,5 @@
+public import TokenwireCore
+
 /// The `grpc-message` trailer's percent-encoding (gRPC PROTOCOL-HTTP2): UTF-8 bytes
 /// outside `%x20-%x24 / %x26-%x7E` travel as `%XX`.
 public enum GRPCStatusMessage {
@@ -52,6 +54,13 @@ public enum GRPCStatusMessage {
         }
         guard cost > limit else { return message }
         return String(message[..<endOfLastWholeCharacter]) + ellipsis
+    }
+
+    /// The status a response's `grpc-status` and `grpc-message` fields carry; nil without
+    /// `grpc-status`. A code that is not a number is UNKNOWN, as gRPC clients read it.
+    public static func status(grpcStatus code: String?, grpcMessage message: String?) -> GRPCStatus? {
+        guard let code else { return nil }
+        return GRPCStatus(code: GRPCStatus.Code(rawValue: Int(code) ?? 2), message: message.map(percentDecode) ?? "")
     }
 
     /// Decodes a `grpc-message` trailer value, leniently: a `%` not followed by two hex

@@ -87,6 +87,12 @@ actor ConnectionPool<Client: LoadConnection> {
         resetClients.contains { $0 === client }
     }
 
+    /// Connects every slot (a run's connections, before its clock starts).
+    /// - Throws: the first connection's error.
+    func connectAll() async throws {
+        for slot in slots.indices { _ = try await client(slot: slot) }
+    }
+
     /// Closes every connection.
     func closeAll() async {
         for index in slots.indices {

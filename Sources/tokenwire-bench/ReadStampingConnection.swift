@@ -185,9 +185,8 @@ final class ReadStampingConnectionState: HTTP2ConnectionDelegate {
     func connection(_ connection: HTTP2ConnectionHandler, receivedHeaders headers: [HTTP2Header], streamID: HTTP2StreamID, endStream: Bool) {
         _ = stamp()
         guard calls[streamID] != nil else { return }
-        if let code = headers.first(named: "grpc-status") {
-            let message = headers.first(named: "grpc-message").map(GRPCStatusMessage.percentDecode) ?? ""
-            calls[streamID]!.status = GRPCStatus(code: GRPCStatus.Code(rawValue: Int(code) ?? 2), message: message)
+        if let carried = GRPCStatusMessage.status(grpcStatus: headers.first(named: "grpc-status"), grpcMessage: headers.first(named: "grpc-message")) {
+            calls[streamID]!.status = carried
         }
         guard endStream else { return }
         let status = calls[streamID]!.status ?? GRPCStatus(code: .internal, message: "the server ended the call without a grpc-status")

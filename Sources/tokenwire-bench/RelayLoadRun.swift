@@ -21,18 +21,12 @@ struct RelayLoadRun {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: configuration.eventLoops)
         let pool: RelayLoadWorker.Pool
         do {
+            let (host, port, count) = (configuration.host, configuration.port, configuration.connections)
             switch configuration.client {
-            case .tokenwire:
-                let connections = ConnectionPool<TokenwireClient>(
-                    host: configuration.host, port: configuration.port, count: configuration.connections, group: group)
-                for slot in 0..<configuration.connections { _ = try await connections.client(slot: slot) }
-                pool = .tokenwire(connections)
-            case .raw:
-                let connections = ConnectionPool<ReadStampingConnection>(
-                    host: configuration.host, port: configuration.port, count: configuration.connections, group: group)
-                for slot in 0..<configuration.connections { _ = try await connections.client(slot: slot) }
-                pool = .raw(connections)
+            case .tokenwire: pool = .tokenwire(ConnectionPool(host: host, port: port, count: count, group: group))
+            case .raw: pool = .raw(ConnectionPool(host: host, port: port, count: count, group: group))
             }
+            try await pool.connectAll()
         } catch {
             try? await group.shutdownGracefully()
             throw BenchError(.connectFailed, "cannot connect to \(configuration.host):\(configuration.port)", cause: error)
@@ -66,10 +60,7 @@ struct RelayLoadRun {
         let cpuEnd = MonotonicClock.processCPUTime()
         let seconds = Double(end - start) / 1e9
         let watchJSON = watched.stop(seconds: seconds)
-        switch pool {
-        case .tokenwire(let connections): await connections.closeAll()
-        case .raw(let connections): await connections.closeAll()
-        }
+        await pool.closeAll()
         try? await group.shutdownGracefully()
         return result(tally, start: start, end: end, clientCPU: Double(cpuEnd - cpuStart) / 1e9, watch: watchJSON)
     }

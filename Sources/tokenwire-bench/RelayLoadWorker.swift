@@ -8,6 +8,20 @@ struct RelayLoadWorker: Sendable {
     enum Pool: Sendable {
         case tokenwire(ConnectionPool<TokenwireClient>)
         case raw(ConnectionPool<ReadStampingConnection>)
+
+        func connectAll() async throws {
+            switch self {
+            case .tokenwire(let pool): try await pool.connectAll()
+            case .raw(let pool): try await pool.connectAll()
+            }
+        }
+
+        func closeAll() async {
+            switch self {
+            case .tokenwire(let pool): await pool.closeAll()
+            case .raw(let pool): await pool.closeAll()
+            }
+        }
     }
 
     let index: Int

@@ -38,7 +38,7 @@ struct SoakRun {
             try? await group.shutdownGracefully()
         }
         do {
-            for slot in 0..<configuration.connections { _ = try await pool.client(slot: slot) }
+            try await pool.connectAll()
         } catch {
             await shutDown()
             throw BenchError(.connectFailed, "cannot connect to \(configuration.host):\(configuration.port)", cause: error)
