@@ -68,17 +68,18 @@ start_relay_upstream "$up_port" "$interval" "$work/upstream.log" "${pin_load[@]}
 # The relay's connected sockets: "fd kind" lines, kind = client (local port $port) or upstream
 # (remote port $up_port); the listening socket (state 0A) is not one.
 sockets() {  # PID
-  local pid=$1 fd link inode
+  local pid=$1 fd link inode here there
   declare -A kinds=()
-  while read -r local remote inode; do
-    case "$local" in *:$(printf '%04X' "$port")) kinds[$inode]=client ;; esac
-    case "$remote" in *:$(printf '%04X' "$up_port")) kinds[$inode]=upstream ;; esac
+  while read -r here there inode; do
+    case "$here" in *:$(printf '%04X' "$port")) kinds[$inode]=client ;; esac
+    case "$there" in *:$(printf '%04X' "$up_port")) kinds[$inode]=upstream ;; esac
   done < <(awk 'NR > 1 && $4 != "0A" {print $2, $3, $10}' /proc/net/tcp /proc/net/tcp6 2>/dev/null)
-  for fd in /proc/"$pid"/fd/*; do
-    link="$(readlink "$fd" 2>/dev/null)" || continue
+  # One `find` for every descriptor (the server holds hundreds: a readlink each is too slow
+  # to catch a short load's connection).
+  while read -r fd link; do
     inode="${link#socket:[}"; inode="${inode%]}"
-    [ -n "${kinds[$inode]:-}" ] && echo "${fd##*/} ${kinds[$inode]}"
-  done
+    [ -n "${kinds[$inode]:-}" ] && echo "$fd ${kinds[$inode]}"
+  done < <(find /proc/"$pid"/fd -maxdepth 1 -lname 'socket:*' -printf '%f %l\n' 2>/dev/null)
   return 0
 }
 
